@@ -1,0 +1,1 @@
+"""Prompt templates (text files) read by the agent."""

@@ -1,0 +1,127 @@
+"""One typed configuration for the whole product: defaults, an optional TOML file, environment overrides.
+
+Precedence: built-in defaults (`server/default.toml`) < `--config FILE` < EMPATHICA_<SECTION>_<KEY> variables.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+DEFAULT_FILE = Path(__file__).with_name("default.toml")
+ENV_PREFIX = "EMPATHICA_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8765, ge=0, le=65535)
+    max_message_bytes: int = Field(8_000_000, gt=0)
+    max_utterance_seconds: float = Field(60.0, gt=0)
+
+
+class StorageSettings(_Section):
+    database: str = "~/.local/share/empathica/conversations.sqlite3"
+
+    @property
+    def path(self) -> Path:
+        return Path(self.database).expanduser()
+
+
+class LlmSettings(_Section):
+    backend: Literal["embedded"] = "embedded"
+    model: str = "qwen2.5-coder-1.5b"
+    threads: int = Field(2, ge=1)
+    context_tokens: int = Field(4096, ge=256)
+    max_reply_tokens: int = Field(96, ge=8)
+    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    seed: int = 7
+
+
+class AsrSettings(_Section):
+    model: str = "whisper-base"
+    threads: int = Field(2, ge=1)
+    language: str = ""
+    beam_size: int = Field(1, ge=1)
+
+
+class TtsSettings(_Section):
+    engine: Literal["piper"] = "piper"
+    voice: str = "piper-joe"
+    threads: int = Field(1, ge=1)
+
+
+class AvatarSettings(_Section):
+    portrait: str = ""
+    size: int = Field(512, ge=128, le=1024)
+    fps: int = Field(25, ge=10, le=60)
+
+
+class PersonaSettings(_Section):
+    name: str = "Mira"
+    prompt: str = "persona_default.txt"
+
+
+class Config(_Section):
+    server: ServerSettings = ServerSettings()
+    storage: StorageSettings = StorageSettings()
+    llm: LlmSettings = LlmSettings()
+    asr: AsrSettings = AsrSettings()
+    tts: TtsSettings = TtsSettings()
+    avatar: AvatarSettings = AvatarSettings()
+    persona: PersonaSettings = PersonaSettings()
+
+
+class ConfigError(ValueError):
+    """The configuration file or an environment override is invalid; the message says which key."""
+
+
+def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Build the configuration: defaults, then `path` (if given), then environment overrides."""
+    data = _read_toml(DEFAULT_FILE)
+    if path is not None:
+        _merge(data, _read_toml(path))
+    _merge(data, _env_overrides(os.environ if environ is None else environ))
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid configuration: {problems}") from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from None
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    # Values stay strings: pydantic converts them to each field's type and reports bad ones by key.
+    sections = set(Config.model_fields)
+    out: dict[str, dict[str, str]] = {}
+    for key, value in environ.items():
+        if not key.startswith(ENV_PREFIX):
+            continue
+        section, _, field = key[len(ENV_PREFIX) :].lower().partition("_")
+        if section in sections and field:
+            out.setdefault(section, {})[field] = value
+    return out
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> None:
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
