@@ -1,0 +1,73 @@
+"""Speech recognition with faster-whisper (CTranslate2 Whisper models, int8 on the CPU)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from faster_whisper import WhisperModel
+
+from core.media import TimedWord, Transcript
+from core.provision import ModelError
+from speech.audio import resample
+
+WHISPER_RATE = 16_000
+# Peak below about -50 dBFS: nothing to transcribe. Whisper invents text ("Thank you.") on pure silence.
+_SILENCE_PEAK = 100
+_MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
+
+
+class FasterWhisperRecognizer:
+    """A `SpeechRecognizer` running a faster-whisper model directory on the CPU.
+
+    model_dir: a CTranslate2 Whisper directory (model.bin, config.json, tokenizer.json, vocabulary.txt).
+    threads: CPU threads for inference. language: ISO 639-1 code to force, or None to detect it.
+    beam_size: 1 is greedy decoding (fastest); larger beams trade latency for a little accuracy.
+    """
+
+    def __init__(self, model_dir: Path, threads: int = 2, language: str | None = None, beam_size: int = 1) -> None:
+        model_dir = Path(model_dir)
+        missing = [name for name in _MODEL_FILES if not (model_dir / name).is_file()]
+        if missing:
+            raise ModelError(
+                f"{model_dir} is not a faster-whisper model directory (missing {', '.join(missing)}); "
+                "install one with `empathica models install whisper-base`"
+            )
+        try:
+            self._model = WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=threads)
+        except Exception as error:  # CTranslate2 raises bare RuntimeErrors for unreadable models
+            raise ModelError(
+                f"could not load the Whisper model in {model_dir} ({error}); it may be corrupt: reinstall it with "
+                "`empathica models install whisper-base`"
+            ) from error
+        self._language = language
+        self._beam_size = beam_size
+
+    def transcribe(self, pcm: np.ndarray, sample_rate: int) -> Transcript:
+        """Transcribe mono int16 PCM; silent or empty audio gives an empty transcript."""
+        pcm = np.asarray(pcm)
+        if pcm.ndim != 1 or pcm.dtype != np.int16:
+            raise ValueError(f"expected mono int16 PCM of shape (n,), got {pcm.dtype} with shape {pcm.shape}")
+        language = self._language or "en"
+        if len(pcm) == 0 or int(np.abs(pcm.astype(np.int32)).max()) < _SILENCE_PEAK:
+            return Transcript(text="", words=(), language=language)
+        if sample_rate != WHISPER_RATE:
+            pcm = resample(pcm, sample_rate, WHISPER_RATE)
+        audio = pcm.astype(np.float32) / 32768.0
+        segments, info = self._model.transcribe(
+            audio,
+            language=self._language,
+            beam_size=self._beam_size,
+            word_timestamps=True,
+            # One utterance at a time: conditioning on earlier windows only spreads hallucinations.
+            condition_on_previous_text=False,
+        )
+        texts: list[str] = []
+        words: list[TimedWord] = []
+        for segment in segments:  # a lazy generator: decoding happens here
+            texts.append(segment.text.strip())
+            for word in segment.words or ():
+                text = word.word.strip()
+                if text:
+                    words.append(TimedWord(text=text, start=round(word.start, 3), end=round(word.end, 3)))
+        return Transcript(text=" ".join(t for t in texts if t), words=tuple(words), language=info.language)

@@ -1,0 +1,1 @@
+"""Speech synthesisers (one vendor per module) and their phoneme timelines."""

@@ -1,0 +1,104 @@
+"""Expose a VITS voice's per-phoneme durations as an extra ONNX output, in memory, without the `onnx` package.
+
+Piper voices are VITS models: inside the graph a `Ceil` node rounds the predicted duration of every phoneme id
+to whole spectrogram frames (`w_ceil`), and the audio is exactly `sum(w_ceil) * hop_length` samples long. Piper
+(`PiperVoice.load(include_alignments=True)`) marks that tensor as a graph output with the `onnx` package; we do
+the same edit directly on the protobuf wire format so the alignments need no extra dependency: a second
+`graph` field appended to a serialised `ModelProto` is merged into the first by every protobuf parser, and its
+repeated `output` field is appended to the graph's outputs.
+
+Field numbers (onnx.proto3): ModelProto.graph = 7; GraphProto.node = 1, GraphProto.output = 12;
+NodeProto.output = 2, NodeProto.op_type = 4; ValueInfoProto.name = 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+_MODEL_GRAPH, _GRAPH_NODE, _GRAPH_OUTPUT, _NODE_OUTPUT, _NODE_OP_TYPE, _VALUE_INFO_NAME = 7, 1, 12, 2, 4, 1
+_VARINT, _FIXED64, _LEN, _FIXED32 = 0, 1, 2, 5
+
+
+def with_duration_output(model: bytes) -> tuple[bytes, str] | None:
+    """The model with its `Ceil` tensor added as an output, and that tensor's name; None if there is no single
+    `Ceil` node or the model already outputs it (then it needs no patch or cannot be patched)."""
+    try:
+        graphs = [value for field, wire, value in _fields(memoryview(model)) if field == _MODEL_GRAPH and wire == _LEN]
+        ceil_outputs: list[str] = []
+        graph_outputs: set[str] = set()
+        for graph in graphs:
+            for field, wire, value in _fields(graph):
+                if field == _GRAPH_NODE and wire == _LEN:
+                    op_type, outputs = _node(value)
+                    if op_type == "Ceil":
+                        ceil_outputs.extend(outputs)
+                elif field == _GRAPH_OUTPUT and wire == _LEN:
+                    graph_outputs.update(
+                        bytes(v).decode() for f, w, v in _fields(value) if f == _VALUE_INFO_NAME and w == _LEN
+                    )
+    except (IndexError, UnicodeDecodeError, ValueError):
+        return None  # not a protobuf we understand: synthesise without durations
+    if len(ceil_outputs) != 1 or ceil_outputs[0] in graph_outputs:
+        return None
+    name = ceil_outputs[0]
+    value_info = _length_delimited(_VALUE_INFO_NAME, name.encode())
+    return model + _length_delimited(_MODEL_GRAPH, _length_delimited(_GRAPH_OUTPUT, value_info)), name
+
+
+def _node(node: memoryview) -> tuple[str, list[str]]:
+    op_type, outputs = "", []
+    for field, wire, value in _fields(node):
+        if wire != _LEN:
+            continue
+        if field == _NODE_OP_TYPE:
+            op_type = bytes(value).decode()
+        elif field == _NODE_OUTPUT:
+            outputs.append(bytes(value).decode())
+    return op_type, outputs
+
+
+def _fields(buffer: memoryview) -> Iterator[tuple[int, int, memoryview | int]]:
+    """(field number, wire type, value) of each top-level field of one serialised message."""
+    pos = 0
+    while pos < len(buffer):
+        tag, pos = _read_varint(buffer, pos)
+        field, wire = tag >> 3, tag & 7
+        if wire == _VARINT:
+            value, pos = _read_varint(buffer, pos)
+            yield field, wire, value
+        elif wire == _LEN:
+            size, pos = _read_varint(buffer, pos)
+            if pos + size > len(buffer):
+                raise ValueError("truncated protobuf field")
+            yield field, wire, buffer[pos : pos + size]
+            pos += size
+        elif wire == _FIXED64:
+            pos += 8
+        elif wire == _FIXED32:
+            pos += 4
+        else:
+            raise ValueError(f"unsupported protobuf wire type {wire}")
+
+
+def _read_varint(buffer: memoryview, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        byte = buffer[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return result, pos
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _length_delimited(field: int, payload: bytes) -> bytes:
+    return _varint((field << 3) | _LEN) + _varint(len(payload)) + payload
