@@ -1,0 +1,110 @@
+"""Dense image warps from sparse landmark motion: thin-plate splines on a coarse grid, upsampled, one remap.
+
+The field is solved *backward* (for each output pixel, where to sample the source), with the spline's centres at
+the landmarks' destinations. That keeps it smooth even where the lips part: the opening is a stretch of the
+backward map, whereas a forward map would have to invert a near-singular fold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+def _tps_kernel(d2: np.ndarray) -> np.ndarray:
+    """Thin-plate kernel r^2 log r, written on squared distances (0.5 * d2 * log d2), 0 at the centre."""
+    return 0.5 * d2 * np.log(np.maximum(d2, 1e-9))
+
+
+@dataclass(frozen=True)
+class Box:
+    """A pixel rectangle [x0, x1) x [y0, y1)."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+    @property
+    def width(self) -> int:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> int:
+        return self.y1 - self.y0
+
+
+class GridWarper:
+    """Warps a fixed box of an image by landmark displacements.
+
+    Construction fixes the box, the coarse grid and the still anchors (the box border plus any given points); each
+    call to `warp` solves a small thin-plate system for the moving points and remaps the box once.
+    """
+
+    def __init__(self, box: Box, anchors: np.ndarray, step: int = 8, feather: float = 0.12, smooth: float = 0.5):
+        self.box = box
+        gw = max(4, int(np.ceil(box.width / step)) + 1)
+        gh = max(4, int(np.ceil(box.height / step)) + 1)
+        # Sample where cv2.resize (half-pixel centres) puts each coarse cell, so upsampling needs no shift.
+        gx = (np.arange(gw) + 0.5) * box.width / gw - 0.5 + box.x0
+        gy = (np.arange(gh) + 0.5) * box.height / gh - 0.5 + box.y0
+        xx, yy = np.meshgrid(gx, gy)
+        self._grid_shape = (gh, gw)
+        self._grid = np.stack([xx.ravel(), yy.ravel()], axis=1)
+        # Border anchors hold the box edge still; with the feather below the warp meets the untouched image smoothly.
+        n_edge = 6
+        ex = np.linspace(box.x0, box.x1 - 1, n_edge)
+        ey = np.linspace(box.y0, box.y1 - 1, n_edge)
+        border = np.concatenate(
+            [
+                np.stack([ex, np.full(n_edge, box.y0)], 1),
+                np.stack([ex, np.full(n_edge, box.y1 - 1)], 1),
+                np.stack([np.full(n_edge - 2, box.x0), ey[1:-1]], 1),
+                np.stack([np.full(n_edge - 2, box.x1 - 1), ey[1:-1]], 1),
+            ]
+        )
+        self._anchors = np.concatenate([np.asarray(anchors, np.float64).reshape(-1, 2), border])
+        self._anchor_kernel = _tps_kernel(((self._grid[:, None, :] - self._anchors[None]) ** 2).sum(-1))
+        self._smooth = smooth
+        # Feather window: 1 inside, easing to 0 at the box edge, so the warp never shows a seam.
+        fx = np.clip(np.minimum(gx - box.x0, box.x1 - 1 - gx) / max(1.0, feather * box.width), 0, 1)
+        fy = np.clip(np.minimum(gy - box.y0, box.y1 - 1 - gy) / max(1.0, feather * box.height), 0, 1)
+        fx, fy = fx * fx * (3 - 2 * fx), fy * fy * (3 - 2 * fy)
+        self._window = np.outer(fy, fx).astype(np.float32)
+        ix, iy = np.meshgrid(np.arange(box.x0, box.x1, dtype=np.float32), np.arange(box.y0, box.y1, dtype=np.float32))
+        self._ident_x, self._ident_y = ix, iy
+
+    def field(self, sources: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The backward map (map_x, map_y) over the box for points moving from `sources` by `offsets`."""
+        dest = np.asarray(sources, np.float64) + offsets
+        centres = np.concatenate([dest, self._anchors])
+        values = np.concatenate([-np.asarray(offsets, np.float64), np.zeros((len(self._anchors), 2))])
+        n = len(centres)
+        k = _tps_kernel(((centres[:, None, :] - centres[None]) ** 2).sum(-1))
+        k[np.diag_indices(n)] += self._smooth  # a little smoothing keeps near-coincident centres well posed
+        p = np.concatenate([np.ones((n, 1)), centres], axis=1)
+        system = np.zeros((n + 3, n + 3))
+        system[:n, :n], system[:n, n:], system[n:, :n] = k, p, p.T
+        rhs = np.concatenate([values, np.zeros((3, 2))])
+        sol = np.linalg.solve(system, rhs)
+        m = len(dest)
+        kg_moving = _tps_kernel(((self._grid[:, None, :] - dest[None]) ** 2).sum(-1))
+        coarse = kg_moving @ sol[:m] + self._anchor_kernel @ sol[m:n]
+        coarse += sol[n] + self._grid @ sol[n + 1 :]
+        gh, gw = self._grid_shape
+        cx = coarse[:, 0].reshape(gh, gw).astype(np.float32) * self._window
+        cy = coarse[:, 1].reshape(gh, gw).astype(np.float32) * self._window
+        size = (self.box.width, self.box.height)
+        map_x = cv2.resize(cx, size, interpolation=cv2.INTER_LINEAR) + self._ident_x
+        map_y = cv2.resize(cy, size, interpolation=cv2.INTER_LINEAR) + self._ident_y
+        return map_x, map_y
+
+    def warp(self, source: np.ndarray, sources: np.ndarray, offsets: np.ndarray, out: np.ndarray) -> None:
+        """Write into `out`'s box the box of `source` warped so `sources` move by `offsets`; rest of `out` kept."""
+        map_x, map_y = self.field(sources, offsets)
+        b = self.box
+        out[b.y0 : b.y1, b.x0 : b.x1] = cv2.remap(
+            source, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )

@@ -1,0 +1,119 @@
+"""Render + encode speed of the avatar at 512x512 on one core: prints median frames/s over several runs.
+
+Usage: OMP_NUM_THREADS=1 python benchmarks/render_fps.py [--runs 5] [--seconds 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import cv2
+import numpy as np
+
+from avatar.encoder import Mp4StreamEncoder
+from avatar.landmarks import LandmarkDetector
+from avatar.portrait import load_portrait
+from avatar.renderer import FaceRenderer
+from core.emotion import EmotionState
+from core.media import Phoneme, Speech
+
+SYMBOLS = [
+    "h",
+    "ə",
+    "l",
+    "oʊ",
+    "_",
+    "m",
+    "aɪ",
+    "n",
+    "eɪ",
+    "m",
+    "ɪ",
+    "z",
+    "ɛ",
+    "m",
+    "p",
+    "ə",
+    "θ",
+    "ɪ",
+    "k",
+    "ə",
+    "_",
+    "aɪ",
+    "æ",
+    "m",
+    "h",
+    "ɪ",
+    "ɹ",
+    "t",
+    "ə",
+    "h",
+    "ɛ",
+    "l",
+    "p",
+    "j",
+    "u",
+    "_",
+]
+
+
+def _speech(seconds: float, sample_rate: int = 22050) -> Speech:
+    step = seconds / len(SYMBOLS)
+    phonemes = tuple(Phoneme(s, i * step, (i + 1) * step) for i, s in enumerate(SYMBOLS))
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    pcm = (7000 * np.sin(2 * np.pi * 160 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 4 * t))).astype(np.int16)
+    return Speech(pcm, sample_rate, phonemes)
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=4.0, help="speech length per run")
+    parser.add_argument("--size", type=int, default=512)
+    args = parser.parse_args()
+    cv2.setNumThreads(1)
+
+    detector = LandmarkDetector()
+    portrait = load_portrait(None, args.size, detector)
+    renderer = FaceRenderer(portrait, detector.detect(portrait), fps=25)
+    emotion = EmotionState.from_label("joy", 0.5)
+    speech = _speech(args.seconds)
+
+    render_fps, total_fps = [], []
+    for _ in range(args.runs):
+        encoder = Mp4StreamEncoder(args.size, 25, speech.sample_rate, threads=1)
+        t0 = time.perf_counter()
+        frames = renderer.render_speech(speech, emotion)
+        t1 = time.perf_counter()
+        size = sum(map(len, encoder.add(frames, speech.pcm) + encoder.finish()))
+        t2 = time.perf_counter()
+        render_fps.append(len(frames) / (t1 - t0))
+        total_fps.append(len(frames) / (t2 - t0))
+
+    print(f"machine: {_cpu_name()} ({os.cpu_count()} logical CPUs), {platform.system()} {platform.machine()}")
+    print(f"threads: OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}, cv2 {cv2.getNumThreads()}; x264 threads=1")
+    print(f"{args.size}x{args.size}, {len(frames)} frames per run, {args.runs} runs, {size / 1024:.0f} KiB per run")
+    print(f"render only:     median {statistics.median(render_fps):.0f} frames/s")
+    print(f"render + encode: median {statistics.median(total_fps):.0f} frames/s")
+
+
+if __name__ == "__main__":
+    main()
