@@ -1,0 +1,1 @@
+"""Chat LLM engines implementing `agent.base.ChatModel`; one runtime per module."""

@@ -1,0 +1,125 @@
+"""The reply step of a turn: prompt the chat model and stream back complete, speakable sentences.
+
+The system prompt is a stable prefix (the persona only, no per-turn content) so llama.cpp's prompt cache keeps
+it, and the past turns, across turns; the per-turn emotion guidance goes into the latest user message, built
+from a template. For the best cache reuse, store in the history the user message as sent
+(`Responder.turn_message`) and the reply as spoken. A later issue puts the chain of empathy in front of this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from agent.base import ChatMessage, ChatModel
+from agent.prompts import PromptError, PromptLibrary
+from agent.sentences import SentenceSplitter
+from core.emotion import EmotionState
+
+# Intensity thresholds for the words "a little" / "quite" / "very" in the turn note.
+_DEGREES = ((0.35, "low"), (0.7, "medium"))
+
+
+class Responder:
+    """Writes the agent's reply to one user turn as a stream of sentences."""
+
+    def __init__(
+        self,
+        model: ChatModel,
+        system_prompt: str,
+        max_tokens: int = 120,
+        temperature: float = 0.7,
+        prompts: PromptLibrary | None = None,
+        turn_template: str = "turn_default",
+        feelings: str = "feelings_default",
+        fallback_template: str = "fallback_default",
+        max_history_messages: int = 16,
+        max_sentences: int = 3,
+    ) -> None:
+        """`system_prompt` is the persona text (e.g. `prompts/persona_default.txt`), sent unchanged every turn.
+
+        `max_sentences` stops the model once that many sentences are out: small models ramble past the persona's
+        "one to three sentences" (0 disables the cap).
+        """
+        if not system_prompt.strip():
+            raise ValueError("system_prompt is empty: pass the persona text, e.g. prompts/persona_default.txt")
+        self.model = model
+        self.system_prompt = system_prompt
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.prompts = prompts or PromptLibrary()
+        self.turn_template = turn_template
+        self.feelings = feelings
+        self.fallback_template = fallback_template
+        self.max_history_messages = max_history_messages
+        self.max_sentences = max_sentences
+        # Fail at start-up, not mid-conversation, when a template is missing.
+        self.prompts.load(turn_template)
+        self.prompts.load(fallback_template)
+        self._phrases = self.prompts.phrases(feelings)
+
+    def turn_message(self, user_text: str, user_emotion: EmotionState, agent_emotion: EmotionState) -> ChatMessage:
+        """The latest user message: their words plus the private note on their feeling and the reply's feeling."""
+        content = self.prompts.render(
+            self.turn_template,
+            user_text=user_text.strip(),
+            user_feeling=self._describe_user(user_emotion),
+            reply_feeling=self._phrase(f"reply.{agent_emotion.label}"),
+            user_emotion=user_emotion.label,
+            agent_emotion=agent_emotion.label,
+        )
+        return ChatMessage("user", content)
+
+    def messages(
+        self, user_text: str, user_emotion: EmotionState, agent_emotion: EmotionState, history: list[ChatMessage]
+    ) -> list[ChatMessage]:
+        """The full prompt: system prompt, the most recent history, and this turn's user message."""
+        recent = [m for m in history if m.role != "system"]
+        if self.max_history_messages > 0:
+            recent = recent[-self.max_history_messages :]
+            # Start the window on a user message: a leading assistant turn confuses some chat templates.
+            while recent and recent[0].role != "user":
+                recent = recent[1:]
+        else:
+            recent = []
+        return [
+            ChatMessage("system", self.system_prompt),
+            *recent,
+            self.turn_message(user_text, user_emotion, agent_emotion),
+        ]
+
+    def reply(
+        self, user_text: str, user_emotion: EmotionState, agent_emotion: EmotionState, history: list[ChatMessage]
+    ) -> Iterator[str]:
+        """Yield the reply's sentences as the model completes each; closing the iterator stops the model."""
+        messages = self.messages(user_text, user_emotion, agent_emotion, history)
+        splitter = SentenceSplitter()
+        stream = self.model.stream(messages, self.max_tokens, self.temperature)
+        said = 0
+        try:
+            for piece in stream:
+                for sentence in splitter.feed(piece):
+                    said += 1
+                    yield sentence
+                    if said == self.max_sentences:
+                        return
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+        for sentence in splitter.flush()[: self.max_sentences - said if self.max_sentences > 0 else None]:
+            said += 1
+            yield sentence
+        if not said:
+            yield self.prompts.render(self.fallback_template)
+
+    def _describe_user(self, emotion: EmotionState) -> str:
+        feeling = self._phrase(f"user.{emotion.label}")
+        if emotion.label == "neutral":
+            return feeling
+        degree = next((name for limit, name in _DEGREES if emotion.intensity < limit), "high")
+        return f"{self._phrase(f'degree.{degree}')} {feeling}"
+
+    def _phrase(self, key: str) -> str:
+        if key not in self._phrases:
+            raise PromptError(f"phrase file {self.feelings!r} has no entry {key!r}; add a line `{key} = ...`")
+        return self._phrases[key]

@@ -1,0 +1,118 @@
+"""Reply latency of the embedded LLM over a short conversation: load time, time to first token and to first
+sentence, and decode speed, for the first turn (cold prompt cache) and later turns (cached prefix).
+
+    OMP_WAIT_POLICY=PASSIVE python benchmarks/agent_latency.py [--model qwen2.5-coder-1.5b] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from agent.base import ChatMessage
+from agent.llm.embedded import EmbeddedLlm
+from agent.perception import TextPerception
+from agent.prompts import PromptLibrary
+from agent.reply_emotion import choose_reply_emotion
+from agent.responder import Responder
+from agent.sentences import SentenceSplitter
+from core.provision import model_dir
+
+CONVERSATION = [
+    "Hi. I had a really rough day today.",
+    "My manager yelled at me in front of the whole team.",
+    "I keep thinking everyone now believes I'm useless.",
+    "Maybe you're right. I did finish the big report last week.",
+    "Thanks, I feel a bit better. I think I'll go for a walk.",
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="qwen2.5-coder-1.5b", help="model name from core/models.toml")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--turns", type=int, default=len(CONVERSATION))
+    parser.add_argument("--max-tokens", type=int, default=60)
+    parser.add_argument("--context", type=int, default=4096)
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    model = EmbeddedLlm(model_dir(args.model) / "model.gguf", threads=args.threads, context_tokens=args.context)
+    load_s = time.perf_counter() - started
+    print(f"model {args.model}, {args.threads} threads: loaded in {load_s:.2f} s")
+
+    prompts = PromptLibrary()
+    responder = Responder(model, prompts.load("persona_default"), max_tokens=args.max_tokens, temperature=0.7)
+    perception = TextPerception()
+    history: list[ChatMessage] = []
+    agent_emotion = None
+    rows: list[dict[str, float]] = []
+    # The last turn starts a new conversation: only the system prompt can come from the cache then.
+    script = [*CONVERSATION[: args.turns], None]
+    for turn, text in enumerate(script, start=1):
+        if text is None:
+            history, agent_emotion, text = [], None, CONVERSATION[0]
+            print("new conversation (same system prompt):")
+        user_emotion = perception.perceive(text)
+        agent_emotion = choose_reply_emotion(user_emotion, agent_emotion)
+        messages = responder.messages(text, user_emotion, agent_emotion, history)
+        row, pieces = _timed_turn(model, messages, args.max_tokens)
+        rows.append(row)
+        print(
+            f"turn {turn}: user {user_emotion.label}/{user_emotion.intensity:.2f} -> agent {agent_emotion.label}; "
+            f"prompt {row['prompt_n']:.0f} new + {row['cache_n']:.0f} cached tokens; first token {row['ttft']:.2f} s, "
+            f"first sentence {row['first_sentence']:.2f} s; {row['predicted_n']:.0f} tokens at {row['tok_s']:.1f} "
+            f"tok/s (prefill {row['prefill_tok_s']:.0f} tok/s); total {row['total']:.2f} s"
+        )
+        print(f"    {' | '.join(_sentences(pieces))}")
+        # Store the user message as sent and the reply as generated, so the next prompt extends this one.
+        sent = responder.turn_message(text, user_emotion, agent_emotion)
+        history += [sent, ChatMessage("assistant", "".join(pieces))]
+    model.close()
+
+    first, later, fresh = rows[0], rows[1:-1] or rows[:1], rows[-1]
+    print(f"\nsummary: {args.model}, {args.threads} threads, load {load_s:.2f} s")
+    print(f"  {'':17} {'turn 1 (cold)':>14} {'later (median)':>15} {'new conv.':>10}")
+    for name, key in (("first token s", "ttft"), ("first sentence s", "first_sentence"), ("decode tok/s", "tok_s")):
+        median = statistics.median(r[key] for r in later)
+        print(f"  {name:17} {first[key]:14.2f} {median:15.2f} {fresh[key]:10.2f}")
+    median_cache = statistics.median(r["cache_n"] for r in later)
+    print(f"  {'cached tokens':17} {first['cache_n']:14.0f} {median_cache:15.0f} {fresh['cache_n']:10.0f}")
+
+
+def _timed_turn(model: EmbeddedLlm, messages: list[ChatMessage], max_tokens: int) -> tuple[dict[str, float], list[str]]:
+    """Stream one reply; time the first piece and the first complete sentence, and keep llama.cpp's timings."""
+    splitter = SentenceSplitter()
+    first_token = first_sentence = None
+    pieces: list[str] = []
+    start = time.perf_counter()
+    for piece in model.stream(messages, max_tokens, 0.7):
+        now = time.perf_counter() - start
+        first_token = now if first_token is None else first_token
+        if first_sentence is None and splitter.feed(piece):
+            first_sentence = now
+        pieces.append(piece)
+    total = time.perf_counter() - start
+    timings = model.last_generation.timings if model.last_generation else {}
+    row = {
+        "ttft": first_token if first_token is not None else total,
+        "first_sentence": first_sentence if first_sentence is not None else total,
+        "tok_s": timings.get("predicted_per_second", float("nan")),
+        "prefill_tok_s": timings.get("prompt_per_second", float("nan")),
+        "prompt_n": timings.get("prompt_n", 0),
+        "cache_n": timings.get("cache_n", 0),
+        "predicted_n": timings.get("predicted_n", 0),
+        "total": total,
+    }
+    return row, pieces
+
+
+def _sentences(pieces: list[str]) -> list[str]:
+    splitter = SentenceSplitter()
+    sentences = [s for piece in pieces for s in splitter.feed(piece)]
+    return sentences + splitter.flush()
+
+
+if __name__ == "__main__":
+    main()

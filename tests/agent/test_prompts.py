@@ -1,0 +1,42 @@
+from pathlib import Path
+
+import pytest
+
+from agent.prompts import PROMPTS_DIR, PromptError, PromptLibrary, render
+
+
+def test_default_templates_exist():
+    library = PromptLibrary()
+    for name in ("persona_default", "turn_default", "fallback_default", "feelings_default"):
+        assert library.load(name)
+    assert PROMPTS_DIR.name == "prompts"
+
+
+def test_render_fills_placeholders(tmp_path: Path):
+    (tmp_path / "t.txt").write_text("Hello $name, {braces} stay; ${what} costs $$5.\n")
+    rendered = PromptLibrary(tmp_path).render("t", name="Ada", what="tea", unused=1)
+    assert rendered == "Hello Ada, {braces} stay; tea costs $5."
+
+
+def test_missing_key_is_a_clear_error(tmp_path: Path):
+    (tmp_path / "t.txt").write_text("$a and $b")
+    with pytest.raises(PromptError, match=r"'t' needs value\(s\) b"):
+        PromptLibrary(tmp_path).render("t", a=1)
+
+
+def test_missing_template_is_a_clear_error():
+    with pytest.raises(PromptError, match="'no_such_template' not found"):
+        render("no_such_template")
+
+
+def test_user_text_with_dollar_is_not_substituted(tmp_path: Path):
+    (tmp_path / "t.txt").write_text("$user_text")
+    assert PromptLibrary(tmp_path).render("t", user_text="I owe $name $5") == "I owe $name $5"
+
+
+def test_phrases(tmp_path: Path):
+    (tmp_path / "p.txt").write_text("# comment\n\na = one thing\nb=two\n")
+    library = PromptLibrary(tmp_path)
+    assert library.phrases("p") == {"a": "one thing", "b": "two"}
+    with pytest.raises(PromptError, match="no entry 'c'"):
+        library.phrase("p", "c")
