@@ -26,6 +26,8 @@ class ServerSettings(_Section):
     port: int = Field(8765, ge=0, le=65535)
     max_message_bytes: int = Field(8_000_000, gt=0)
     max_utterance_seconds: float = Field(60.0, gt=0)
+    token: str = ""  # when set, clients must send it in `hello` before any turn
+    history_turns: int = Field(8, ge=0)  # stored turns given to the LLM as context
 
 
 class StorageSettings(_Section):

@@ -1,0 +1,96 @@
+"""Print median per-stage turn timings and end-of-input -> first media piece, over the real websocket.
+
+Usage: OMP_WAIT_POLICY=PASSIVE python -m benchmarks.turn_latency [--url http://HOST:PORT] [-n 3]
+Without --url it starts `empathica serve --port 0` on a temporary database (configure models with the usual
+EMPATHICA_* variables, e.g. EMPATHICA_LLM_MODEL=qwen2.5-coder-0.5b). Text turns type a message; audio turns
+stream a LibriVox clip from pocketsphinx-testdata as 16 kHz PCM16 in 100 ms frames. Prints figures, never fails
+on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+from pathlib import Path
+
+import aiohttp
+
+from tests.e2e.server_process import ServerProcess
+from tests.e2e.ws_client import LIBRIVOX, TurnResult, audio_turn, clip_pcm, receive_json, text_turn
+
+STAGES = ("asr", "perception", "llm_first_sentence", "llm_total", "tts", "render", "encode", "first_media", "total")
+MESSAGES = (
+    "I finally finished the project I was so worried about.",
+    "My best friend moved away and the house feels empty.",
+    "I keep making the same mistake at work and I am angry at myself.",
+)
+
+
+async def run_turns(url: str, n: int) -> dict[str, list[TurnResult]]:
+    """`n` text turns and `n` audio turns, each on a fresh connection (no history growth between runs)."""
+    clips = sorted(LIBRIVOX.glob("*.wav"))
+    results: dict[str, list[TurnResult]] = {"text": [], "audio": []}
+    ws_url = url.replace("http://", "ws://").rstrip("/") + "/ws"
+    async with aiohttp.ClientSession() as http:
+        for i in range(n):
+            for kind in ("text", "audio"):
+                async with http.ws_connect(ws_url) as ws:
+                    await receive_json(ws)
+                    if kind == "text":
+                        result = await text_turn(ws, MESSAGES[i % len(MESSAGES)])
+                    else:
+                        result = await audio_turn(ws, clip_pcm(clips[i % len(clips)]))
+                errors = result.of_type("error")
+                status = f"error {errors[0]['code']}: {errors[0]['message']}" if errors else "ok"
+                print(f"  {kind} turn {i + 1}/{n}: {status}", flush=True)
+                results[kind].append(result)
+    return results
+
+
+def report(results: dict[str, list[TurnResult]]) -> None:
+    """Median of each stage over the completed turns of each kind."""
+    print(f"\n{'stage (ms, median)':<22}{'text':>10}{'audio':>10}")
+    rows = [*STAGES, "client first media"]
+    for stage in rows:
+        cells = []
+        for kind in ("text", "audio"):
+            if stage == "client first media":
+                values = [r.first_media_s * 1000 for r in results[kind] if r.first_media_s is not None]
+            else:
+                values = [
+                    r.end["timings_ms"][stage]
+                    for r in results[kind]
+                    if r.of_type("reply_end") and stage in r.end["timings_ms"]
+                ]
+            cells.append(f"{statistics.median(values):>10.0f}" if values else f"{'-':>10}")
+        print(f"{stage:<22}{''.join(cells)}")
+    for kind in ("text", "audio"):
+        sentences = [len(r.of_type("reply_text")) for r in results[kind]]
+        media = [len(r.media) for r in results[kind]]
+        print(f"{kind}: sentences per reply {sentences}, media bytes {media}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", help="a running server (default: start one)")
+    parser.add_argument("-n", type=int, default=3, help="turns of each kind (default 3)")
+    args = parser.parse_args()
+    server: ServerProcess | None = None
+    url = args.url
+    with tempfile.TemporaryDirectory(prefix="empathica-bench-") as tmp:
+        if url is None:
+            server = ServerProcess(Path(tmp) / "bench.sqlite3", Path(tmp) / "server.log")
+            print("starting the server (loading models) ...", flush=True)
+            url = server.start()
+        try:
+            print(f"server: {url}", flush=True)
+            report(asyncio.run(run_turns(url, args.n)))
+        finally:
+            if server is not None:
+                server.stop()
+
+
+if __name__ == "__main__":
+    main()

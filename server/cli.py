@@ -1,0 +1,75 @@
+"""The `empathica` command: serve the avatar, render a reply offline, manage models."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+# Idle OpenMP threads must not spin: ASR, TTS and the LLM share few cores. Set before heavy libraries load.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from core.emotion import BASIC_EMOTIONS
+from server.config import ConfigError, load_config
+
+EXIT_USAGE = 2  # bad configuration or missing models: the message says what to do
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="empathica", description="An empathetic talking avatar that runs offline on a laptop CPU."
+    )
+    parser.add_argument("--config", type=Path, help="a TOML configuration file (see server/default.toml)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="load the models and serve the web page and websocket")
+    serve.add_argument("--host", help="interface to listen on (default from the configuration: 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on; 0 picks a free one (default 8765)")
+
+    render = commands.add_parser("render", help="voice and animate a text offline into an MP4 file (no LLM)")
+    render.add_argument("--text", required=True, help="what the avatar says")
+    render.add_argument("--emotion", default="neutral", choices=BASIC_EMOTIONS, help="the emotion to say it in")
+    render.add_argument("--intensity", type=float, default=0.6, help="emotion intensity in [0, 1] (default 0.6)")
+    render.add_argument("--out", type=Path, required=True, help="the MP4 file to write")
+    render.add_argument("--portrait", help="a JPEG/PNG photo with one face (default: the configured portrait)")
+
+    models = commands.add_parser("models", help="list, install or verify the offline models")
+    model_commands = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    model_commands.add_parser("list", help="every known model, whether it is installed, and what it is for")
+    install = model_commands.add_parser("install", help="download and verify models (default: those configured)")
+    install.add_argument("names", nargs="*", help="model names (default: the models the configuration needs)")
+    install.add_argument("--all", action="store_true", help="install every known model")
+    model_commands.add_parser("verify", help="re-check the sha256 of every installed model file")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `empathica` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"empathica: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.command == "serve":
+        from server.serve import serve
+
+        return serve(config, host=args.host, port=args.port)
+    if args.command == "render":
+        from server.offline import render_to_file
+
+        return render_to_file(config, args.text, args.emotion, args.intensity, args.out, args.portrait)
+    from server import model_commands
+
+    if args.models_command == "list":
+        return model_commands.list_models()
+    if args.models_command == "install":
+        return model_commands.install_models(config, args.names, install_all=args.all)
+    return model_commands.verify_models()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,273 @@
+"""One conversational turn, streamed: ASR -> perception -> reply emotion -> LLM sentences -> TTS -> face -> fMP4.
+
+Blocking stages run in worker threads; the LLM runs in its own thread (server.llm_stream) so sentence n is
+voiced, rendered and encoded while sentence n+1 is being written. Every turn that got past its input is stored,
+also when it was cancelled or a stage failed, so what the user said is never lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import numpy as np
+
+from agent.base import ChatMessage
+from core.emotion import EmotionState
+from core.media import Transcript
+from server.llm_stream import Done, Failed, Sentence, SentenceStream
+from server.ports import (
+    EncoderFactory,
+    MediaEncoder,
+    Perceiver,
+    Recognizer,
+    Renderer,
+    ReplyEmotionChooser,
+    Responder,
+    Synthesizer,
+    TurnSink,
+)
+from server.protocol import (
+    EmotionOut,
+    ErrorOut,
+    MediaOut,
+    ProtocolError,
+    ReplyEnd,
+    ReplyStart,
+    ReplyText,
+    TranscriptOut,
+    UserEmotionOut,
+    WordOut,
+)
+from server.store import ConversationStore, InputKind, TurnRecord
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass
+class TurnInput:
+    """What one turn starts from: typed text or an utterance (16 kHz mono int16), and the context."""
+
+    session_id: str
+    turn_index: int
+    kind: InputKind
+    input_end: float  # time.perf_counter() when the user's input ended
+    text: str = ""
+    pcm: np.ndarray | None = None
+    sample_rate: int = 16000
+    history: list[ChatMessage] = field(default_factory=list)
+    previous_emotion: EmotionState | None = None
+    persona: str = ""  # recorded with the session when this is its first stored turn
+
+
+@dataclass
+class TurnOutcome:
+    """What happened in a turn; `record` is what was stored (None when nothing was stored)."""
+
+    record: TurnRecord | None
+    agent_emotion: EmotionState | None
+
+
+class StageError(Exception):
+    """A pipeline stage raised; the message names the stage."""
+
+    def __init__(self, stage: str, cause: BaseException) -> None:
+        super().__init__(f"{stage} failed: {type(cause).__name__}: {cause}")
+        self.stage = stage
+
+
+@dataclass
+class _TurnState:
+    turn: TurnInput
+    user_text: str = ""
+    user_emotion: EmotionState | None = None
+    agent_emotion: EmotionState | None = None
+    sentences: list[str] = field(default_factory=list)
+    reply_started: bool = False
+    cancelled: bool = False
+    media_index: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    stream: SentenceStream | None = None
+
+    def add_time(self, stage: str, seconds: float) -> None:
+        self.timings[stage] = self.timings.get(stage, 0.0) + seconds * 1000.0
+
+
+@dataclass
+class TurnPipeline:
+    """Runs turns on shared engines; the caller makes sure only one turn uses them at a time."""
+
+    recognizer: Recognizer
+    perceiver: Perceiver
+    choose_reply_emotion: ReplyEmotionChooser
+    responder: Responder
+    synthesizer: Synthesizer
+    renderer: Renderer
+    encoder_factory: EncoderFactory
+    store: ConversationStore
+
+    async def run(self, turn: TurnInput, sink: TurnSink, cancel: asyncio.Event) -> TurnOutcome:
+        """Run one turn, sending its messages to `sink`; setting `cancel` stops it within one sentence."""
+        state = _TurnState(turn=turn, user_text=turn.text.strip())
+        store_it = True
+        try:
+            await self._run(state, sink, cancel)
+        except ProtocolError as exc:  # empty input: nothing to store
+            store_it = False
+            await sink.send(ErrorOut(code=exc.code, message=exc.message, turn_id=turn.turn_index))
+        except StageError as exc:
+            log.exception("turn %s/%s: %s", turn.session_id, turn.turn_index, exc)
+            await sink.send(ErrorOut(code="internal", message=str(exc), turn_id=turn.turn_index))
+        finally:
+            # Also on task cancellation (the client went away): store synchronously, it takes a millisecond.
+            state.timings["total"] = _ms_since(turn.input_end)
+            record = self._store(state) if store_it else None
+            if state.stream is not None:
+                state.stream.stop()
+        if state.reply_started:
+            await sink.send(
+                ReplyEnd(
+                    turn_id=turn.turn_index,
+                    text=" ".join(state.sentences),
+                    cancelled=state.cancelled,
+                    timings_ms=_rounded(state.timings),
+                )
+            )
+        if state.stream is not None:
+            await state.stream.wait_finished()  # the model must be idle before the next turn may use it
+        return TurnOutcome(record=record, agent_emotion=state.agent_emotion)
+
+    async def _run(self, state: _TurnState, sink: TurnSink, cancel: asyncio.Event) -> None:
+        turn = state.turn
+        tid = turn.turn_index
+        if turn.kind == "audio":
+            assert turn.pcm is not None, "audio turns carry PCM"
+            transcript: Transcript = await self._stage(
+                state, "asr", self.recognizer.transcribe, turn.pcm, turn.sample_rate
+            )
+            state.user_text = transcript.text.strip()
+            if state.user_text:
+                words = [WordOut(text=w.text, start=w.start, end=w.end) for w in transcript.words]
+                await sink.send(
+                    TranscriptOut(turn_id=tid, text=state.user_text, language=transcript.language, words=words)
+                )
+        if not state.user_text:
+            raise ProtocolError("empty_input", "no speech was recognised" if turn.kind == "audio" else "empty text")
+        if cancel.is_set():
+            state.cancelled = True
+            return
+
+        state.user_emotion = await self._stage(state, "perception", self.perceiver, state.user_text)
+        await sink.send(UserEmotionOut(turn_id=tid, emotion=EmotionOut.of(state.user_emotion)))
+        state.agent_emotion = await self._stage(
+            state, "reply emotion", self.choose_reply_emotion, state.user_emotion, turn.previous_emotion, timed=False
+        )
+        state.reply_started = True
+        await sink.send(ReplyStart(turn_id=tid, emotion=EmotionOut.of(state.agent_emotion)))
+
+        user_emotion, agent_emotion, user_text = state.user_emotion, state.agent_emotion, state.user_text
+        stream = SentenceStream(
+            lambda: self.responder.reply(user_text, user_emotion, agent_emotion, list(turn.history)),
+            asyncio.get_running_loop(),
+        )
+        state.stream = stream
+        stream.start()
+        encoder: MediaEncoder | None = None
+        while True:
+            item = await stream.next(cancel)
+            if item is None:
+                state.cancelled = True
+                break
+            if isinstance(item, Failed):
+                raise StageError("reply generation (LLM)", item.error)
+            if isinstance(item, Done):
+                break
+            assert isinstance(item, Sentence)
+            _record_llm(state, stream)
+            text = item.text.strip()
+            if not text:
+                continue
+            if encoder is None:
+                encoder = await self._stage(state, "video encoder set-up", self.encoder_factory, timed=False)
+            await self._voice(state, sink, encoder, text)
+            if cancel.is_set():
+                state.cancelled = True
+                break
+        _record_llm(state, stream)
+        if encoder is not None and not state.cancelled:
+            pieces = await self._stage(state, "encode", encoder.finish)
+            await self._send_pieces(state, sink, pieces)
+
+    async def _voice(self, state: _TurnState, sink: TurnSink, encoder: MediaEncoder, text: str) -> None:
+        """Send one sentence's text, then voice, animate, encode and send it."""
+        tid = state.turn.turn_index
+        await sink.send(ReplyText(turn_id=tid, text=text, index=len(state.sentences)))
+        state.sentences.append(text)
+        emotion = state.agent_emotion
+        speech = await self._stage(state, "tts", self.synthesizer.synthesize, text, emotion)
+        frames = await self._stage(state, "render", self.renderer.render_speech, speech, emotion)
+        pieces = await self._stage(state, "encode", encoder.add, frames, speech.pcm)
+        await self._send_pieces(state, sink, pieces)
+
+    async def _send_pieces(self, state: _TurnState, sink: TurnSink, pieces: list[bytes]) -> None:
+        for piece in pieces:
+            if not piece:
+                continue
+            if state.media_index == 0:
+                state.timings["first_media"] = _ms_since(state.turn.input_end)
+            announce = MediaOut(turn_id=state.turn.turn_index, index=state.media_index, bytes=len(piece))
+            await sink.send_media(announce, piece)
+            state.media_index += 1
+
+    async def _stage(self, state: _TurnState, name: str, fn: Callable[..., T], *args: Any, timed: bool = True) -> T:
+        """Run a blocking stage in a worker thread, add its time to `timings[name]`, wrap its failure."""
+        start = time.perf_counter()
+        try:
+            result = await asyncio.to_thread(fn, *args)
+        except Exception as exc:
+            raise StageError(name, exc) from exc
+        if timed:
+            state.add_time(name, time.perf_counter() - start)
+        return result
+
+    def _store(self, state: _TurnState) -> TurnRecord | None:
+        turn = state.turn
+        record = TurnRecord(
+            session_id=turn.session_id,
+            turn_index=turn.turn_index,
+            input_kind=turn.kind,
+            user_text=state.user_text,
+            reply_text=" ".join(state.sentences),
+            cancelled=state.cancelled,
+            user_emotion=state.user_emotion.to_dict() if state.user_emotion else None,
+            agent_emotion=state.agent_emotion.to_dict() if state.agent_emotion else None,
+            timings=_rounded(state.timings),
+        )
+        try:
+            if self.store.get_session(turn.session_id) is None:
+                self.store.create_session(turn.persona, turn.session_id)
+            self.store.add_turn(record)
+        except Exception:  # a full disk must not take the session down; the log says what was lost
+            log.exception("could not store turn %s/%s: %r", turn.session_id, turn.turn_index, record)
+            return None
+        return record
+
+
+def _record_llm(state: _TurnState, stream: SentenceStream) -> None:
+    if stream.first_sentence_s is not None:
+        state.timings["llm_first_sentence"] = stream.first_sentence_s * 1000.0
+    if stream.total_s is not None:
+        state.timings["llm_total"] = stream.total_s * 1000.0
+
+
+def _ms_since(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
+
+
+def _rounded(timings: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 1) for k, v in timings.items()}

@@ -1,0 +1,215 @@
+"""The websocket protocol (docs/protocol.md, version 1): typed client and server messages, parsing, serialising.
+
+Client messages are parsed strictly enough to give a precise error code (bad_json, unknown_type,
+invalid_message) and leniently enough to ignore unknown fields, as the protocol promises.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from core.emotion import EmotionState
+
+PROTOCOL_VERSION = 1
+SUPPORTED_VERSIONS = (1,)
+MAX_TEXT_CHARS = 2000
+
+ErrorCode = Literal[
+    "bad_json",
+    "unknown_type",
+    "invalid_message",
+    "bad_audio",
+    "audio_too_long",
+    "unexpected_binary",
+    "busy",
+    "empty_input",
+    "unauthorized",
+    "internal",
+]
+
+
+class ProtocolError(Exception):
+    """A client message broke the protocol; `code` is one of the protocol's error codes."""
+
+    def __init__(self, code: ErrorCode, message: str, turn_id: int | None = None) -> None:
+        super().__init__(message)
+        self.code: ErrorCode = code
+        self.message = message
+        self.turn_id = turn_id
+
+
+# ---------------------------------------------------------------- client to server
+
+
+class _ClientMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+
+class Hello(_ClientMessage):
+    type: Literal["hello"]
+    protocol: int = PROTOCOL_VERSION
+    token: str | None = None
+    persona: str | None = Field(None, min_length=1, max_length=100)
+    session_id: str | None = Field(None, min_length=1, max_length=100)
+
+
+class TextInput(_ClientMessage):
+    type: Literal["text"]
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+
+
+class AudioStart(_ClientMessage):
+    type: Literal["audio_start"]
+    format: Literal["pcm16", "wav"]
+    sample_rate: int | None = Field(None, gt=0)
+
+
+class AudioEnd(_ClientMessage):
+    type: Literal["audio_end"]
+
+
+class Cancel(_ClientMessage):
+    type: Literal["cancel"]
+
+
+ClientMessage = Hello | TextInput | AudioStart | AudioEnd | Cancel
+_CLIENT_TYPES: dict[str, type[_ClientMessage]] = {
+    "hello": Hello,
+    "text": TextInput,
+    "audio_start": AudioStart,
+    "audio_end": AudioEnd,
+    "cancel": Cancel,
+}
+
+
+def parse_client_message(raw: str) -> ClientMessage:
+    """Parse one text frame into a client message, or raise ProtocolError with the matching code."""
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ProtocolError("bad_json", f"not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("bad_json", "a message must be a JSON object")
+    kind = data.get("type")
+    model = _CLIENT_TYPES.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        raise ProtocolError(
+            "unknown_type", f"unknown message type {kind!r}; expected one of: {', '.join(_CLIENT_TYPES)}"
+        )
+    try:
+        message = model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'message'}: {e['msg']}" for e in exc.errors())
+        raise ProtocolError("invalid_message", f"invalid {kind!r} message: {problems}") from None
+    if isinstance(message, AudioStart) and message.format == "pcm16" and message.sample_rate is None:
+        raise ProtocolError("invalid_message", "audio_start with format 'pcm16' needs sample_rate (16000)")
+    return message  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------- server to client
+
+
+class VadOut(BaseModel):
+    valence: float
+    arousal: float
+    dominance: float
+
+
+class EmotionOut(BaseModel):
+    label: str
+    intensity: float
+    vad: VadOut
+    mixture: dict[str, float]
+
+    @classmethod
+    def of(cls, state: EmotionState) -> EmotionOut:
+        """The wire form of an EmotionState."""
+        return cls.model_validate(state.to_dict())
+
+
+class WordOut(BaseModel):
+    text: str
+    start: float
+    end: float
+
+
+class Ready(BaseModel):
+    type: Literal["ready"] = "ready"
+    protocol: int = PROTOCOL_VERSION
+    session_id: str
+    persona: str
+    media_mime: str
+
+
+class TranscriptOut(BaseModel):
+    type: Literal["transcript"] = "transcript"
+    turn_id: int
+    text: str
+    language: str
+    words: list[WordOut]
+
+
+class UserEmotionOut(BaseModel):
+    type: Literal["user_emotion"] = "user_emotion"
+    turn_id: int
+    emotion: EmotionOut
+
+
+class ReplyStart(BaseModel):
+    type: Literal["reply_start"] = "reply_start"
+    turn_id: int
+    emotion: EmotionOut
+
+
+class ReplyText(BaseModel):
+    type: Literal["reply_text"] = "reply_text"
+    turn_id: int
+    text: str
+    index: int
+
+
+class MediaOut(BaseModel):
+    type: Literal["media"] = "media"
+    turn_id: int
+    index: int
+    bytes: int
+
+
+class ReplyEnd(BaseModel):
+    type: Literal["reply_end"] = "reply_end"
+    turn_id: int
+    text: str
+    cancelled: bool
+    timings_ms: dict[str, float]
+
+
+class ErrorOut(BaseModel):
+    type: Literal["error"] = "error"
+    code: ErrorCode
+    message: str
+    turn_id: int | None = None
+
+
+ServerMessage = Annotated[
+    Ready | TranscriptOut | UserEmotionOut | ReplyStart | ReplyText | MediaOut | ReplyEnd | ErrorOut,
+    Field(discriminator="type"),
+]
+_SERVER_ADAPTER: TypeAdapter[Any] = TypeAdapter(ServerMessage)
+
+
+def dump_server_message(message: BaseModel) -> str:
+    """Serialise a server message to one JSON text frame (optional fields that are None are left out)."""
+    return message.model_dump_json(exclude_none=True)
+
+
+def load_server_message(raw: str | bytes) -> BaseModel:
+    """Parse a server message (for clients, tests and the benchmark)."""
+    return _SERVER_ADAPTER.validate_json(raw)
+
+
+def error_message(exc: ProtocolError) -> ErrorOut:
+    """The `error` message for a ProtocolError."""
+    return ErrorOut(code=exc.code, message=exc.message, turn_id=exc.turn_id)

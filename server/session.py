@@ -1,0 +1,268 @@
+"""One websocket connection: protocol state (hello, audio collection, busy, cancel) around the turn pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+
+from aiohttp import WSMsgType, web
+from pydantic import BaseModel
+
+from core.emotion import VAD, EmotionState
+from server.pipeline import TurnInput, TurnPipeline
+from server.protocol import (
+    PROTOCOL_VERSION,
+    SUPPORTED_VERSIONS,
+    AudioEnd,
+    AudioStart,
+    Cancel,
+    ErrorOut,
+    Hello,
+    MediaOut,
+    ProtocolError,
+    Ready,
+    TextInput,
+    dump_server_message,
+    error_message,
+    parse_client_message,
+)
+from server.store import ConversationStore, InputKind
+from server.utterance import Utterance
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    persona: str
+    media_mime: str
+    max_utterance_seconds: float
+    token: str = ""
+    history_turns: int = 8
+
+
+class Session:
+    """Serves one websocket: sends `ready`, answers each client message, runs turns one at a time.
+
+    `turn_lock` is shared by all sessions: the engines (and the 2 CPU cores) serve one turn at a time.
+    """
+
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        pipeline: TurnPipeline,
+        store: ConversationStore,
+        turn_lock: asyncio.Lock,
+        settings: SessionSettings,
+    ) -> None:
+        self.ws = ws
+        self.pipeline = pipeline
+        self.store = store
+        self.turn_lock = turn_lock
+        self.settings = settings
+        self.session_id = uuid.uuid4().hex
+        self.persona = settings.persona
+        self.authorised = not settings.token
+        self._send_lock = asyncio.Lock()
+        self._next_turn = 0
+        self._turns_started = 0
+        self._agent_emotion: EmotionState | None = None
+        self._utterance: Utterance | None = None
+        self._discarding = False  # inside audio_start ... audio_end after that utterance was refused
+        self._turn: asyncio.Task[None] | None = None
+        self._cancel = asyncio.Event()
+
+    # ------------------------------------------------------------ sending (also the pipeline's TurnSink)
+
+    async def send(self, message: BaseModel) -> None:
+        """Send one JSON message; a connection that has gone away is ignored (the turn still gets stored)."""
+        async with self._send_lock:
+            await self._send_str(dump_server_message(message))
+
+    async def send_media(self, announce: MediaOut, data: bytes) -> None:
+        """Send the `media` announcement and its binary frame with nothing in between."""
+        async with self._send_lock:
+            if await self._send_str(dump_server_message(announce)):
+                with contextlib.suppress(ConnectionError, RuntimeError):
+                    await self.ws.send_bytes(data)
+
+    async def _send_str(self, text: str) -> bool:
+        if self.ws.closed:
+            return False
+        try:
+            await self.ws.send_str(text)
+        except (ConnectionError, RuntimeError):
+            return False
+        return True
+
+    async def _error(self, exc: ProtocolError) -> None:
+        await self.send(error_message(exc))
+
+    # ------------------------------------------------------------ receiving
+
+    async def run(self) -> None:
+        """Serve the connection until it closes; a running turn is cancelled and stored."""
+        await self.send(self._ready())
+        try:
+            async for msg in self.ws:
+                try:
+                    if msg.type == WSMsgType.TEXT:
+                        await self._on_text(msg.data)
+                    elif msg.type == WSMsgType.BINARY:
+                        self._on_binary(msg.data)
+                    elif msg.type == WSMsgType.ERROR:
+                        log.info("websocket closed with error: %s", self.ws.exception())
+                except ProtocolError as exc:
+                    await self._error(exc)
+        finally:
+            if self._turn is not None and not self._turn.done():
+                self._cancel.set()
+                await asyncio.shield(self._turn)
+
+    async def _on_text(self, raw: str) -> None:
+        message = parse_client_message(raw)
+        if isinstance(message, Hello):
+            await self._on_hello(message)
+            return
+        if isinstance(message, Cancel):
+            if self._turn is not None and not self._turn.done():
+                self._cancel.set()
+            return
+        if not self.authorised:
+            raise ProtocolError("unauthorized", "send `hello` with the server's token first")
+        if isinstance(message, TextInput):
+            self._check_idle()
+            if not message.text.strip():
+                raise ProtocolError("empty_input", "the text is empty")
+            self._start_turn("text", text=message.text)
+        elif isinstance(message, AudioStart):
+            self._on_audio_start(message)
+        elif isinstance(message, AudioEnd):
+            await self._on_audio_end()
+
+    def _on_binary(self, data: bytes) -> None:
+        if self._discarding:
+            return
+        if self._utterance is None:
+            raise ProtocolError(
+                "unexpected_binary", "binary frames are only accepted between audio_start and audio_end"
+            )
+        try:
+            self._utterance.add(data)
+        except ProtocolError:
+            self._utterance, self._discarding = None, True
+            raise
+
+    async def _on_hello(self, hello: Hello) -> None:
+        if hello.protocol not in SUPPORTED_VERSIONS:
+            raise ProtocolError(
+                "invalid_message",
+                f"protocol version {hello.protocol} is not supported; this server speaks "
+                f"{', '.join(map(str, SUPPORTED_VERSIONS))}",
+            )
+        if self.settings.token:
+            if hello.token != self.settings.token:
+                raise ProtocolError("unauthorized", "wrong or missing token in `hello`")
+            self.authorised = True
+        if hello.session_id is not None or hello.persona is not None:
+            if self._turns_started:
+                raise ProtocolError("invalid_message", "session_id and persona can only be set before the first turn")
+            if hello.session_id is not None:
+                self._resume(hello.session_id)
+            elif hello.persona is not None:
+                self.persona = hello.persona
+        await self.send(self._ready())
+
+    def _resume(self, session_id: str) -> None:
+        record = self.store.get_session(session_id)
+        self.session_id = session_id
+        if record is None:  # e.g. a reconnect before the first turn was stored: start it under that id
+            self._next_turn, self._agent_emotion = 0, None
+            return
+        self.persona = record.persona
+        self._next_turn = self.store.next_turn_index(record.id)
+        turns = self.store.turns(record.id)
+        last = next((t.agent_emotion for t in reversed(turns) if t.agent_emotion), None)
+        self._agent_emotion = _emotion_from_dict(last) if last else None
+
+    def _on_audio_start(self, start: AudioStart) -> None:
+        if self._utterance is not None or self._discarding:
+            self._utterance, self._discarding = None, True
+            raise ProtocolError("invalid_message", "audio_start inside an utterance; send audio_end first")
+        try:
+            self._check_idle()
+            self._utterance = Utterance(start.format, start.sample_rate, self.settings.max_utterance_seconds)
+        except ProtocolError:
+            self._discarding = True  # drop this utterance's frames quietly: one error is enough
+            raise
+
+    async def _on_audio_end(self) -> None:
+        if self._discarding:
+            self._discarding = False
+            return
+        if self._utterance is None:
+            raise ProtocolError("invalid_message", "audio_end without audio_start")
+        utterance, self._utterance = self._utterance, None
+        ended = time.perf_counter()
+        pcm = await asyncio.to_thread(utterance.finish)
+        self._check_idle()
+        self._start_turn("audio", pcm=pcm, input_end=ended)
+
+    # ------------------------------------------------------------ turns
+
+    def _check_idle(self) -> None:
+        # A cancelled turn is still winding down (up to one sentence): the next turn queues behind it.
+        if self._turn is not None and not self._turn.done() and not self._cancel.is_set():
+            raise ProtocolError("busy", "a reply is still running; send cancel first")
+
+    def _start_turn(self, kind: InputKind, text: str = "", pcm: object = None, input_end: float | None = None) -> None:
+        turn = TurnInput(
+            session_id=self.session_id,
+            turn_index=self._next_turn,
+            kind=kind,
+            input_end=input_end if input_end is not None else time.perf_counter(),
+            text=text,
+            pcm=pcm,  # type: ignore[arg-type]
+            persona=self.persona,
+        )
+        self._next_turn += 1
+        self._turns_started += 1
+        self._cancel = asyncio.Event()
+        self._turn = asyncio.create_task(self._run_turn(turn, self._cancel, self._turn))
+
+    async def _run_turn(self, turn: TurnInput, cancel: asyncio.Event, previous: asyncio.Task[None] | None) -> None:
+        try:
+            if previous is not None:
+                await asyncio.shield(previous)
+            async with self.turn_lock:
+                turn.history = self.store.history(turn.session_id, self.settings.history_turns)
+                turn.previous_emotion = self._agent_emotion
+                outcome = await self.pipeline.run(turn, self, cancel)
+            if outcome.agent_emotion is not None:
+                self._agent_emotion = outcome.agent_emotion
+        except Exception:  # the pipeline reports stage failures itself; this is a bug: keep the session alive
+            log.exception("turn %s/%s crashed", turn.session_id, turn.turn_index)
+            await self.send(ErrorOut(code="internal", message="the turn failed unexpectedly", turn_id=turn.turn_index))
+
+    def _ready(self) -> Ready:
+        return Ready(
+            protocol=PROTOCOL_VERSION,
+            session_id=self.session_id,
+            persona=self.persona,
+            media_mime=self.settings.media_mime,
+        )
+
+
+def _emotion_from_dict(data: dict[str, object]) -> EmotionState:
+    vad = data["vad"]
+    assert isinstance(vad, dict)
+    return EmotionState(
+        vad=VAD(float(vad["valence"]), float(vad["arousal"]), float(vad["dominance"])),
+        label=str(data["label"]),
+        intensity=float(data["intensity"]),  # type: ignore[arg-type]
+        mixture=dict(data.get("mixture") or {}),  # type: ignore[call-overload]
+    )

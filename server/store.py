@@ -1,0 +1,176 @@
+"""The conversation store: every session and turn, with its emotions and timings, in one SQLite file.
+
+Researchers read this file directly, so the schema is plain: emotions and timings are JSON text columns.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from agent.base import ChatMessage
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    persona TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS turns (
+    session_id TEXT NOT NULL REFERENCES sessions(id),
+    turn_index INTEGER NOT NULL,
+    input_kind TEXT NOT NULL,
+    user_text TEXT NOT NULL,
+    user_emotion TEXT,
+    agent_emotion TEXT,
+    reply_text TEXT NOT NULL,
+    cancelled INTEGER NOT NULL,
+    timings TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (session_id, turn_index)
+);
+"""
+
+InputKind = Literal["text", "audio"]
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    id: str
+    persona: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class TurnRecord:
+    """One stored turn; emotions are the JSON-ready dicts of core.emotion.EmotionState.to_dict()."""
+
+    session_id: str
+    turn_index: int
+    input_kind: InputKind
+    user_text: str
+    reply_text: str
+    cancelled: bool = False
+    user_emotion: dict[str, Any] | None = None
+    agent_emotion: dict[str, Any] | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    created_at: float = 0.0
+
+
+class ConversationStore:
+    """Sessions and turns in an SQLite database at `path` (WAL mode; parent directories are created)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path).expanduser()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # One connection shared by worker threads; the lock serialises access (writes are tiny).
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        with self._locked() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _locked(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            yield self._db
+
+    def close(self) -> None:
+        """Close the database file."""
+        with self._locked() as db:
+            db.close()
+
+    def create_session(self, persona: str, session_id: str | None = None) -> SessionRecord:
+        """Create and return a new session (a fresh random id unless `session_id` is given)."""
+        record = SessionRecord(id=session_id or uuid.uuid4().hex, persona=persona, created_at=time.time())
+        with self._locked() as db:
+            db.execute(
+                "INSERT INTO sessions (id, persona, created_at) VALUES (?, ?, ?)",
+                (record.id, record.persona, record.created_at),
+            )
+        return record
+
+    def get_session(self, session_id: str) -> SessionRecord | None:
+        """The stored session `session_id`, or None."""
+        with self._locked() as db:
+            row = db.execute("SELECT id, persona, created_at FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        return SessionRecord(*row) if row else None
+
+    def add_turn(self, turn: TurnRecord) -> None:
+        """Store one turn (its session must exist)."""
+        with self._locked() as db:
+            db.execute(
+                "INSERT INTO turns (session_id, turn_index, input_kind, user_text, user_emotion, agent_emotion,"
+                " reply_text, cancelled, timings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    turn.session_id,
+                    turn.turn_index,
+                    turn.input_kind,
+                    turn.user_text,
+                    _json_or_none(turn.user_emotion),
+                    _json_or_none(turn.agent_emotion),
+                    turn.reply_text,
+                    int(turn.cancelled),
+                    json.dumps(turn.timings),
+                    turn.created_at or time.time(),
+                ),
+            )
+
+    def turns(self, session_id: str) -> list[TurnRecord]:
+        """All turns of a session, oldest first."""
+        with self._locked() as db:
+            rows = db.execute(
+                "SELECT session_id, turn_index, input_kind, user_text, reply_text, cancelled, user_emotion,"
+                " agent_emotion, timings, created_at FROM turns WHERE session_id = ? ORDER BY turn_index",
+                (session_id,),
+            ).fetchall()
+        return [
+            TurnRecord(
+                session_id=r[0],
+                turn_index=r[1],
+                input_kind=r[2],
+                user_text=r[3],
+                reply_text=r[4],
+                cancelled=bool(r[5]),
+                user_emotion=json.loads(r[6]) if r[6] else None,
+                agent_emotion=json.loads(r[7]) if r[7] else None,
+                timings=json.loads(r[8]),
+                created_at=r[9],
+            )
+            for r in rows
+        ]
+
+    def next_turn_index(self, session_id: str) -> int:
+        """The index the next turn of this session gets (0 for a new session)."""
+        with self._locked() as db:
+            row = db.execute("SELECT MAX(turn_index) FROM turns WHERE session_id = ?", (session_id,)).fetchone()
+        return 0 if row[0] is None else row[0] + 1
+
+    def history(self, session_id: str, limit: int = 8) -> list[ChatMessage]:
+        """The last `limit` turns as alternating user/assistant chat messages, oldest first, for LLM context."""
+        with self._locked() as db:
+            rows = db.execute(
+                "SELECT user_text, reply_text FROM turns WHERE session_id = ? ORDER BY turn_index DESC LIMIT ?",
+                (session_id, limit),
+            ).fetchall()
+        messages: list[ChatMessage] = []
+        for user_text, reply_text in reversed(rows):
+            if not user_text:
+                continue
+            messages.append(ChatMessage("user", user_text))
+            if reply_text:
+                messages.append(ChatMessage("assistant", reply_text))
+        return messages
+
+
+def _json_or_none(value: dict[str, Any] | None) -> str | None:
+    return None if value is None else json.dumps(value)

@@ -1,0 +1,101 @@
+"""The web client in a real browser against the real server: a typed turn comes back as text and playing video.
+
+Uses Debian's Chromium (`/usr/bin/chromium`) through the Python `playwright` package; the server comes from the
+session fixture `server_url` in `tests/e2e/conftest.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.browser_util import CHROMIUM, CHROMIUM_ARGS, VIDEO_ADVANCING, VIDEO_PROBE
+
+pytestmark = pytest.mark.e2e
+
+# The whole pipeline (LLM, voice, face, encoder) runs on a small shared CPU in CI: be patient.
+REPLY_TIMEOUT_MS = 240_000
+SCREENSHOT = "/tmp/empathica_page.png"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)")
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture()
+def page(browser, server_url: str) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    page = context.new_page()
+    page.page_errors = []
+    page.on("pageerror", lambda err: page.page_errors.append(str(err)))
+    page.goto(server_url + "/")
+    page.evaluate(VIDEO_PROBE)
+    page.wait_for_function("() => window.empathica && window.empathica.state === 'open'", timeout=60_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def test_typed_turn_shows_reply_and_plays_video(page) -> None:
+    page.fill("#message", "I lost my job today and I feel awful.")
+    page.click("#send")
+
+    user_line = page.locator("#transcript .line.user").last
+    assert user_line.locator(".text").inner_text() == "I lost my job today and I feel awful."
+
+    agent_text = page.locator("#transcript .line.agent .text").first
+    agent_text.wait_for(state="visible", timeout=REPLY_TIMEOUT_MS)
+    page.wait_for_function(
+        "() => document.querySelector('#transcript .line.agent .text').textContent.trim().length > 0",
+        timeout=REPLY_TIMEOUT_MS,
+    )
+    page.wait_for_function(VIDEO_ADVANCING, timeout=REPLY_TIMEOUT_MS)
+    assert page.evaluate("() => document.getElementById('avatar').currentTime") > 0
+    assert page.evaluate("() => window.empathica.framesDecoded()") > 0
+
+    # The turn completes: timings are shown and the reply's emotion is labelled.
+    page.wait_for_function("() => window.empathica.turns >= 1", timeout=REPLY_TIMEOUT_MS)
+    agent_line = page.locator("#transcript .line.agent").first
+    assert agent_line.locator(".emotion").is_visible()
+    assert agent_line.locator(".details").inner_text().strip()
+    assert page.locator("#error").is_hidden(), page.locator("#error-text").inner_text()
+    page.wait_for_timeout(500)  # let the video draw a frame for the picture
+    page.screenshot(path=SCREENSHOT)
+    assert page.page_errors == []
+
+
+def test_hold_to_talk_streams_16khz_pcm(page) -> None:
+    """Chromium's fake microphone (a beep) goes out as PCM16; the server answers and the page keeps working."""
+    talk = page.locator("#talk")
+    talk.hover()
+    page.mouse.down()
+    page.wait_for_function("() => document.getElementById('talk').textContent.startsWith('Listening')")
+    page.wait_for_timeout(1500)
+    page.mouse.up()
+
+    page.wait_for_function("() => window.empathica.reply !== 'idle' || window.empathica.turns > 0")
+    sent = page.evaluate("() => window.empathica.audioBytesSent")
+    assert sent % 2 == 0
+    assert sent > 16_000 * 2 // 2, f"only {sent} bytes of 16 kHz PCM16 for 1.5 s of speech"
+
+    # A beep is not speech: either it is transcribed (then the reply is cancelled) or refused as empty input.
+    page.wait_for_function(
+        "() => document.querySelector('#transcript .line.user, #transcript .line.notice') !== null",
+        timeout=REPLY_TIMEOUT_MS,
+    )
+    if page.locator("#transcript .line.user").count():
+        page.click("#cancel")
+    page.wait_for_function("() => window.empathica.reply === 'idle'", timeout=REPLY_TIMEOUT_MS)
+    assert page.evaluate("() => window.empathica.state") == "open"
+    assert page.page_errors == []

@@ -1,0 +1,136 @@
+"""Fake engines for orchestration tests: fast, deterministic, and able to fail or stall on request."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel
+
+from agent.base import ChatMessage
+from core.emotion import EmotionState
+from core.media import Speech, TimedWord, Transcript
+from server.pipeline import TurnPipeline
+from server.protocol import MediaOut
+from server.store import ConversationStore
+
+INIT = b"ftyp+moov"
+MIME = 'video/mp4; codecs="avc1.42E01E, mp4a.40.2"'
+
+
+class FakeRecognizer:
+    def __init__(self, text: str = "I feel sad today") -> None:
+        self.text = text
+
+    def transcribe(self, pcm: np.ndarray, sample_rate: int) -> Transcript:
+        words = tuple(TimedWord(w, i * 0.3, i * 0.3 + 0.25) for i, w in enumerate(self.text.split()))
+        return Transcript(text=self.text, words=words, language="en")
+
+
+def fake_perceive(text: str) -> EmotionState:
+    return EmotionState.from_label("sadness" if "sad" in text else "neutral", 0.5)
+
+
+def fake_choose(user: EmotionState, previous: EmotionState | None = None) -> EmotionState:
+    return EmotionState.from_label("neutral", 0.2)
+
+
+@dataclass
+class FakeResponder:
+    sentences: Sequence[str] = ("I am sorry to hear that.", "Do you want to talk about it?", "I am here.")
+    fail_after: int | None = None
+    # Each sentence after the first waits for this event (lets a test cancel mid-reply deterministically).
+    gate: threading.Event | None = None
+    closed: bool = False
+    calls: list[list[ChatMessage]] = field(default_factory=list)
+
+    def reply(
+        self, user_text: str, user_emotion: EmotionState, agent_emotion: EmotionState, history: list[ChatMessage]
+    ) -> Iterator[str]:
+        self.calls.append(list(history))
+        return self._gen()
+
+    def _gen(self) -> Iterator[str]:
+        try:
+            for i, sentence in enumerate(self.sentences):
+                if self.fail_after is not None and i >= self.fail_after:
+                    raise RuntimeError("the model fell over")
+                if i > 0 and self.gate is not None:
+                    self.gate.wait(5)
+                yield sentence
+        finally:
+            self.closed = True
+
+
+class FakeSynthesizer:
+    sample_rate = 22050
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+
+    def synthesize(self, text: str, emotion: EmotionState) -> Speech:
+        if self.fail:
+            raise RuntimeError("voice broke")
+        return Speech(pcm=np.zeros(2205 * len(text.split()), dtype=np.int16), sample_rate=22050, text=text)
+
+
+class FakeRenderer:
+    def render_speech(self, speech: Speech, emotion: EmotionState) -> Sequence[Any]:
+        return [np.zeros((4, 4, 3), np.uint8)] * max(1, int(speech.duration * 25))
+
+
+class FakeEncoder:
+    mime = MIME
+
+    def __init__(self) -> None:
+        self.started = False
+        self.count = 0
+
+    def add(self, frames: Sequence[Any], pcm: np.ndarray) -> list[bytes]:
+        out = [] if self.started else [INIT]
+        self.started = True
+        self.count += 1
+        return [*out, f"fragment-{self.count}".encode()]
+
+    def finish(self) -> list[bytes]:
+        return [b"last-fragment"]
+
+
+class RecordingSink:
+    """Collects what the pipeline sends, as (message, binary-or-None) pairs."""
+
+    def __init__(self) -> None:
+        self.messages: list[BaseModel] = []
+        self.media: list[bytes] = []
+        self.on_message: Any = None
+
+    async def send(self, message: BaseModel) -> None:
+        self.messages.append(message)
+        if self.on_message is not None:
+            self.on_message(message)
+
+    async def send_media(self, announce: MediaOut, data: bytes) -> None:
+        self.messages.append(announce)
+        self.media.append(data)
+
+    @property
+    def types(self) -> list[str]:
+        return [m.type for m in self.messages]  # type: ignore[attr-defined]
+
+
+def make_pipeline(store: ConversationStore, **overrides: Any) -> TurnPipeline:
+    parts: dict[str, Any] = {
+        "recognizer": FakeRecognizer(),
+        "perceiver": fake_perceive,
+        "choose_reply_emotion": fake_choose,
+        "responder": FakeResponder(),
+        "synthesizer": FakeSynthesizer(),
+        "renderer": FakeRenderer(),
+        "encoder_factory": FakeEncoder,
+        "store": store,
+    }
+    parts.update(overrides)
+    return TurnPipeline(**parts)
