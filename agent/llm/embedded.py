@@ -122,7 +122,11 @@ class EmbeddedLlm:
     def close(self) -> None:
         """Free the model and its context once any running generation has stopped; the object is unusable after."""
         self.wait_idle()
-        self._server = None
+        server, self._server = self._server, None
+        if server is not None:
+            # The native server's destructor joins its HTTP thread and now and then never returns (seen in
+            # tests that close right after loading), so it is dropped on a daemon thread that exit abandons.
+            threading.Thread(target=_drop, args=(server,), name="xllamacpp-close", daemon=True).start()
 
     def __enter__(self) -> EmbeddedLlm:
         return self
@@ -207,3 +211,8 @@ def _check_gguf(path: Path) -> None:
             f"{path} is not a GGUF file (it starts with {magic!r}, not b'GGUF'): reinstall the model with "
             "`empathica models install <name>` or configure the path of a GGUF file"
         )
+
+
+def _drop(server: object) -> None:
+    """Release the last reference to `server` (run on a daemon thread; see EmbeddedLlm.close)."""
+    del server
