@@ -1,7 +1,12 @@
 """Reply latency of the embedded LLM over a short conversation: load time, time to first token and to first
 sentence, and decode speed, for the first turn (cold prompt cache) and later turns (cached prefix).
 
-    OMP_WAIT_POLICY=PASSIVE python benchmarks/agent_latency.py [--model qwen2.5-coder-1.5b] [--threads 2]
+`--mode empathy` (the default, as the server runs) times the chain of empathy: first token of the JSON plan,
+first character of the spoken `response` field (after the short reasoning fields) and first sentence.
+`--mode plain` times the plain responder (no reasoning).
+
+    OMP_WAIT_POLICY=PASSIVE python benchmarks/agent_latency.py [--model qwen2.5-coder-1.5b] [--threads 2] \
+        [--mode empathy|plain] [--lens cbt] [--warm-up]
 """
 
 from __future__ import annotations
@@ -9,8 +14,11 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Iterator
+from typing import Any
 
 from agent.base import ChatMessage
+from agent.empathy.chain import LENSES, EmpathyChain
 from agent.llm.embedded import EmbeddedLlm
 from agent.perception import TextPerception
 from agent.prompts import PromptLibrary
@@ -35,7 +43,15 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=len(CONVERSATION))
     parser.add_argument("--max-tokens", type=int, default=60)
     parser.add_argument("--context", type=int, default=4096)
+    parser.add_argument("--mode", choices=("empathy", "plain"), default="empathy")
+    parser.add_argument("--lens", choices=LENSES, default="cbt")
+    parser.add_argument(
+        "--warm-up", action="store_true", help="process the system prompt before turn 1, as `empathica serve` does"
+    )
     args = parser.parse_args()
+    if args.mode == "empathy":
+        _empathy(args)
+        return
 
     started = time.perf_counter()
     model = EmbeddedLlm(model_dir(args.model) / "model.gguf", threads=args.threads, context_tokens=args.context)
@@ -70,15 +86,101 @@ def main() -> None:
         sent = responder.turn_message(text, user_emotion, agent_emotion)
         history += [sent, ChatMessage("assistant", "".join(pieces))]
     model.close()
+    _summary(args, load_s, rows)
 
+
+class _TimedModel:
+    """Passes generation through, noting when the first piece of each generation arrived."""
+
+    def __init__(self, model: EmbeddedLlm) -> None:
+        self.model = model
+        self.started = 0.0
+        self.first_piece: float | None = None
+
+    def stream(
+        self, messages: list[ChatMessage], max_tokens: int, temperature: float, json_schema: Any = None
+    ) -> Iterator[str]:
+        self.first_piece = None
+        for piece in self.model.stream(messages, max_tokens, temperature, json_schema=json_schema):
+            if self.first_piece is None:
+                self.first_piece = time.perf_counter() - self.started
+            yield piece
+
+
+def _empathy(args: argparse.Namespace) -> None:
+    """The chain of empathy, as the server runs it: history holds what was said, not the JSON."""
+    started = time.perf_counter()
+    model = EmbeddedLlm(model_dir(args.model) / "model.gguf", threads=args.threads, context_tokens=args.context)
+    load_s = time.perf_counter() - started
+    print(f"model {args.model}, {args.threads} threads, chain of empathy ({args.lens}): loaded in {load_s:.2f} s")
+    timed = _TimedModel(model)
+    chain = EmpathyChain(timed, PromptLibrary().load("persona_default"), lens=args.lens)
+    if args.warm_up:
+        started = time.perf_counter()
+        chain.warm_up()
+        print(f"prompt cache warm-up (system prompt): {time.perf_counter() - started:.2f} s")
+    perception = TextPerception()
+    history: list[ChatMessage] = []
+    agent_emotion = None
+    rows: list[dict[str, float]] = []
+    script = [*CONVERSATION[: args.turns], None]
+    for number, text in enumerate(script, start=1):
+        if text is None:
+            history, agent_emotion, text = [], None, CONVERSATION[0]
+            print("new conversation (same system prompt):")
+        user_emotion = perception.perceive(text)
+        agent_emotion = choose_reply_emotion(user_emotion, agent_emotion)
+        turn = chain.turn(text, user_emotion, agent_emotion, history)
+        timed.started = start = time.perf_counter()
+        first_sentence = None
+        said: list[str] = []
+        for sentence in turn:
+            first_sentence = first_sentence or time.perf_counter() - start
+            said.append(sentence)
+        total = time.perf_counter() - start
+        model.wait_idle()
+        timings = model.last_generation.timings if model.last_generation else {}
+        plan = turn.plan
+        assert plan is not None
+        row = {
+            "ttft": timed.first_piece if timed.first_piece is not None else total,
+            "first_sentence": first_sentence or total,
+            "tok_s": timings.get("predicted_per_second", float("nan")),
+            "prefill_tok_s": timings.get("prompt_per_second", float("nan")),
+            "prompt_n": timings.get("prompt_n", float("nan")),
+            "cache_n": timings.get("cache_n", float("nan")),
+            "predicted_n": timings.get("predicted_n", float("nan")),
+            "total": total,
+        }
+        rows.append(row)
+        print(
+            f"turn {number}: user {user_emotion.label} -> agent {agent_emotion.label}; plan {plan.source} "
+            f"({plan.strategy}, reply {plan.reply_emotion}), {turn.attempts} call(s); prompt {row['prompt_n']:.0f} "
+            f"new + {row['cache_n']:.0f} cached tokens; first token {row['ttft']:.2f} s, first sentence "
+            f"{row['first_sentence']:.2f} s; {row['predicted_n']:.0f} tokens at {row['tok_s']:.1f} tok/s "
+            f"(prefill {row['prefill_tok_s']:.0f} tok/s); total {total:.2f} s"
+        )
+        print(f"    [{plan.event} | {plan.cause}] {' | '.join(said)}")
+        history += [ChatMessage("user", text), ChatMessage("assistant", " ".join(said))]
+    model.close()
+    _summary(args, load_s, rows)
+
+
+def _summary(args: argparse.Namespace, load_s: float, rows: list[dict[str, float]]) -> None:
     first, later, fresh = rows[0], rows[1:-1] or rows[:1], rows[-1]
-    print(f"\nsummary: {args.model}, {args.threads} threads, load {load_s:.2f} s")
+    print(f"\nsummary: {args.model}, {args.threads} threads, {args.mode}, load {load_s:.2f} s")
     print(f"  {'':17} {'turn 1 (cold)':>14} {'later (median)':>15} {'new conv.':>10}")
     for name, key in (("first token s", "ttft"), ("first sentence s", "first_sentence"), ("decode tok/s", "tok_s")):
-        median = statistics.median(r[key] for r in later)
-        print(f"  {name:17} {first[key]:14.2f} {median:15.2f} {fresh[key]:10.2f}")
-    median_cache = statistics.median(r["cache_n"] for r in later)
-    print(f"  {'cached tokens':17} {first['cache_n']:14.0f} {median_cache:15.0f} {fresh['cache_n']:10.0f}")
+        print(f"  {name:17} {first[key]:14.2f} {_median(later, key):15.2f} {fresh[key]:10.2f}")
+    # llama.cpp reports token counts only for generations that ran to the end (not those stopped after the
+    # third sentence): nan there.
+    for name, key in (("new prompt tokens", "prompt_n"), ("cached tokens", "cache_n")):
+        print(f"  {name:17} {first[key]:14.0f} {_median(later, key):15.0f} {fresh[key]:10.0f}")
+
+
+def _median(rows: list[dict[str, float]], key: str) -> float:
+    values = [r[key] for r in rows if r[key] == r[key]]  # nan != nan
+    return statistics.median(values) if values else float("nan")
 
 
 def _timed_turn(model: EmbeddedLlm, messages: list[ChatMessage], max_tokens: int) -> tuple[dict[str, float], list[str]]:

@@ -21,6 +21,19 @@ EMOTION_VAD: dict[str, tuple[float, float, float]] = {
     "surprise": (0.40, 0.67, -0.13),
 }
 
+# The agent's finer palette for its own state (same source, DESIGN §5): support conversations need "calm",
+# "hopeful" or "thankful" rather than only the seven basics. The face and voice still take the basic labels.
+AGENT_PALETTE_VAD: dict[str, tuple[float, float, float]] = {
+    "calm": (0.79, -0.01, 0.33),
+    "hopeful": (0.51, 0.23, 0.14),
+    "interested": (0.64, 0.51, 0.17),
+    "thankful": (0.61, 0.10, -0.13),
+    "regretful": (-0.52, 0.02, -0.21),
+    "discouraged": (-0.61, -0.15, -0.29),
+    "shamed": (-0.57, 0.01, -0.34),
+}
+PALETTE_VAD: dict[str, tuple[float, float, float]] = {**EMOTION_VAD, **AGENT_PALETTE_VAD}
+
 # Width of the Gaussian around each category centre; ~0.35 lets neighbouring emotions blend.
 _MIXTURE_SIGMA = 0.35
 
@@ -90,14 +103,55 @@ class EmotionState:
         }
 
 
-def label_mixture(vad: VAD) -> dict[str, float]:
-    """Normalised Gaussian likelihoods of `vad` under each category centre (rounded to 4 places)."""
+def label_mixture(vad: VAD, centres: dict[str, tuple[float, float, float]] | None = None) -> dict[str, float]:
+    """Normalised Gaussian likelihoods of `vad` under each category centre (rounded to 4 places).
+
+    `centres` defaults to the seven basic emotions; pass PALETTE_VAD for the agent's finer palette.
+    """
     weights = {
         label: math.exp(-(vad.distance(VAD(*centre)) ** 2) / (2 * _MIXTURE_SIGMA**2))
-        for label, centre in EMOTION_VAD.items()
+        for label, centre in (centres or EMOTION_VAD).items()
     }
     total = sum(weights.values()) or 1.0
     return {label: round(w / total, 4) for label, w in weights.items()}
 
 
 NEUTRAL = EmotionState.from_label("neutral", 0.0)
+
+
+def palette_label(vad: VAD) -> str:
+    """The most likely label of `vad` among the basic emotions and the agent's finer palette."""
+    mixture = label_mixture(vad.clipped(), PALETTE_VAD)
+    return max(mixture, key=mixture.__getitem__)
+
+
+@dataclass(frozen=True)
+class VoiceAffect:
+    """What the voice says about how the speaker feels, independent of the words (produced by speech/).
+
+    `vad` is the estimate, `confidence` in [0, 1] how far to trust it (0: ignore). `label` is an optional
+    categorical reading; the raw prosody statistics (z-scored against the speaker's own running baseline where
+    available) are kept so later stages and researchers can see why.
+    """
+
+    vad: VAD
+    confidence: float
+    label: str | None = None
+    f0_mean_hz: float | None = None
+    f0_range_semitones: float | None = None
+    energy_db: float | None = None
+    speaking_rate: float | None = None  # syllables (or words) per second
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"voice affect confidence must be in [0, 1], got {self.confidence}")
+        if self.label is not None and self.label not in EMOTION_VAD:
+            raise ValueError(f"unknown voice emotion label {self.label!r}; known: {', '.join(BASIC_EMOTIONS)}")
+
+    @property
+    def category(self) -> str:
+        """The label, or the basic emotion nearest in likelihood to the VAD estimate."""
+        if self.label is not None:
+            return self.label
+        mixture = label_mixture(self.vad.clipped())
+        return max(mixture, key=mixture.__getitem__)

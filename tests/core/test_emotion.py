@@ -45,3 +45,12 @@ def test_to_dict_is_json_ready() -> None:
     assert d["label"] == "joy"
     assert set(d["vad"]) == {"valence", "arousal", "dominance"}
     assert set(d["mixture"]) == set(BASIC_EMOTIONS)
+
+
+def test_agent_palette_labels_are_found_by_their_centres() -> None:
+    from core.emotion import AGENT_PALETTE_VAD, palette_label
+
+    for label, centre in AGENT_PALETTE_VAD.items():
+        assert palette_label(VAD(*centre)) == label
+    # The basic mixture stays over the seven basic labels only (the face and voice use those).
+    assert set(label_mixture(VAD(*AGENT_PALETTE_VAD["calm"]))) == set(BASIC_EMOTIONS)

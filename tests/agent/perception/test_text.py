@@ -55,3 +55,22 @@ def test_result_is_a_valid_state():
     assert state.label in BASIC_EMOTIONS
     assert 0.0 <= state.intensity <= 1.0
     assert abs(sum(state.mixture.values()) - 1.0) < 1e-3
+
+
+def test_mixture_is_the_classifier_posterior_and_label_its_argmax(perception: TextPerception):
+    state = perception.perceive("I'm terrified of the operation")
+    assert state.label == max(state.mixture, key=state.mixture.__getitem__)
+    assert set(state.mixture) == set(BASIC_EMOTIONS)
+
+
+def test_hedges_soften_intensity(perception: TextPerception):
+    assert perception.perceive("I'm a bit sad").intensity < perception.perceive("I'm sad").intensity
+
+
+def test_custom_training_file(tmp_path):
+    train = tmp_path / "train.jsonl"
+    rows = ['{"text": "I am happy", "label": "joy"}', '{"text": "I am sad", "label": "sadness"}'] * 3
+    train.write_text("\n".join(rows) + "\n")
+    perception = TextPerception(training=train)
+    assert perception.perceive("so happy").label == "joy"
+    assert perception.perceive("so sad").label == "sadness"

@@ -1,0 +1,316 @@
+"""The chain of empathy: one schema-constrained LLM call that reasons, then speaks, sentence by sentence.
+
+The model writes a JSON object (agent.empathy.schema) whose last field, `response`, is the spoken reply. Its
+string is decoded while it is generated (agent.empathy.json_stream) and split into sentences, so the voice
+starts on the first sentence while the model writes the second. An output that breaks the schema before any
+sentence was spoken is retried once, then answered by a rule-based fallback; the model's reply emotion is
+clamped by agent.empathy.rules (the face and voice use the transition model's emotion either way).
+
+Prompt cache: the system prompt (persona + therapy lens + the chain's instructions) is fixed for the life of the
+chain; everything that changes per turn (the perceived emotion, the suggested reply emotion, the memory
+summary) goes into the latest user message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from string import Template
+from typing import Any, Protocol
+
+from agent.base import ChatMessage
+from agent.empathy.json_stream import JsonFieldStream
+from agent.empathy.rules import clamp_reply_emotion, effective_label, suggest_strategy
+from agent.empathy.schema import FIELDS, STRATEGIES, EmpathyPlan, PlanError, check_fields, parse_plan, plan_schema
+from agent.prompts import PromptError, PromptLibrary
+from agent.sentences import SentenceSplitter
+from core.emotion import EmotionState
+
+LENSES: tuple[str, ...] = ("cbt", "dbt", "person_centred", "reality")
+_DEGREES = ((0.35, "low"), (0.7, "medium"))
+
+
+class StructuredChatModel(Protocol):
+    """A chat model that can constrain its output to a JSON schema (both agent.llm backends can)."""
+
+    def stream(
+        self,
+        messages: list[ChatMessage],
+        max_tokens: int,
+        temperature: float,
+        json_schema: dict[str, Any] | None = None,
+    ) -> Iterator[str]:
+        """Yield the reply piece by piece; closing the generator stops generation."""
+        ...
+
+
+@dataclass
+class EmpathyTurn:
+    """One turn of the chain: iterate it for the spoken sentences; afterwards `plan` holds the reasoning.
+
+    `attempts` counts model calls; `errors` holds why rejected outputs were rejected (for logs and benchmarks);
+    `schema_valid` is True when the model (not the fallback) produced the plan.
+    """
+
+    chain: EmpathyChain
+    messages: list[ChatMessage]
+    schema: dict[str, Any]
+    user_emotion: EmotionState
+    agent_emotion: EmotionState
+    plan: EmpathyPlan | None = None
+    attempts: int = 0
+    errors: list[str] = field(default_factory=list)
+    raw: list[str] = field(default_factory=list)
+
+    @property
+    def schema_valid(self) -> bool:
+        return self.plan is not None and self.plan.source == "model"
+
+    def __iter__(self) -> Iterator[str]:
+        chain = self.chain
+        for _ in range(1 + chain.retries):
+            self.attempts += 1
+            try:
+                # PlanError is only raised before the first sentence is out, so a retry never repeats speech.
+                yield from self._attempt([])
+            except PlanError as error:
+                self.errors.append(str(error))
+                continue
+            return
+        self.plan = chain.fallback_plan(self.user_emotion, self.agent_emotion)
+        chain.last_plan = self.plan
+        yield from _sentences(self.plan.response, chain.max_sentences)
+
+    def _attempt(self, spoken: list[str]) -> Iterator[str]:
+        """One model call; raises PlanError (before speaking) when the output breaks the schema."""
+        chain = self.chain
+        fields = JsonFieldStream("response")
+        splitter = SentenceSplitter()
+        raw: list[str] = []
+        self.raw = raw
+        stream = chain.model.stream(self.messages, chain.max_tokens, chain.temperature, json_schema=self.schema)
+        checked = capped = False
+        try:
+            for piece in stream:
+                raw.append(piece)
+                text = fields.feed(piece)
+                if not checked and (fields.streaming or fields.done):
+                    check_fields(fields.values, require_response=False)  # nothing is spoken from a broken plan
+                    checked = True
+                for sentence in splitter.feed(text):
+                    spoken.append(sentence)
+                    yield sentence
+                    if len(spoken) == chain.max_sentences:
+                        capped = True
+                        break
+                if capped:
+                    break  # closing the stream stops the model: no tokens are spent on unspoken sentences
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+        # A response cut off by max_tokens ends mid-sentence: drop that fragment unless nothing else was said.
+        if not capped and (fields.done or not spoken):
+            for sentence in splitter.flush()[: chain.max_sentences - len(spoken)]:
+                spoken.append(sentence)
+                yield sentence
+        if not checked:
+            # The response never started: the output is not the schema's object (or was cut off before it).
+            parse_plan("".join(raw))  # raises PlanError with the reason
+            raise PlanError("the response field is empty")
+        if not spoken:
+            raise PlanError("the response field has nothing speakable")
+        values = fields.values
+        proposed = values["reply_emotion"]
+        clamped = clamp_reply_emotion(self.user_emotion, proposed, self.agent_emotion)
+        self.plan = EmpathyPlan(
+            event=values["event"].strip(),
+            user_emotion=values["user_emotion"],
+            cause=values["cause"].strip(),
+            strategy=values["strategy"],
+            reply_emotion=clamped,
+            response=" ".join(spoken),
+            source="model",
+            llm_reply_emotion=proposed,
+        )
+        chain.last_plan = self.plan
+
+
+class EmpathyChain:
+    """Answers a user turn through the chain of empathy; implements the pipeline's Responder interface.
+
+    `persona` is the persona text, `lens` one of LENSES. The system prompt is built once here and never changes,
+    so llama.cpp's prompt cache keeps it (and the conversation so far) across turns.
+    """
+
+    def __init__(
+        self,
+        model: StructuredChatModel,
+        persona: str,
+        lens: str = "cbt",
+        prompts: PromptLibrary | None = None,
+        max_tokens: int = 220,
+        temperature: float = 0.6,
+        max_sentences: int = 3,
+        max_history_messages: int = 16,
+        retries: int = 1,
+    ) -> None:
+        """`max_tokens` bounds the whole JSON object (reasoning ~40 tokens + response); keep it generous enough
+        that the response is not cut off."""
+        if lens not in LENSES:
+            raise ValueError(f"unknown therapy lens {lens!r}; choose one of {', '.join(LENSES)}")
+        if not persona.strip():
+            raise ValueError("persona is empty: pass the persona text, e.g. prompts/persona_default.txt")
+        self.model = model
+        self.lens = lens
+        self.prompts = prompts or PromptLibrary()
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.max_sentences = max_sentences
+        self.max_history_messages = max_history_messages
+        self.retries = retries
+        self.last_plan: EmpathyPlan | None = None
+        # Read every template now: a missing file fails at start-up, not mid-conversation.
+        self.system_prompt = self.prompts.render(
+            "empathy_system",
+            persona=persona.strip(),
+            lens_name=self.prompts.phrase("lens_names", lens),
+            lens=self.prompts.load(f"lens_{lens}"),
+        )
+        self.prompts.load("empathy_turn")
+        self._feelings = self.prompts.phrases("feelings_default")
+        self._notes = self.prompts.phrases("empathy_notes")
+        self._fallback = self.prompts.phrases("empathy_fallback")
+
+    def warm_up(self) -> None:
+        """Process the system prompt once (one generated token) so the first real turn finds it in the prompt
+        cache: on a small CPU that saves seconds on the first reply. Raises what the model raises."""
+        messages = [ChatMessage("system", self.system_prompt), ChatMessage("user", "Hello.")]
+        for _ in self.model.stream(messages, 1, 0.0):
+            pass
+
+    # ------------------------------------------------------------ the Responder interface
+
+    def reply(
+        self,
+        user_text: str,
+        user_emotion: EmotionState,
+        agent_emotion: EmotionState,
+        history: list[ChatMessage],
+        summary: str = "",
+    ) -> Iterator[str]:
+        """Yield the reply's sentences as they are generated; `last_plan` holds the reasoning afterwards."""
+        return iter(self.turn(user_text, user_emotion, agent_emotion, history, summary))
+
+    def turn(
+        self,
+        user_text: str,
+        user_emotion: EmotionState,
+        agent_emotion: EmotionState,
+        history: list[ChatMessage],
+        summary: str = "",
+        mismatch: bool | None = None,
+    ) -> EmpathyTurn:
+        """One turn, not yet started: iterate it for the sentences, then read its `plan`.
+
+        `mismatch` (words and voice disagree) defaults to the perceived emotion's own `mismatch` flag, if any.
+        """
+        if mismatch is None:
+            mismatch = bool(getattr(user_emotion, "mismatch", False))
+        steer = _asked_lately(history)
+        strategies = tuple(s for s in STRATEGIES if not (steer and s == "exploration"))
+        replies = sum(1 for m in history if m.role == "assistant")
+        strategy = suggest_strategy(user_emotion, replies, steer)
+        messages = [
+            ChatMessage("system", self.system_prompt),
+            *self._window(history),
+            self.turn_message(user_text, user_emotion, agent_emotion, summary, mismatch, steer, strategy),
+        ]
+        return EmpathyTurn(self, messages, plan_schema(strategies), user_emotion, agent_emotion)
+
+    # ------------------------------------------------------------ prompt parts
+
+    def turn_message(
+        self,
+        user_text: str,
+        user_emotion: EmotionState,
+        agent_emotion: EmotionState,
+        summary: str = "",
+        mismatch: bool = False,
+        no_exploration: bool = False,
+        strategy: str = "",
+    ) -> ChatMessage:
+        """The latest user message: their words, then the private per-turn note (with a suggested strategy)."""
+        label = effective_label(user_emotion)
+        content = self.prompts.render(
+            "empathy_turn",
+            user_text=user_text.strip(),
+            user_feeling=self._describe(user_emotion, label),
+            user_emotion=label,
+            reply_emotion=agent_emotion.label,
+            reply_feeling=self._phrase(self._feelings, f"reply.{agent_emotion.label}"),
+            mismatch=" " + self._phrase(self._notes, "mismatch") if mismatch else "",
+            memory=" " + Template(self._phrase(self._notes, "memory")).safe_substitute(summary=summary.strip())
+            if summary.strip()
+            else "",
+            strategy_note=self._strategy_note(strategy, no_exploration),
+        )
+        return ChatMessage("user", content)
+
+    def _strategy_note(self, strategy: str, no_exploration: bool) -> str:
+        notes = []
+        if strategy:
+            notes.append(Template(self._phrase(self._notes, "strategy")).safe_substitute(strategy=strategy))
+        if no_exploration:
+            notes.append(self._phrase(self._notes, "no_exploration"))
+        return "".join(" " + note for note in notes)
+
+    def fallback_plan(self, user_emotion: EmotionState, agent_emotion: EmotionState) -> EmpathyPlan:
+        """The rule-based plan used when the model failed twice: a short, safe reply for the user's emotion."""
+        label = effective_label(user_emotion)
+        return EmpathyPlan(
+            event="unclear",
+            user_emotion=label,
+            cause="unknown",
+            strategy="exploration" if label in ("neutral", "surprise") else "emotional_reaction",
+            reply_emotion=clamp_reply_emotion(user_emotion, agent_emotion.label, agent_emotion),
+            response=self._phrase(self._fallback, label),
+            source="fallback",
+        )
+
+    def _window(self, history: list[ChatMessage]) -> list[ChatMessage]:
+        recent = [m for m in history if m.role != "system"]
+        if self.max_history_messages <= 0:
+            return []
+        recent = recent[-self.max_history_messages :]
+        while recent and recent[0].role != "user":  # a leading assistant turn confuses some chat templates
+            recent = recent[1:]
+        return recent
+
+    def _describe(self, emotion: EmotionState, label: str) -> str:
+        feeling = self._phrase(self._feelings, f"user.{label}")
+        if label == "neutral":
+            return feeling
+        degree = next((name for limit, name in _DEGREES if emotion.intensity < limit), "high")
+        return f"{self._phrase(self._feelings, f'degree.{degree}')} {feeling}"
+
+    @staticmethod
+    def _phrase(phrases: dict[str, str], key: str) -> str:
+        if key not in phrases:
+            raise PromptError(f"a phrase file has no entry {key!r}; add a line `{key} = ...`")
+        return phrases[key]
+
+
+def _asked_lately(history: list[ChatMessage], turns: int = 2) -> bool:
+    """Whether each of the last `turns` replies asked a question (Lee et al.: small models over-ask)."""
+    replies = [m.content for m in history if m.role == "assistant"][-turns:]
+    return len(replies) == turns and all("?" in reply for reply in replies)
+
+
+def _sentences(text: str, limit: int) -> list[str]:
+    splitter = SentenceSplitter()
+    sentences = [*splitter.feed(text), *splitter.flush()]
+    return sentences[:limit] if limit > 0 else sentences
+
+
+__all__ = ["FIELDS", "LENSES", "EmpathyChain", "EmpathyTurn", "StructuredChatModel"]

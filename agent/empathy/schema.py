@@ -1,0 +1,92 @@
+"""The chain-of-empathy output: its JSON schema (enums for the categorical steps) and its validation.
+
+The fields come in reasoning order (event, emotion, cause, strategy, reply emotion, response); llama.cpp's
+grammar keeps the order of `properties`, so the spoken `response` is always last and can be streamed while the
+reasoning fields are already known. The free-text reasoning fields are kept short with `maxLength`: every token
+of reasoning delays the first spoken sentence.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from core.emotion import BASIC_EMOTIONS
+
+# EPITOME's communication mechanisms (Sharma et al. 2020), as used by Lee et al.'s chain of empathy.
+STRATEGIES: tuple[str, ...] = ("emotional_reaction", "interpretation", "exploration")
+FIELDS: tuple[str, ...] = ("event", "user_emotion", "cause", "strategy", "reply_emotion", "response")
+# Lengths in characters; ~4 characters a token, so the reasoning before the response is ~35 tokens at most.
+EVENT_MAX_CHARS = 60
+CAUSE_MAX_CHARS = 80
+RESPONSE_MAX_CHARS = 280
+
+
+class PlanError(ValueError):
+    """A chain-of-empathy output is not valid JSON or does not match the schema; the message says why."""
+
+
+@dataclass(frozen=True)
+class EmpathyPlan:
+    """One turn's reasoning and reply. `source` says where it came from: the model, or the rule-based fallback."""
+
+    event: str
+    user_emotion: str
+    cause: str
+    strategy: str
+    reply_emotion: str
+    response: str
+    source: str = "model"  # "model" | "fallback" | "safety"
+    llm_reply_emotion: str = ""  # what the model proposed before the appropriateness clamp ("" if unclamped)
+
+    def to_dict(self) -> dict[str, str]:
+        """A JSON-ready form (for the store, the chat command and the benchmark)."""
+        return asdict(self)
+
+
+def plan_schema(strategies: tuple[str, ...] = STRATEGIES) -> dict[str, Any]:
+    """The JSON schema the model's output must match; `strategies` may be narrowed to steer the mix."""
+    return {
+        "type": "object",
+        "properties": {
+            "event": {"type": "string", "minLength": 3, "maxLength": EVENT_MAX_CHARS},
+            "user_emotion": {"type": "string", "enum": list(BASIC_EMOTIONS)},
+            "cause": {"type": "string", "minLength": 3, "maxLength": CAUSE_MAX_CHARS},
+            "strategy": {"type": "string", "enum": list(strategies)},
+            "reply_emotion": {"type": "string", "enum": list(BASIC_EMOTIONS)},
+            "response": {"type": "string", "minLength": 2, "maxLength": RESPONSE_MAX_CHARS},
+        },
+        "required": list(FIELDS),
+        "additionalProperties": False,
+    }
+
+
+def check_fields(data: dict[str, Any], require_response: bool = True) -> None:
+    """Raise PlanError unless `data` holds valid values for the schema's fields (all but `response` if not
+    `require_response`: a reply stopped after its last wanted sentence has no closing quote)."""
+    for name in FIELDS:
+        if name == "response" and not require_response:
+            continue
+        value = data.get(name)
+        if not isinstance(value, str) or not value.strip():
+            raise PlanError(f"field {name!r} is missing or empty")
+    for name, allowed in (
+        ("user_emotion", BASIC_EMOTIONS),
+        ("reply_emotion", BASIC_EMOTIONS),
+        ("strategy", STRATEGIES),
+    ):
+        if data[name] not in allowed:
+            raise PlanError(f"field {name!r} is {data[name]!r}, not one of {', '.join(allowed)}")
+
+
+def parse_plan(text: str) -> EmpathyPlan:
+    """The plan in a complete model output, or PlanError."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise PlanError(f"not valid JSON ({error.msg} at {error.pos}): {text[:120]!r}") from None
+    if not isinstance(data, dict):
+        raise PlanError("the output is not a JSON object")
+    check_fields(data)
+    return EmpathyPlan(**{name: data[name].strip() for name in FIELDS})

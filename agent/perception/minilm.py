@@ -1,0 +1,126 @@
+"""all-MiniLM-L6-v2 sentence embeddings, run with numpy from the provisioned safetensors file.
+
+Why numpy and not torch/transformers: the model is a 6-layer, 384-wide BERT (22 M parameters); one sentence is
+~0.2 GFLOP, a few milliseconds with BLAS. Running it directly needs only the `tokenizers` package the venv
+already has, instead of torch + transformers + sentence-transformers (hundreds of MB, and a numpy>=2 pull).
+The forward pass follows BERT exactly (post-layer-norm, erf GELU, eps 1e-12), then mean pooling over real
+tokens and L2 normalisation, as the model's sentence-transformers modules.json prescribes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from pathlib import Path
+
+import numpy as np
+from scipy.special import erf
+from tokenizers import Tokenizer
+
+_DTYPES = {"F32": np.float32, "F16": np.float16}
+# all-MiniLM-L6-v2 was trained with sequences of at most 256 word pieces (sentence_bert_config.json).
+_MAX_TOKENS = 256
+
+
+def read_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """Every floating-point tensor of a .safetensors file as float32 arrays.
+
+    The format: a little-endian u64 header size, a JSON header (dtype, shape, byte offsets), then raw data.
+    """
+    raw = Path(path).read_bytes()
+    (header_size,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8 : 8 + header_size])
+    base = 8 + header_size
+    tensors: dict[str, np.ndarray] = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = info["data_offsets"]
+        dtype = _DTYPES.get(info["dtype"])
+        if dtype is None:  # integer buffers such as position_ids: not weights, not needed
+            continue
+        array = np.frombuffer(raw, dtype=dtype, count=(end - start) // np.dtype(dtype).itemsize, offset=base + start)
+        tensors[name] = array.reshape(info["shape"]).astype(np.float32)
+    return tensors
+
+
+def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
+    mean = x.mean(-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + eps) * weight + bias
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    # BERT's exact GELU, x * Phi(x) (not the tanh approximation: the embeddings would drift from the reference).
+    return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
+
+
+class MiniLmEncoder:
+    """Sentence embeddings (384-d, unit length) from a directory holding the MiniLM files.
+
+    The directory needs `model.safetensors`, `tokenizer.json` and `config.json` (`empathica models install
+    minilm-l6` provides them). Build once and reuse: loading reads 90 MB of weights.
+    """
+
+    dimension = 384
+
+    def __init__(self, directory: Path) -> None:
+        directory = Path(directory)
+        config = json.loads((directory / "config.json").read_text())
+        self._heads = int(config["num_attention_heads"])
+        self._layers = int(config["num_hidden_layers"])
+        self._eps = float(config.get("layer_norm_eps", 1e-12))
+        self._w = read_safetensors(directory / "model.safetensors")
+        # Some exports prefix every name with "bert."; strip it so one set of names works.
+        self._w = {k.removeprefix("bert."): v for k, v in self._w.items()}
+        self._tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        # The shipped tokenizer.json pads to 128; pooling over padding would blur every sentence together.
+        self._tokenizer.no_padding()
+        self._tokenizer.enable_truncation(_MAX_TOKENS)
+        self.dimension = int(config["hidden_size"])
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Unit-length embeddings, one row per text (float32, shape (len(texts), 384))."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        # One sentence at a time: no padding, so no attention mask is needed and cost follows real length.
+        return np.stack([self._encode_one(text) for text in texts])
+
+    def _encode_one(self, text: str) -> np.ndarray:
+        ids = np.asarray(self._tokenizer.encode(text).ids, dtype=np.int64)
+        w = self._w
+        x = (
+            w["embeddings.word_embeddings.weight"][ids]
+            + w["embeddings.position_embeddings.weight"][: len(ids)]
+            + w["embeddings.token_type_embeddings.weight"][0]
+        )
+        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self._eps)
+        for layer in range(self._layers):
+            x = self._layer(x, f"encoder.layer.{layer}.")
+        pooled = x.mean(0)
+        return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
+
+    def _layer(self, x: np.ndarray, p: str) -> np.ndarray:
+        w = self._w
+        n, d = x.shape
+        h = self._heads
+        hd = d // h
+
+        def linear(inp: np.ndarray, name: str) -> np.ndarray:
+            return inp @ w[p + name + ".weight"].T + w[p + name + ".bias"]
+
+        q = linear(x, "attention.self.query").reshape(n, h, hd).transpose(1, 0, 2)
+        k = linear(x, "attention.self.key").reshape(n, h, hd).transpose(1, 0, 2)
+        v = linear(x, "attention.self.value").reshape(n, h, hd).transpose(1, 0, 2)
+        scores = q @ k.transpose(0, 2, 1) / math.sqrt(hd)
+        scores = np.exp(scores - scores.max(-1, keepdims=True))
+        scores /= scores.sum(-1, keepdims=True)
+        context = (scores @ v).transpose(1, 0, 2).reshape(n, d)
+        attn = linear(context, "attention.output.dense")
+        x = _layer_norm(
+            x + attn, w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"], self._eps
+        )
+        inner = _gelu(linear(x, "intermediate.dense"))
+        out = linear(inner, "output.dense")
+        return _layer_norm(x + out, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], self._eps)

@@ -1,0 +1,162 @@
+"""The chain's orchestration (streaming, retry, fallback, clamp, prompt layout) with a scripted model; the real
+model test at the end checks that a real GGUF model produces schema-valid plans under the constraint."""
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from agent.base import ChatMessage
+from agent.empathy.chain import LENSES, EmpathyChain
+from agent.prompts import PromptLibrary
+from core.emotion import EmotionState
+
+GRIEF = EmotionState.from_label("sadness", 0.9)
+COMPASSION = EmotionState.from_label("sadness", 0.5)
+PLAN = {
+    "event": "their dog died",
+    "user_emotion": "sadness",
+    "cause": "losing a loved companion",
+    "strategy": "emotional_reaction",
+    "reply_emotion": "sadness",
+    "response": "I'm so sorry. She was family to you. I'm here.",
+}
+
+
+class ScriptedModel:
+    """Streams one scripted output per call, in small pieces; records the calls."""
+
+    def __init__(self, outputs: list[str], piece: int = 4) -> None:
+        self.outputs = outputs
+        self.piece = piece
+        self.calls: list[tuple[list[ChatMessage], dict[str, Any] | None]] = []
+        self.yielded = 0
+        self.closed = 0
+
+    def stream(
+        self, messages: list[ChatMessage], max_tokens: int, temperature: float, json_schema: dict | None = None
+    ) -> Iterator[str]:
+        self.calls.append((list(messages), json_schema))
+        text = self.outputs[min(len(self.calls), len(self.outputs)) - 1]
+        try:
+            for i in range(0, len(text), self.piece):
+                self.yielded += 1
+                yield text[i : i + self.piece]
+        finally:
+            self.closed += 1
+
+
+@pytest.fixture
+def persona() -> str:
+    return PromptLibrary().load("persona_default")
+
+
+def test_response_streams_sentence_by_sentence_before_the_json_ends(persona: str):
+    model = ScriptedModel([json.dumps(PLAN)])
+    turn = EmpathyChain(model, persona).turn("My dog died.", GRIEF, COMPASSION, [])
+    sentences = iter(turn)
+    assert next(sentences) == "I'm so sorry."
+    assert model.yielded < len(json.dumps(PLAN)) // 4  # the rest of the JSON was not generated yet
+    assert list(sentences) == ["She was family to you.", "I'm here."]
+    assert turn.schema_valid and turn.attempts == 1
+    assert turn.plan is not None and turn.plan.cause == "losing a loved companion"
+    assert turn.plan.response == "I'm so sorry. She was family to you. I'm here."
+    assert model.calls[0][1] is not None and model.calls[0][1]["required"][-1] == "response"
+
+
+def test_stops_the_model_after_max_sentences(persona: str):
+    long = {**PLAN, "response": "One. Two. Three. Four. Five."}
+    model = ScriptedModel([json.dumps(long)])
+    assert list(EmpathyChain(model, persona, max_sentences=2).reply("hi", GRIEF, COMPASSION, [])) == ["One.", "Two."]
+    assert model.closed == 1
+
+
+def test_invalid_output_is_retried_once_then_answered_by_the_fallback(persona: str):
+    model = ScriptedModel(["I am plain text."])
+    chain = EmpathyChain(model, persona)
+    turn = chain.turn("My dog died.", GRIEF, COMPASSION, [])
+    assert list(turn) == ["I'm so sorry you're going through this.", "I'm here with you."]
+    assert turn.attempts == 2 and len(turn.errors) == 2
+    assert turn.plan is not None and turn.plan.source == "fallback" and not turn.schema_valid
+    assert chain.last_plan == turn.plan
+
+
+def test_a_valid_retry_is_used(persona: str):
+    bad = json.dumps({**PLAN, "strategy": "lecture"})
+    model = ScriptedModel([bad, json.dumps(PLAN)])
+    turn = EmpathyChain(model, persona).turn("My dog died.", GRIEF, COMPASSION, [])
+    assert list(turn) == ["I'm so sorry.", "She was family to you.", "I'm here."]
+    assert turn.attempts == 2 and turn.schema_valid
+
+
+def test_joy_at_grief_is_clamped_to_the_transition_emotion(persona: str):
+    model = ScriptedModel([json.dumps({**PLAN, "reply_emotion": "joy"})])
+    turn = EmpathyChain(model, persona).turn("My dog died.", GRIEF, COMPASSION, [])
+    list(turn)
+    assert turn.plan is not None
+    assert (turn.plan.llm_reply_emotion, turn.plan.reply_emotion) == ("joy", "sadness")
+
+
+def test_system_prompt_is_a_stable_prefix_and_per_turn_notes_go_in_the_user_message(persona: str):
+    model = ScriptedModel([json.dumps(PLAN)])
+    chain = EmpathyChain(model, persona, lens="dbt")
+    history = [ChatMessage("user", "Hi"), ChatMessage("assistant", "Hello, how are you?")]
+    list(chain.reply("My dog died.", GRIEF, COMPASSION, history, summary="They live alone with a dog."))
+    list(chain.reply("I'm fine.", EmotionState.from_label("joy", 0.8), COMPASSION, []))
+    first, second = model.calls[0][0], model.calls[1][0]
+    assert first[0] == second[0] == ChatMessage("system", chain.system_prompt)
+    assert "dialectical" in chain.system_prompt and persona.splitlines()[0] in chain.system_prompt
+    assert first[1:3] == history
+    assert first[-1].content.startswith("My dog died.")
+    assert "sad (sadness)" in first[-1].content and "They live alone with a dog." in first[-1].content
+    assert "They live alone" not in second[-1].content
+
+
+def test_after_two_questions_the_schema_steers_away_from_exploration(persona: str):
+    model = ScriptedModel([json.dumps(PLAN)])
+    history = [
+        ChatMessage("user", "a"),
+        ChatMessage("assistant", "Why?"),
+        ChatMessage("user", "b"),
+        ChatMessage("assistant", "And then?"),
+    ]
+    list(EmpathyChain(model, persona).reply("c", GRIEF, COMPASSION, history))
+    schema = model.calls[0][1]
+    assert schema is not None and "exploration" not in schema["properties"]["strategy"]["enum"]
+    assert "do not ask" in model.calls[0][0][-1].content
+    assert "Suggested strategy: interpretation." in model.calls[0][0][-1].content  # third reply, no question
+
+
+def test_every_lens_has_its_templates(persona: str):
+    for lens in LENSES:
+        assert EmpathyChain(ScriptedModel(["{}"]), persona, lens=lens).system_prompt
+    with pytest.raises(ValueError, match="lens"):
+        EmpathyChain(ScriptedModel(["{}"]), persona, lens="freud")
+
+
+@pytest.mark.models
+def test_a_real_model_produces_a_schema_valid_plan(persona: str):
+    from agent.llm.embedded import EmbeddedLlm
+    from core.provision import model_dir
+
+    with EmbeddedLlm(model_dir("smollm2-135m") / "model.gguf", threads=2, context_tokens=2048) as model:
+        turn = EmpathyChain(model, persona).turn("My dog died yesterday.", GRIEF, COMPASSION, [])
+        sentences = list(turn)
+    assert sentences and turn.plan is not None
+    assert turn.plan.source in ("model", "fallback")
+    assert turn.plan.reply_emotion in ("neutral", "sadness")
+
+
+def test_a_response_cut_off_by_max_tokens_drops_its_unfinished_sentence(persona: str):
+    cut = json.dumps({**PLAN, "response": "I'm so sorry. She was fam"})[:-2]  # no closing quote and brace
+    turn = EmpathyChain(ScriptedModel([cut]), persona).turn("My dog died.", GRIEF, COMPASSION, [])
+    assert list(turn) == ["I'm so sorry."]
+    assert turn.schema_valid
+
+
+def test_warm_up_sends_the_stable_system_prompt(persona: str):
+    model = ScriptedModel(["x"])
+    chain = EmpathyChain(model, persona)
+    chain.warm_up()
+    assert model.calls[0][0][0] == ChatMessage("system", chain.system_prompt)

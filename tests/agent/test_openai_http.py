@@ -1,0 +1,164 @@
+"""The OpenAI-compatible HTTP backend against a real llama.cpp server process (serving SmolLM2), and its
+errors against real sockets that are closed, silent, or answer garbage."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from agent.base import ChatMessage
+from agent.empathy.chain import EmpathyChain
+from agent.llm.openai_http import LlmHttpError, OpenAiHttpLlm
+from agent.prompts import PromptLibrary
+from core.emotion import EmotionState
+
+HI = [ChatMessage("user", "Say hello.")]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def llama_server() -> Iterator[str]:
+    from core.provision import model_dir
+
+    port = _free_port()
+    script = Path(__file__).with_name("llama_server.py")
+    model = model_dir("smollm2-135m") / "model.gguf"
+    process = subprocess.Popen([sys.executable, str(script), str(model), str(port)], stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, "the llama.cpp server process exited"
+            try:
+                if requests.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "the llama.cpp server did not come up within 60 s"
+            time.sleep(0.2)
+        yield f"{base}/v1"
+    finally:
+        process.kill()
+        process.wait()
+
+
+@pytest.mark.models
+def test_streams_a_reply_from_a_real_server(llama_server: str):
+    model = OpenAiHttpLlm(llama_server, "smollm2")
+    pieces = list(model.stream(HI, 16, 0.0))
+    assert len(pieces) > 1 and "".join(pieces).strip()
+
+
+@pytest.mark.models
+def test_json_schema_constrains_the_output(llama_server: str):
+    schema = {
+        "type": "object",
+        "properties": {
+            "mood": {"type": "string", "enum": ["calm", "sad"]},
+            "note": {"type": "string", "maxLength": 20},
+        },
+        "required": ["mood", "note"],
+    }
+    text = OpenAiHttpLlm(llama_server, "smollm2").complete(HI, 60, 0.7, json_schema=schema)
+    data = json.loads(text)
+    assert data["mood"] in ("calm", "sad") and len(data["note"]) <= 20
+
+
+@pytest.mark.models
+def test_the_chain_of_empathy_runs_over_http(llama_server: str):
+    chain = EmpathyChain(OpenAiHttpLlm(llama_server, "smollm2"), PromptLibrary().load("persona_default"))
+    grief = EmotionState.from_label("sadness", 0.9)
+    turn = chain.turn("My dog died.", grief, EmotionState.from_label("sadness", 0.4), [])
+    assert list(turn) and turn.plan is not None and turn.plan.reply_emotion in ("neutral", "sadness")
+
+
+@pytest.mark.models
+def test_closing_the_stream_early_leaves_the_server_usable(llama_server: str):
+    model = OpenAiHttpLlm(llama_server, "smollm2")
+    stream = model.stream(HI, 200, 0.7)
+    next(stream)
+    stream.close()
+    assert model.complete(HI, 8, 0.0)
+
+
+def test_a_server_that_is_down_gives_a_clear_error():
+    model = OpenAiHttpLlm(f"http://127.0.0.1:{_free_port()}/v1", "m")
+    with pytest.raises(LlmHttpError, match="cannot reach the LLM server"):
+        list(model.stream(HI, 8, 0.0))
+
+
+def test_a_silent_server_times_out_with_a_clear_error():
+    with socket.socket() as listener:  # accepts connections (backlog) but never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        model = OpenAiHttpLlm(f"http://127.0.0.1:{listener.getsockname()[1]}/v1", "m", read_timeout=0.5)
+        with pytest.raises(LlmHttpError, match=r"sent nothing for 0\.5 s"):
+            list(model.stream(HI, 8, 0.0))
+
+
+class _Garbage(http.server.BaseHTTPRequestHandler):
+    status = 200
+    content_type = "text/event-stream"
+    body = b"data: {not json\n\n"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(self.status)
+        self.send_header("Content-Type", self.content_type)
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _serve(handler: type[http.server.BaseHTTPRequestHandler]) -> tuple[http.server.HTTPServer, str]:
+    server = http.server.HTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/v1"
+
+
+@pytest.mark.parametrize(
+    ("status", "content_type", "body", "message"),
+    [
+        (200, "text/event-stream", b"data: {not json\n\n", "not JSON"),
+        (200, "text/html", b"<html>hello</html>", "not JSON"),
+        (200, "text/event-stream", b'data: {"error": {"message": "model exploded"}}\n\n', "model exploded"),
+        (404, "text/plain", b"no such route", "HTTP 404"),
+        (401, "application/json", b'{"error": "bad key"}', "llm.api_key"),
+    ],
+)
+def test_garbage_and_refusals_give_clear_errors(status: int, content_type: str, body: bytes, message: str):
+    handler = type("Handler", (_Garbage,), {"status": status, "content_type": content_type, "body": body})
+    server, url = _serve(handler)
+    try:
+        with pytest.raises(LlmHttpError, match=message):
+            list(OpenAiHttpLlm(url, "m").stream(HI, 8, 0.0))
+    finally:
+        server.shutdown()
+
+
+def test_a_plain_json_answer_is_accepted():
+    body = json.dumps({"choices": [{"message": {"content": "Hello there."}}]}).encode()
+    handler = type("Handler", (_Garbage,), {"content_type": "application/json", "body": body})
+    server, url = _serve(handler)
+    try:
+        assert OpenAiHttpLlm(url, "m").complete(HI, 8, 0.0) == "Hello there."
+    finally:
+        server.shutdown()
