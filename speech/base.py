@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Protocol
 
 import numpy as np
@@ -25,4 +26,12 @@ class SpeechSynthesizer(Protocol):
 
     def synthesize(self, text: str, emotion: EmotionState) -> Speech:
         """Speak `text` (one sentence or clause) with prosody for `emotion`."""
+        ...
+
+
+class StreamingSynthesizer(SpeechSynthesizer, Protocol):
+    """A synthesiser that can also hand over a multi-sentence text one sentence at a time."""
+
+    def stream(self, text: str, emotion: EmotionState) -> Iterator[Speech]:
+        """One `Speech` per sentence, in order, each with a timeline starting at 0 and covering its audio."""
         ...

@@ -1,4 +1,11 @@
-"""Speech recognition with faster-whisper (CTranslate2 Whisper models, int8 on the CPU)."""
+"""Speech recognition with faster-whisper (CTranslate2 Whisper models, int8 on the CPU).
+
+Models: any CTranslate2 Whisper directory (the provisioned `whisper-base`, `whisper-tiny-en`, or one converted
+by the user). An openai-whisper `.pt` checkpoint cannot be used directly: CTranslate2's Whisper converter
+(`ct2-transformers-converter`) loads the model through `transformers` and `torch`, and the checkpoint itself is
+a torch pickle, so converting needs both; Empathica does not install torch. Convert once on a machine that has
+them (commands in `OPENAI_CHECKPOINT_HELP`) and configure the resulting directory.
+"""
 
 from __future__ import annotations
 
@@ -15,18 +22,31 @@ WHISPER_RATE = 16_000
 # Peak below about -50 dBFS: nothing to transcribe. Whisper invents text ("Thank you.") on pure silence.
 _SILENCE_PEAK = 100
 _MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
+OPENAI_CHECKPOINT_HELP = (
+    "convert it once where torch is available: `pip install torch transformers ctranslate2`, then "
+    "`python -m transformers.models.whisper.convert_openai_to_hf --checkpoint_path MODEL.pt "
+    "--pytorch_dump_folder_path hf-model --convert_preprocessor True` and `ct2-transformers-converter --model "
+    "hf-model --output_dir ct2-model --quantization int8 --copy_files tokenizer.json preprocessor_config.json`; "
+    "then set asr.model to the ct2-model directory"
+)
 
 
 class FasterWhisperRecognizer:
     """A `SpeechRecognizer` running a faster-whisper model directory on the CPU.
 
-    model_dir: a CTranslate2 Whisper directory (model.bin, config.json, tokenizer.json, vocabulary.txt).
+    model_dir: a CTranslate2 Whisper directory (model.bin, config.json, tokenizer.json, vocabulary.txt); an
+    openai-whisper `.pt` file raises a `ModelError` that says how to convert it.
     threads: CPU threads for inference. language: ISO 639-1 code to force, or None to detect it.
     beam_size: 1 is greedy decoding (fastest); larger beams trade latency for a little accuracy.
     """
 
     def __init__(self, model_dir: Path, threads: int = 2, language: str | None = None, beam_size: int = 1) -> None:
         model_dir = Path(model_dir)
+        if model_dir.is_file() and model_dir.suffix == ".pt":
+            raise ModelError(
+                f"{model_dir} is an openai-whisper checkpoint, which faster-whisper cannot load; "
+                + OPENAI_CHECKPOINT_HELP
+            )
         missing = [name for name in _MODEL_FILES if not (model_dir / name).is_file()]
         if missing:
             raise ModelError(

@@ -7,8 +7,12 @@ the same edit directly on the protobuf wire format so the alignments need no ext
 `graph` field appended to a serialised `ModelProto` is merged into the first by every protobuf parser, and its
 repeated `output` field is appended to the graph's outputs.
 
+Other duration-predicting voices (hibari, a Kokoro distillation) round their durations with a `Round` and
+then build the frame alignment with a single `CumSum` over them: for those, the tensor to expose is the
+`CumSum`'s first input (`source="cumsum"`).
+
 Field numbers (onnx.proto3): ModelProto.graph = 7; GraphProto.node = 1, GraphProto.output = 12;
-NodeProto.output = 2, NodeProto.op_type = 4; ValueInfoProto.name = 1.
+NodeProto.input = 1, NodeProto.output = 2, NodeProto.op_type = 4; ValueInfoProto.name = 1.
 """
 
 from __future__ import annotations
@@ -16,45 +20,55 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 _MODEL_GRAPH, _GRAPH_NODE, _GRAPH_OUTPUT, _NODE_OUTPUT, _NODE_OP_TYPE, _VALUE_INFO_NAME = 7, 1, 12, 2, 4, 1
+_NODE_INPUT = 1
 _VARINT, _FIXED64, _LEN, _FIXED32 = 0, 1, 2, 5
 
 
-def with_duration_output(model: bytes) -> tuple[bytes, str] | None:
-    """The model with its `Ceil` tensor added as an output, and that tensor's name; None if there is no single
-    `Ceil` node or the model already outputs it (then it needs no patch or cannot be patched)."""
+def with_duration_output(model: bytes, source: str = "ceil") -> tuple[bytes, str] | None:
+    """The model with its duration tensor added as an output, and that tensor's name; None if there is no single
+    candidate or the model already outputs it (then it needs no patch or cannot be patched).
+
+    source: "ceil" - the output of the single `Ceil` node (VITS / Piper); "cumsum" - the first input of the
+    single `CumSum` node (durations summed into a frame alignment, e.g. hibari).
+    """
+    if source not in ("ceil", "cumsum"):
+        raise ValueError(f"source must be 'ceil' or 'cumsum', got {source!r}")
+    op, position = ("Ceil", "output") if source == "ceil" else ("CumSum", "input")
     try:
         graphs = [value for field, wire, value in _fields(memoryview(model)) if field == _MODEL_GRAPH and wire == _LEN]
-        ceil_outputs: list[str] = []
+        candidates: list[str] = []
         graph_outputs: set[str] = set()
         for graph in graphs:
             for field, wire, value in _fields(graph):
                 if field == _GRAPH_NODE and wire == _LEN:
-                    op_type, outputs = _node(value)
-                    if op_type == "Ceil":
-                        ceil_outputs.extend(outputs)
+                    op_type, inputs, outputs = _node(value)
+                    if op_type == op:
+                        candidates.extend(outputs if position == "output" else inputs[:1])
                 elif field == _GRAPH_OUTPUT and wire == _LEN:
                     graph_outputs.update(
                         bytes(v).decode() for f, w, v in _fields(value) if f == _VALUE_INFO_NAME and w == _LEN
                     )
     except (IndexError, UnicodeDecodeError, ValueError):
         return None  # not a protobuf we understand: synthesise without durations
-    if len(ceil_outputs) != 1 or ceil_outputs[0] in graph_outputs:
+    if len(candidates) != 1 or candidates[0] in graph_outputs:
         return None
-    name = ceil_outputs[0]
+    name = candidates[0]
     value_info = _length_delimited(_VALUE_INFO_NAME, name.encode())
     return model + _length_delimited(_MODEL_GRAPH, _length_delimited(_GRAPH_OUTPUT, value_info)), name
 
 
-def _node(node: memoryview) -> tuple[str, list[str]]:
-    op_type, outputs = "", []
+def _node(node: memoryview) -> tuple[str, list[str], list[str]]:
+    op_type, inputs, outputs = "", [], []
     for field, wire, value in _fields(node):
         if wire != _LEN:
             continue
         if field == _NODE_OP_TYPE:
             op_type = bytes(value).decode()
+        elif field == _NODE_INPUT:
+            inputs.append(bytes(value).decode())
         elif field == _NODE_OUTPUT:
             outputs.append(bytes(value).decode())
-    return op_type, outputs
+    return op_type, inputs, outputs
 
 
 def _fields(buffer: memoryview) -> Iterator[tuple[int, int, memoryview | int]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,9 @@ from piper.voice import AudioChunk
 from core.emotion import EmotionState
 from core.media import Speech
 from core.provision import ModelError
-from speech.prosody import Prosody, prosody_for
+from speech.prosody import NEUTRAL_PROSODY, Prosody, prosody_for
 from speech.tts.onnx_durations import with_duration_output
+from speech.tts.pitch_shift import prosody_pitch_factor, shift_pitch
 from speech.tts.timeline import clean_alignment, estimate_alignment, to_phonemes
 
 _LOGGER = logging.getLogger(__name__)
@@ -34,9 +36,10 @@ class PiperSynthesizer:
     voice_path: the voice's `.onnx` file (its `.onnx.json` config must sit next to it).
     threads: onnxruntime intra-op threads.
 
-    Emotion sets the speaking rate (Piper's length scale) and the loudness from Schröder's rules
-    (`speech.prosody`). Pitch and pitch range are not applied yet: Piper has no pitch control, so those need a
-    duration-preserving pitch-shift step, which is a separate piece of work.
+    Emotion sets the speaking rate (Piper's length scale), the loudness, the pitch level and the pitch range
+    from Schröder's rules (`speech.prosody`). Piper has no pitch control, so pitch is changed afterwards, per
+    sentence, by a duration-preserving shift (`speech.tts.pitch_shift`) that keeps the phoneme timeline valid:
+    the level as a constant factor, the range by scaling the voice's own f0 contour around its median.
 
     The phoneme timeline comes from the voice's own per-phoneme durations: the VITS duration tensor is exposed
     as an extra model output when the voice is loaded (see `speech.tts.onnx_durations`), so timings are exact to
@@ -81,20 +84,41 @@ class PiperSynthesizer:
         self._base_length_scale = config.length_scale
         self.sample_rate: int = config.sample_rate
 
+    def stream(self, text: str, emotion: EmotionState) -> Iterator[Speech]:
+        """One `Speech` per sentence of `text`, each as soon as it is voiced, with its own timeline from 0.
+
+        The pieces carry no text: Piper splits sentences inside espeak-ng and does not report where.
+        """
+        prosody = prosody_for(emotion)
+        config = SynthesisConfig(length_scale=self._length_scale(prosody), volume=_peak(prosody))
+        for chunk in self._voice.synthesize(text, config, include_alignments=self.uses_model_durations):
+            audio = self._shift(chunk.audio_int16_array, prosody)
+            phonemes = to_phonemes(clean_alignment(self._chunk_alignment(chunk, len(audio))), self.sample_rate)
+            yield Speech(pcm=audio, sample_rate=self.sample_rate, phonemes=tuple(phonemes))
+
     def synthesize(self, text: str, emotion: EmotionState) -> Speech:
-        """Speak `text` with the rate and loudness of `emotion`; one Piper chunk per sentence, concatenated."""
+        """Speak `text` with the prosody of `emotion`; one Piper chunk per sentence, concatenated."""
         prosody = prosody_for(emotion)
         config = SynthesisConfig(length_scale=self._length_scale(prosody), volume=_peak(prosody))
         pieces: list[np.ndarray] = []
         alignment: list[tuple[str, int]] = []
         for chunk in self._voice.synthesize(text, config, include_alignments=self.uses_model_durations):
-            audio = chunk.audio_int16_array
+            audio = self._shift(chunk.audio_int16_array, prosody)
             alignment.extend(self._chunk_alignment(chunk, len(audio)))
             pieces.append(audio)
         pcm = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int16)
         # Cleaning the whole text at once merges one sentence's end pause with the next one's start.
         phonemes = to_phonemes(clean_alignment(alignment), self.sample_rate)
         return Speech(pcm=pcm, sample_rate=self.sample_rate, phonemes=tuple(phonemes), text=text)
+
+    def _shift(self, audio: np.ndarray, prosody: Prosody) -> np.ndarray:
+        """Apply pitch level and range; the audio keeps its length and timing."""
+        level = 1.0 + prosody.pitch_pct / 100.0
+        range_scale = prosody.range_semitones / NEUTRAL_PROSODY.range_semitones
+        if abs(level - 1.0) < 1e-3 and abs(range_scale - 1.0) < 1e-3:
+            return audio
+        factor = prosody_pitch_factor(audio, self.sample_rate, level, range_scale)
+        return shift_pitch(audio, self.sample_rate, factor)
 
     def _length_scale(self, prosody: Prosody) -> float:
         rate_pct = min(max(prosody.rate_pct, _MIN_RATE_PCT), _MAX_RATE_PCT)

@@ -39,3 +39,10 @@ def librivox_clips() -> list[tuple[Path, str]]:
         words, _, file_id = line.partition("</s>")
         clips.append((LIBRIVOX_DIR / f"{file_id.strip(' ()')}.wav", words.replace("<s>", "").strip()))
     return clips
+
+
+@pytest.fixture(scope="session")
+def hibari_heart():
+    from speech.tts.hibari import HibariSynthesizer
+
+    return HibariSynthesizer(threads=1)

@@ -79,3 +79,23 @@ def test_a_corrupt_model_says_how_to_reinstall(tmp_path: Path):
     (tmp_path / "model.bin").write_bytes(b"not a model")
     with pytest.raises(ModelError, match="corrupt"):
         FasterWhisperRecognizer(tmp_path)
+
+
+def test_an_openai_checkpoint_says_how_to_convert_it(tmp_path: Path):
+    checkpoint = tmp_path / "base.pt"
+    checkpoint.write_bytes(b"PK\x03\x04 torch zip")
+    with pytest.raises(ModelError, match=r"openai-whisper checkpoint.*ct2-transformers-converter"):
+        FasterWhisperRecognizer(checkpoint)
+
+
+def test_any_ctranslate2_directory_given_as_a_path_loads(tmp_path: Path, librivox_clips):
+    # A user's own converted model: here a copy of tiny.en under another name.
+    source = model_dir("whisper-tiny-en")
+    for item in source.iterdir():
+        (tmp_path / item.name).symlink_to(item)
+    recognizer = FasterWhisperRecognizer(tmp_path, threads=1)
+    path, reference = librivox_clips[1]
+    pcm, rate = decode_wav(path.read_bytes())
+    transcript = recognizer.transcribe(pcm, rate)
+    assert word_error_rate(reference, transcript.text) <= 0.3
+    assert transcript.words and all(w.end >= w.start for w in transcript.words)

@@ -36,3 +36,19 @@ def test_models_it_cannot_patch_are_left_alone():
     assert with_duration_output(_model(_node("Ceil", "a"), _node("Ceil", "b"))) is None  # ambiguous
     assert with_duration_output(_model(_node("Ceil", "w"), outputs=("output", "w"))) is None  # already patched
     assert with_duration_output(b"\xff\xff\xff") is None  # not a protobuf
+
+
+def _node_with_input(op_type: str, inputs: tuple[str, ...], output: str) -> bytes:
+    return b"".join(_length_delimited(1, i.encode()) for i in inputs) + _node(op_type, output)
+
+
+def test_the_cumsum_input_becomes_an_output_for_round_based_voices():
+    model = _model(
+        _node_with_input("Round", ("x",), "/Round_output_0"),
+        _node_with_input("Cast", ("/Round_output_0",), "/Cast_32_output_0"),
+        _node_with_input("CumSum", ("/Cast_32_output_0", "axis"), "/CumSum_output_0"),
+    )
+    patched, name = with_duration_output(model, source="cumsum")
+    assert name == "/Cast_32_output_0"
+    assert _graph_outputs(patched) == ["output", "/Cast_32_output_0"]
+    assert with_duration_output(model) is None  # no Ceil in this graph

@@ -1,0 +1,1 @@
+"""Streaming listening: voice activity detection, end-of-turn detection, partial and final transcripts."""
