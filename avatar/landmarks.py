@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import tempfile
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -75,13 +78,27 @@ class FaceLandmarks:
         return FaceLandmarks(pts.astype(np.float32), w, h)
 
 
-class LandmarkDetector:
-    """Finds face landmarks with mediapipe's legacy face mesh; results are cached per image content."""
+# Bump when the detection route or its settings change, so stale on-disk results are not reused.
+_CACHE_VERSION = "fm-legacy-refine-v1"
 
-    def __init__(self, max_faces: int = 4) -> None:
+
+def default_cache_dir() -> Path:
+    """Where callers that want an on-disk landmark cache usually keep it: ~/.cache/empathica/landmarks."""
+    return Path.home() / ".cache" / "empathica" / "landmarks"
+
+
+class LandmarkDetector:
+    """Finds face landmarks with mediapipe's legacy face mesh; results are cached per image content.
+
+    The cache is in memory, and also on disk under `cache_dir` when one is given (one small .npz per image,
+    keyed by a hash of its pixels), so a portrait is analysed once per machine rather than once per start.
+    """
+
+    def __init__(self, max_faces: int = 4, cache_dir: Path | None = None) -> None:
         self._max_faces = max_faces
         self._cache: dict[str, FaceLandmarks] = {}
         self._lock = threading.Lock()
+        self._cache_dir = Path(cache_dir) if cache_dir is not None else None
 
     def detect(self, image: np.ndarray) -> FaceLandmarks:
         """Landmarks of the largest face in an RGB uint8 image.
@@ -90,14 +107,46 @@ class LandmarkDetector:
         """
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"expected an RGB uint8 image (H, W, 3), got {image.dtype} {image.shape}")
-        key = hashlib.sha1(np.ascontiguousarray(image).data, usedforsecurity=False).hexdigest() + str(image.shape)
+        digest = hashlib.sha1(np.ascontiguousarray(image).data, usedforsecurity=False)
+        digest.update(f"{image.shape}{_CACHE_VERSION}".encode())
+        key = digest.hexdigest()
         with self._lock:
             if key in self._cache:
                 return self._cache[key]
-        result = self._run(image)
+        result = self._load(key, image.shape) or self._run(image)
+        self._store(key, result)
         with self._lock:
             self._cache[key] = result
         return result
+
+    def _load(self, key: str, shape: tuple[int, ...]) -> FaceLandmarks | None:
+        if self._cache_dir is None:
+            return None
+        path = self._cache_dir / f"{key}.npz"
+        try:
+            with np.load(path) as data:
+                points = data["points"].astype(np.float32)
+            if points.ndim == 2 and points.shape[1] == 2 and len(points) >= 468:
+                return FaceLandmarks(points, int(shape[1]), int(shape[0]))
+        except (OSError, KeyError, ValueError):  # missing or damaged: detect again
+            pass
+        return None
+
+    def _store(self, key: str, marks: FaceLandmarks) -> None:
+        if self._cache_dir is None:
+            return
+        path = self._cache_dir / f"{key}.npz"
+        if path.exists():
+            return
+        try:
+            self._cache_dir.mkdir(parents=True, exist_ok=True)
+            # Write then rename, so a concurrent reader never sees half a file.
+            fd, tmp = tempfile.mkstemp(dir=self._cache_dir, suffix=".tmp")
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, points=marks.points)
+            os.replace(tmp, path)
+        except OSError as exc:  # a read-only home must not stop the avatar
+            log.warning("cannot write the landmark cache in %s (%s); continuing without it", self._cache_dir, exc)
 
     def _run(self, image: np.ndarray) -> FaceLandmarks:
         # Imported here: mediapipe pulls in a lot (jax, tflite) and only this path needs it.

@@ -46,7 +46,7 @@ VISEME_SHAPES: dict[str, MouthShape] = {
     "SS": MouthShape(0.12, 0.35, 0.0, 0.0),
     "nn": MouthShape(0.2, 0.15, 0.0, 0.0),
     "RR": MouthShape(0.22, 0.0, 0.45, 0.0),
-    "aa": MouthShape(0.85, 0.15, 0.0, 0.0),
+    "aa": MouthShape(0.75, 0.15, 0.0, 0.0),
     "E": MouthShape(0.5, 0.45, 0.0, 0.0),
     "ih": MouthShape(0.35, 0.4, 0.0, 0.0),
     "oh": MouthShape(0.6, 0.0, 0.65, 0.0),
@@ -131,7 +131,7 @@ def mouth_track(
     which is the usual coarticulation approximation. Bilabials (p, b, m) are then enforced: every frame whose
     time falls inside a bilabial (or the one nearest to a bilabial shorter than a frame) gets lips fully closed and
     the jaw shut, so smoothing can never blur the closure away. `envelope`, if given, is the speech loudness per
-    frame in [0, 1] (length n_frames); it scales jaw opening between 60 % and 100 % so loud syllables open wider.
+    frame in [0, 1] (length n_frames); it scales jaw opening between 45 % and 100 % so loud syllables open wider.
     """
     if n_frames <= 0:
         return np.zeros((0, len(MOUTH_PARAMS)), np.float32)
@@ -151,7 +151,7 @@ def mouth_track(
         env = np.clip(np.asarray(envelope, np.float64)[:n_frames], 0.0, 1.0)
         if len(env) < n_frames:
             env = np.pad(env, (0, n_frames - len(env)), constant_values=float(env[-1]) if len(env) else 1.0)
-        track[:, JAW_OPEN] *= 0.6 + 0.4 * env
+        track[:, JAW_OPEN] *= 0.45 + 0.55 * env
     closed_pose = _SHAPE_TABLE[VISEMES.index("PP")]
     for ph in ordered:
         if viseme_of(ph.symbol) != "PP":

@@ -76,8 +76,8 @@ class GridWarper:
         ix, iy = np.meshgrid(np.arange(box.x0, box.x1, dtype=np.float32), np.arange(box.y0, box.y1, dtype=np.float32))
         self._ident_x, self._ident_y = ix, iy
 
-    def field(self, sources: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The backward map (map_x, map_y) over the box for points moving from `sources` by `offsets`."""
+    def offset_field(self, sources: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """The backward displacement (H, W, 2) over the box for points moving from `sources` by `offsets`."""
         dest = np.asarray(sources, np.float64) + offsets
         centres = np.concatenate([dest, self._anchors])
         values = np.concatenate([-np.asarray(offsets, np.float64), np.zeros((len(self._anchors), 2))])
@@ -94,12 +94,13 @@ class GridWarper:
         coarse = kg_moving @ sol[:m] + self._anchor_kernel @ sol[m:n]
         coarse += sol[n] + self._grid @ sol[n + 1 :]
         gh, gw = self._grid_shape
-        cx = coarse[:, 0].reshape(gh, gw).astype(np.float32) * self._window
-        cy = coarse[:, 1].reshape(gh, gw).astype(np.float32) * self._window
-        size = (self.box.width, self.box.height)
-        map_x = cv2.resize(cx, size, interpolation=cv2.INTER_LINEAR) + self._ident_x
-        map_y = cv2.resize(cy, size, interpolation=cv2.INTER_LINEAR) + self._ident_y
-        return map_x, map_y
+        c = coarse.reshape(gh, gw, 2).astype(np.float32) * self._window[..., None]
+        return cv2.resize(c, (self.box.width, self.box.height), interpolation=cv2.INTER_LINEAR)
+
+    def field(self, sources: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The backward map (map_x, map_y) over the box for points moving from `sources` by `offsets`."""
+        d = self.offset_field(sources, offsets)
+        return d[..., 0] + self._ident_x, d[..., 1] + self._ident_y
 
     def warp(self, source: np.ndarray, sources: np.ndarray, offsets: np.ndarray, out: np.ndarray) -> None:
         """Write into `out`'s box the box of `source` warped so `sources` move by `offsets`; rest of `out` kept."""
@@ -108,3 +109,34 @@ class GridWarper:
         out[b.y0 : b.y1, b.x0 : b.x1] = cv2.remap(
             source, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         )
+
+
+def coarse_grid(width: int, height: int, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """Coarse sample positions (gx, gy) over a whole image, placed where cv2.resize puts each cell's centre."""
+    gw, gh = max(4, round(width / step)), max(4, round(height / step))
+    gx = (np.arange(gw) + 0.5) * width / gw - 0.5
+    gy = (np.arange(gh) + 0.5) * height / gh - 0.5
+    return gx, gy
+
+
+def tps_fields(grid: np.ndarray, centres: np.ndarray, values: np.ndarray, smooth: float = 0.5) -> np.ndarray:
+    """Thin-plate interpolants through fixed `centres` (N, 2) for several value sets at once.
+
+    `values` is (K, N, 2): K displacement patterns at the centres. Returns (K, G, 2) evaluated at `grid` (G, 2).
+    The centres never move, so the system is solved once for all K patterns (used for precomputed AU bases).
+    """
+    c = np.asarray(centres, np.float64)
+    n = len(c)
+    k = _tps_kernel(((c[:, None, :] - c[None]) ** 2).sum(-1))
+    k[np.diag_indices(n)] += smooth
+    p = np.concatenate([np.ones((n, 1)), c], axis=1)
+    system = np.zeros((n + 3, n + 3))
+    system[:n, :n], system[:n, n:], system[n:, :n] = k, p, p.T
+    kk = values.shape[0]
+    rhs = np.zeros((n + 3, kk * 2))
+    rhs[:n] = np.transpose(values, (1, 0, 2)).reshape(n, kk * 2)
+    sol = np.linalg.solve(system, rhs)
+    g = np.asarray(grid, np.float64)
+    kg = _tps_kernel(((g[:, None, :] - c[None]) ** 2).sum(-1))
+    out = kg @ sol[:n] + sol[n] + g @ sol[n + 1 :]
+    return np.transpose(out.reshape(len(g), kk, 2), (1, 0, 2))

@@ -77,3 +77,26 @@ def test_portrait_from_file_and_bad_files(tmp_path, detector: LandmarkDetector) 
         load_portrait(text, 256, detector)
     with pytest.raises(PortraitError, match="does not exist"):
         load_portrait(tmp_path / "missing.png", 256, detector)
+
+
+def test_disk_cache_is_reused(tmp_path, portrait) -> None:
+    first = LandmarkDetector(cache_dir=tmp_path).detect(portrait)
+    files = list(tmp_path.glob("*.npz"))
+    assert len(files) == 1
+    # A fresh detector (e.g. the next start) reads the file instead of running the model.
+    again = LandmarkDetector(cache_dir=tmp_path)
+    again._run = None  # type: ignore[assignment]  # would fail if called
+    assert np.allclose(again.detect(portrait).points, first.points)
+
+
+def test_several_faces_warn_and_take_the_largest(detector: LandmarkDetector, caplog) -> None:
+    import cv2
+
+    face = default_portrait()[0:300, 100:400]
+    canvas = np.full((320, 560, 3), 230, np.uint8)
+    canvas[10:270, 10:270] = cv2.resize(face, (260, 260))  # the bigger face, on the left
+    canvas[40:240, 300:500] = cv2.resize(face, (200, 200))
+    with caplog.at_level("WARNING"):
+        marks = detector.detect(canvas)
+    assert "faces" in caplog.text
+    assert marks.points[:, 0].mean() < 280  # the big face on the left

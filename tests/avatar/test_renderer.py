@@ -68,3 +68,79 @@ def test_emotion_moves_the_corners(renderer: FaceRenderer) -> None:
 def test_landmarks_must_match_the_portrait(portrait, landmarks) -> None:
     with pytest.raises(ValueError, match="detect landmarks on the portrait"):
         FaceRenderer(portrait[:256, :256].copy(), landmarks)
+
+
+def test_same_seed_same_stream(portrait, landmarks) -> None:
+    a = FaceRenderer(portrait, landmarks, seed=3)
+    b = FaceRenderer(portrait, landmarks, seed=3)
+    c = FaceRenderer(portrait, landmarks, seed=4)
+    frames_a = a.idle(60, NEUTRAL)
+    frames_b = b.idle(25, NEUTRAL) + b.idle(35, NEUTRAL)  # chunking does not change the stream
+    assert all(np.array_equal(x, y) for x, y in zip(frames_a, frames_b, strict=True))
+    assert not all(np.array_equal(x, y) for x, y in zip(frames_a, c.idle(60, NEUTRAL), strict=True))
+    assert a.clock == 60
+
+
+def test_idle_is_alive(renderer: FaceRenderer) -> None:
+    frames = renderer.idle(50, NEUTRAL)
+    diffs = [np.abs(frames[i + 1].astype(int) - frames[i]).mean() for i in range(len(frames) - 1)]
+    assert max(diffs) > 0.05  # breathing and sway: never a frozen picture
+
+
+def test_blink_closes_the_eyes_only(renderer: FaceRenderer, landmarks) -> None:
+    from avatar.renderer import FramePose
+
+    open_ = renderer.render_frame(MouthShape(lip_closed=1.0), NEUTRAL).astype(int)
+    shut = renderer.render_frame(MouthShape(lip_closed=1.0), NEUTRAL, FramePose(blink=1.0)).astype(int)
+    for upper, lower in ((159, 145), (386, 374)):
+        x = int(landmarks[upper][0])
+        y0, y1 = int(landmarks[upper][1]), int(landmarks[lower][1])
+        assert np.abs(shut[y0:y1, x - 3 : x + 4] - open_[y0:y1, x - 3 : x + 4]).mean() > 15
+    rows, cols = _mouth_box(landmarks)
+    assert np.array_equal(shut[rows, cols], open_[rows, cols])
+
+
+def test_gaze_moves_the_iris(renderer: FaceRenderer, landmarks) -> None:
+    from avatar.renderer import FramePose
+
+    ahead = renderer.render_frame(MouthShape(lip_closed=1.0), NEUTRAL).astype(int)
+    aside = renderer.render_frame(MouthShape(lip_closed=1.0), NEUTRAL, FramePose(gaze=(0.45, 0.0))).astype(int)
+    x, y = landmarks[468]
+    r = 12
+    box = np.s_[int(y) - r : int(y) + r, int(x) - 2 * r : int(x) + 2 * r]
+    assert np.abs(aside[box] - ahead[box]).mean() > 3
+
+
+def test_head_motion_moves_the_head_not_the_frame_edge(renderer: FaceRenderer, landmarks) -> None:
+    from avatar.head_motion import HeadPose
+    from avatar.renderer import FramePose
+
+    still = renderer.render_frame(MouthShape(lip_closed=1.0), NEUTRAL).astype(int)
+    nod = renderer.render_frame(MouthShape(lip_closed=1.0), NEUTRAL, FramePose(HeadPose(dx=3, dy=4, roll=1.5)))
+    nod = nod.astype(int)
+    x, y = (int(v) for v in landmarks[1])  # nose tip
+    nose = np.s_[y - 20 : y + 20, x - 20 : x + 20]
+    assert np.abs(nod[nose] - still[nose]).mean() > 3
+    # The shoulders (bottom of the frame) stay put; the hair cut by the top edge rightly moves with the head.
+    for region in (np.s_[-24:, :],):
+        assert np.abs(nod[region] - still[region]).mean() < 1.0
+
+
+def test_listening_mirrors_the_user_softly(renderer: FaceRenderer) -> None:
+    sad_user = EmotionState.from_label("sadness", 1.0)
+    a = FaceRenderer(renderer.base, _landmarks_of(renderer), seed=9)
+    b = FaceRenderer(renderer.base, _landmarks_of(renderer), seed=9)
+    mirrored = a.listening(10, sad_user)
+    plain = b.listening(10, NEUTRAL)
+    assert len(mirrored) == 10
+    assert any(not np.array_equal(x, y) for x, y in zip(mirrored, plain, strict=True))
+    # Anger is met with concern rather than mirrored: not the same face as the angry prototype.
+    concerned = FaceRenderer(renderer.base, _landmarks_of(renderer), seed=9)
+    angry = concerned.listening(1, EmotionState.from_label("anger", 1.0))
+    assert angry[0].shape == plain[0].shape
+
+
+def _landmarks_of(renderer: FaceRenderer):
+    from avatar.landmarks import LandmarkDetector
+
+    return LandmarkDetector().detect(renderer.base)

@@ -1,0 +1,103 @@
+"""Independent measurements of rendered video: lip-sync and expression, read back with the landmark detector.
+
+DESIGN.md §9: measure what the viewer sees, not what the animation code intended. Every figure here runs the face
+mesh on the *rendered frames* (never the renderer's own landmark offsets): mouth opening per frame against the
+speech loudness envelope for lip-sync, and mouth-corner and brow heights against a neutral frame for expressions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from avatar.face_field import BROWS
+from avatar.landmarks import LOWER_LIP_INNER, MOUTH_LEFT, MOUTH_RIGHT, UPPER_LIP_INNER
+
+_EYE_CORNERS = (33, 263)  # outer eye corners: the face's scale, unmoved by mouth and brows
+
+
+@dataclass(frozen=True)
+class LipSync:
+    """Best Pearson correlation of mouth opening with the speech envelope, the lag (ms) where it occurs (positive:
+    the mouth follows the sound), and the number of frames where a face was found."""
+
+    r: float
+    lag_ms: float
+    frames: int
+
+
+@dataclass(frozen=True)
+class FaceReading:
+    """Heights measured on one rendered frame, in inter-ocular distances (up is positive)."""
+
+    corner_height: float  # mean height of the two mouth corners
+    brow_height: float  # mean height of both brows (all points)
+    inner_brow_height: float  # mean height of the brows' inner ends
+    mouth_open: float  # inner lip gap
+
+
+def read_faces(frames: Sequence[np.ndarray]) -> list[np.ndarray | None]:
+    """Face-mesh landmarks (468, 2) in pixels for each RGB frame, or None where no face is found."""
+    from mediapipe.python.solutions import face_mesh  # heavy: only measurements need it here
+
+    out: list[np.ndarray | None] = []
+    with face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=False) as mesh:
+        for frame in frames:
+            h, w = frame.shape[:2]
+            found = mesh.process(np.ascontiguousarray(frame)).multi_face_landmarks
+            out.append(np.array([(p.x * w, p.y * h) for p in found[0].landmark]) if found else None)
+    return out
+
+
+def reading(points: np.ndarray) -> FaceReading:
+    """The heights of one frame's landmarks, scaled by its inter-ocular distance."""
+    iod = float(np.linalg.norm(points[_EYE_CORNERS[1]] - points[_EYE_CORNERS[0]]))
+    eye_y = float(points[list(_EYE_CORNERS), 1].mean())
+    brows = [i for upper, lower in BROWS for i in upper + lower]
+    inner = [upper[0] for upper, _ in BROWS] + [lower[0] for _, lower in BROWS]
+    return FaceReading(
+        corner_height=(eye_y - float(points[[MOUTH_LEFT, MOUTH_RIGHT], 1].mean())) / iod,
+        brow_height=(eye_y - float(points[brows, 1].mean())) / iod,
+        inner_brow_height=(eye_y - float(points[inner, 1].mean())) / iod,
+        mouth_open=float(points[LOWER_LIP_INNER, 1] - points[UPPER_LIP_INNER, 1]) / iod,
+    )
+
+
+def speech_envelope(pcm: np.ndarray, sample_rate: int, times: np.ndarray, window_s: float = 0.04) -> np.ndarray:
+    """RMS loudness of `pcm` in a window centred on each time (s)."""
+    x = pcm.astype(np.float64)
+    sq = np.concatenate([[0.0], np.cumsum(x * x)])
+    half = window_s / 2 * sample_rate
+    lo = np.clip(np.round(times * sample_rate - half), 0, len(x)).astype(np.int64)
+    hi = np.clip(np.round(times * sample_rate + half), 0, len(x)).astype(np.int64)
+    return np.sqrt((sq[hi] - sq[lo]) / np.maximum(hi - lo, 1))
+
+
+def lip_sync(
+    frames: Sequence[np.ndarray], pcm: np.ndarray, sample_rate: int, fps: float, max_lag_s: float = 0.2
+) -> LipSync:
+    """Correlate the measured mouth opening of rendered frames with the speech envelope over lags (10 ms steps).
+
+    Frame i shows time i / fps. Both signals are compared on a 100 Hz grid (mouth opening linearly interpolated
+    between frames), so the lag is resolved finer than one frame.
+    """
+    marks = read_faces(frames)
+    found = [i for i, m in enumerate(marks) if m is not None]
+    if len(found) < 3:
+        return LipSync(0.0, 0.0, len(found))
+    ft = np.array(found) / fps
+    opening = np.array([reading(marks[i]).mouth_open for i in found])  # type: ignore[arg-type]
+    step = 0.01
+    grid = np.arange(ft[0], ft[-1], step)
+    mouth = np.interp(grid, ft, opening)
+    best = (-2.0, 0.0)
+    for k in range(-round(max_lag_s / step), round(max_lag_s / step) + 1):
+        env = speech_envelope(pcm, sample_rate, grid - k * step)  # mouth at t vs sound at t - lag
+        if np.std(env) == 0 or np.std(mouth) == 0:
+            continue
+        r = float(np.corrcoef(mouth, env)[0, 1])
+        if r > best[0]:
+            best = (r, k * step * 1000)
+    return LipSync(best[0], best[1], len(found))

@@ -1,0 +1,107 @@
+"""The inside of an open mouth: a dark cavity, upper and lower teeth and a hint of tongue, inside the inner lips.
+
+Drawn after the warp wherever the inner lips part. Colours are muted and shaded (darker toward the corners and
+the back, teeth greyer away from the front) so the mouth reads as a mouth at talking-head size rather than as a
+cartoon; edges are anti-aliased and softened by one pixel to sit in the photo's own blur.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+_CAVITY = np.array([58, 22, 24], np.float32)
+_TEETH = np.array([226, 218, 204], np.float32)
+_LOWER_TEETH = np.array([200, 192, 180], np.float32)
+_TONGUE = np.array([158, 84, 84], np.float32)
+_SHIFT = 4  # sub-pixel vertex positions for fillPoly
+_SCALE = 1 << _SHIFT
+
+
+def draw_interior(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, centre_x: float, mouth_w: float) -> None:
+    """Composite a mouth interior into `frame` inside the polygon of the inner lips (corner to corner), in place."""
+    gaps = lower[1:-1, 1] - upper[1:-1, 1]
+    gap = float(gaps.max())
+    if gap < 2.0:  # closed lips sit ~1 px apart; a sliver of cavity there reads as a pencil line
+        _draw_seam(frame, (upper + lower) / 2)
+        return
+    poly = np.concatenate([upper, lower[::-1]])
+    h, w = frame.shape[:2]
+    x0, y0 = np.floor(poly.min(axis=0)).astype(int) - 2
+    x1, y1 = np.ceil(poly.max(axis=0)).astype(int) + 3
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return
+
+    def fixed(p: np.ndarray) -> np.ndarray:
+        return np.round((p - [x0, y0]) * _SCALE).astype(np.int32)
+
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillPoly(mask, [fixed(poly)], 255, cv2.LINE_AA, _SHIFT)
+    roi_h, roi_w = mask.shape
+    mw = mouth_w
+    # Cavity: dark, darker toward the back (lower middle of the opening) and the corners.
+    yy = (np.arange(roi_h, dtype=np.float32)[:, None] + y0 - upper[:, 1].min()) / max(gap, 1.0)
+    cx = (np.arange(roi_w, dtype=np.float32) + x0 - centre_x) / (0.5 * mw)
+    corner_shade = np.clip(1.0 - 0.6 * cx * cx, 0.3, 1.0)[None, :]
+    interior = np.empty((roi_h, roi_w, 3), np.float32)
+    interior[:] = _CAVITY * ((1.0 - 0.5 * np.clip(yy, 0.0, 1.0)) * corner_shade)[..., None]
+    # The lips shade what lies just inside them (teeth less than the cavity); without it the interior looks
+    # pasted on.
+    dist = cv2.distanceTransform((mask > 127).astype(np.uint8), cv2.DIST_L2, 3)
+    lip_shadow = np.clip(dist / max(0.04 * mw, 1.0), 0.0, 1.0)[..., None]
+    interior *= 0.6 + 0.4 * lip_shadow
+    layer = np.zeros((roi_h, roi_w), np.uint8)
+    # Upper teeth: a band hanging from the upper lip, greyer toward the corners and toward their lower edge.
+    depth = np.minimum(0.09 * mw, 0.5 * np.maximum(lower[:, 1] - upper[:, 1], 0.0))
+    teeth_poly = np.concatenate(
+        [upper[2:-2], (upper[2:-2] + np.stack([np.zeros(len(depth) - 4), depth[2:-2]], 1))[::-1]]
+    )
+    cv2.fillPoly(layer, [fixed(teeth_poly)], 255, cv2.LINE_AA, _SHIFT)
+    shade = np.clip(1.0 - 0.45 * cx**4, 0.45, 1.0)[None, :, None]
+    # Teeth catch light at the lip and fall into shadow toward their edges: a vertical gradient from the upper lip.
+    cols = np.arange(roi_w, dtype=np.float32) + x0
+    lip_y = np.interp(cols, upper[:, 0], upper[:, 1])[None, :]
+    below = (np.arange(roi_h, dtype=np.float32)[:, None] + y0 - lip_y) / max(float(depth.max()), 1.0)
+    vertical = (1.0 - 0.3 * np.clip(below, 0.0, 1.0))[..., None]
+    a = (cv2.GaussianBlur(layer, (3, 3), 0).astype(np.float32) / 255.0)[..., None] * 0.9
+    # Faint gaps between incisors and canines (central ~0.1, lateral ~0.09 mouth widths wide).
+    gaps = np.ones(roi_w, np.float32)
+    for edge in (0.0, 0.1, 0.19):
+        for side in (1,) if edge == 0.0 else (-1, 1):
+            gaps -= 0.12 * np.exp(-0.5 * ((cols - centre_x - side * edge * mw) / max(0.008 * mw, 0.5)) ** 2)
+    interior = interior * (1 - a) + (_TEETH * shade * vertical * gaps[None, :, None] * (0.85 + 0.15 * lip_shadow)) * a
+    if gap > 0.16 * mw:  # wide open: a hint of tongue and lower teeth
+        layer[:] = 0
+        mid = len(upper) // 2
+        centre = fixed((upper[mid] + lower[mid]) / 2 + [0, 0.32 * gap])
+        axes = (int(0.26 * mw * _SCALE), int(0.2 * gap * _SCALE))
+        cv2.ellipse(layer, (int(centre[0]), int(centre[1])), axes, 0, 0, 360, 255, -1, cv2.LINE_AA, _SHIFT)
+        a = (layer.astype(np.float32) / 255.0)[..., None] * 0.7
+        interior = interior * (1 - a) + (_TONGUE * shade) * a
+        layer[:] = 0
+        low = lower[3:-3]
+        band = np.concatenate([low, (low - [0, 0.045 * mw])[::-1]])
+        cv2.fillPoly(layer, [fixed(band)], 255, cv2.LINE_AA, _SHIFT)
+        a = (layer.astype(np.float32) / 255.0)[..., None] * 0.5
+        interior = interior * (1 - a) + (_LOWER_TEETH * shade) * a
+    interior = cv2.GaussianBlur(interior, (3, 3), 0)
+    alpha = (cv2.GaussianBlur(mask, (3, 3), 0).astype(np.float32) / 255.0)[..., None]
+    roi = frame[y0:y1, x0:x1].astype(np.float32)
+    frame[y0:y1, x0:x1] = (roi * (1 - alpha) + interior * alpha + 0.5).astype(np.uint8)
+
+
+def _draw_seam(frame: np.ndarray, seam: np.ndarray) -> None:
+    """A faint darker line where closed lips meet, as lips in a photo show; without it the mouth looks painted on."""
+    h, w = frame.shape[:2]
+    x0, y0 = np.maximum(np.floor(seam.min(axis=0)).astype(int) - 2, 0)
+    x1, y1 = np.ceil(seam.max(axis=0)).astype(int) + 3
+    x1, y1 = min(x1, w), min(y1, h)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    pts = np.round((seam - [x0, y0]) * _SCALE).astype(np.int32)
+    cv2.polylines(mask, [pts], False, 255, 1, cv2.LINE_AA, _SHIFT)
+    a = (cv2.GaussianBlur(mask, (3, 3), 0).astype(np.float32) / 255.0 * 0.35)[..., None]
+    roi = frame[y0:y1, x0:x1].astype(np.float32)
+    frame[y0:y1, x0:x1] = (roi * (1 - a) + roi * 0.45 * a + 0.5).astype(np.uint8)
