@@ -24,7 +24,7 @@ CONFIG_KEY = web.AppKey("config", Config)
 SESSIONS_KEY = web.AppKey("sessions", set)
 
 
-def build_pipeline(engines: Engines, store: ConversationStore) -> TurnPipeline:
+def build_pipeline(engines: Engines, store: ConversationStore, memory_window: int = 8) -> TurnPipeline:
     """The turn pipeline on the shared engines."""
     return TurnPipeline(
         recognizer=engines.recognizer,
@@ -35,6 +35,10 @@ def build_pipeline(engines: Engines, store: ConversationStore) -> TurnPipeline:
         renderer=engines.media.renderer,
         encoder_factory=engines.media.encoder_factory,
         store=store,
+        safety=engines.safety,
+        on_safety=engines.on_safety,
+        memory=engines.memory,
+        memory_window=memory_window,
     )
 
 
@@ -43,7 +47,7 @@ def create_app(config: Config, engines: Engines, store: ConversationStore) -> we
     app = web.Application()
     app[CONFIG_KEY] = config
     app[STORE_KEY] = store
-    app[PIPELINE_KEY] = build_pipeline(engines, store)
+    app[PIPELINE_KEY] = build_pipeline(engines, store, config.server.history_turns)
     app[LOCK_KEY] = asyncio.Lock()
     app[SESSIONS_KEY] = set()
     app[SETTINGS_KEY] = SessionSettings(

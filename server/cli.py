@@ -36,6 +36,21 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--out", type=Path, required=True, help="the MP4 file to write")
     render.add_argument("--portrait", help="a JPEG/PNG photo with one face (default: the configured portrait)")
 
+    chat = commands.add_parser("chat", help="chat in the terminal (text only: shows emotions and the reasoning)")
+    chat.add_argument("--lens", choices=("cbt", "dbt", "person_centred", "reality"), help="the therapy lens")
+    chat.add_argument("--model", help="LLM model name or GGUF path (default from the configuration)")
+
+    perceive = commands.add_parser("perceive", help="print the perceived emotion of each line of a JSONL file")
+    perceive.add_argument(
+        "--jsonl", type=Path, required=True, help='a file of lines {"text": ...} (optional "voice"); - for stdin'
+    )
+    perceive.add_argument("--lexical-only", action="store_true", help="no sentence embeddings (no model needed)")
+
+    sheet = commands.add_parser("contact-sheet", help="draw the avatar's face for every emotion into one PNG")
+    sheet.add_argument("--out", type=Path, required=True, help="the PNG file to write")
+    sheet.add_argument("--portrait", help="a JPEG/PNG photo with one face (default: the configured portrait)")
+    sheet.add_argument("--tile", type=int, default=160, help="tile size in pixels (default 160)")
+
     models = commands.add_parser("models", help="list, install or verify the offline models")
     model_commands = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
     model_commands.add_parser("list", help="every known model, whether it is installed, and what it is for")
@@ -62,6 +77,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         from server.offline import render_to_file
 
         return render_to_file(config, args.text, args.emotion, args.intensity, args.out, args.portrait)
+    if args.command == "chat":
+        from server.chat_command import run_chat
+
+        if args.lens:
+            config.empathy.lens = args.lens
+        if args.model:
+            config.llm.model = args.model
+        return run_chat(config)
+    if args.command == "perceive":
+        from server.perceive_command import run_perceive
+
+        return run_perceive(args.jsonl, lexical_only=args.lexical_only)
+    if args.command == "contact-sheet":
+        from server.contact_sheet_command import write_contact_sheet
+
+        return write_contact_sheet(config, args.out, args.portrait, args.tile)
     from server import model_commands
 
     if args.models_command == "list":

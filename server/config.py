@@ -39,8 +39,12 @@ class StorageSettings(_Section):
 
 
 class LlmSettings(_Section):
-    backend: Literal["embedded"] = "embedded"
-    model: str = "qwen2.5-coder-1.5b"
+    backend: Literal["embedded", "openai"] = "embedded"
+    model: str = "qwen2.5-coder-1.5b"  # embedded: a model name or GGUF path; openai: the server's model name
+    base_url: str = "http://127.0.0.1:8000/v1"  # openai backend: the OpenAI-compatible API root
+    api_key: str = ""  # openai backend: sent as a bearer token when set
+    connect_timeout: float = Field(5.0, gt=0)
+    read_timeout: float = Field(60.0, gt=0)  # openai backend: longest wait for any data, first token included
     threads: int = Field(2, ge=1)
     context_tokens: int = Field(4096, ge=256)
     max_reply_tokens: int = Field(96, ge=8)
@@ -56,15 +60,44 @@ class AsrSettings(_Section):
 
 
 class TtsSettings(_Section):
-    engine: Literal["piper"] = "piper"
-    voice: str = "piper-joe"
+    engine: Literal["piper", "hibari"] = "piper"
+    voice: str = "piper-joe"  # piper: a model name or .onnx path; hibari: "hibari-heart" or a hibari .onnx path
     threads: int = Field(1, ge=1)
+
+
+class ListenSettings(_Section):
+    """Streaming input: voice activity and end-of-turn detection (speech.streaming.EndpointerConfig)."""
+
+    vad_threshold: float = Field(0.5, gt=0.0, lt=1.0)
+    release_threshold: float = Field(0.45, gt=0.0, lt=1.0)
+    hangover_ms: int = Field(160, ge=32)
+    min_speech_ms: int = Field(160, ge=32)
+    partial_interval_ms: int = Field(800, ge=0)  # 0: no partial transcripts
 
 
 class AvatarSettings(_Section):
     portrait: str = ""
     size: int = Field(512, ge=128, le=1024)
     fps: int = Field(25, ge=10, le=60)
+
+
+class EmpathySettings(_Section):
+    enabled: bool = True  # false: the plain responder (no chain of empathy)
+    lens: Literal["cbt", "dbt", "person_centred", "reality"] = "cbt"
+    max_tokens: int = Field(220, ge=32)  # the whole JSON plan: reasoning fields + the spoken response
+    temperature: float = Field(0.6, ge=0.0, le=2.0)
+    warm_up: bool = True  # process the system prompt at start-up so the first reply comes from the prompt cache
+
+
+class SafetySettings(_Section):
+    enabled: bool = True
+    hotline_text: str = "If you are in danger right now, please call your local emergency number."
+    webhook_url: str = ""  # when set, each safety event is POSTed there as JSON (for a kiosk operator)
+
+
+class MemorySettings(_Section):
+    summary_every: int = Field(4, ge=1)  # refresh the running summary after this many new turns
+    summarizer: Literal["llm", "extractive"] = "llm"
 
 
 class PersonaSettings(_Section):
@@ -78,8 +111,12 @@ class Config(_Section):
     llm: LlmSettings = LlmSettings()
     asr: AsrSettings = AsrSettings()
     tts: TtsSettings = TtsSettings()
+    listen: ListenSettings = ListenSettings()
     avatar: AvatarSettings = AvatarSettings()
     persona: PersonaSettings = PersonaSettings()
+    empathy: EmpathySettings = EmpathySettings()
+    safety: SafetySettings = SafetySettings()
+    memory: MemorySettings = MemorySettings()
 
 
 class ConfigError(ValueError):

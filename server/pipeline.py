@@ -12,11 +12,15 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 import numpy as np
 
 from agent.base import ChatMessage
+from agent.perception.smoothing import smooth
+from agent.safety import safety_emotion
+from agent.sentences import SentenceSplitter
 from core.emotion import EmotionState
 from core.media import Transcript
 from server.llm_stream import Done, Failed, Sentence, SentenceStream
@@ -24,10 +28,14 @@ from server.ports import (
     EncoderFactory,
     MediaEncoder,
     Perceiver,
+    Planner,
     Recognizer,
     Renderer,
     ReplyEmotionChooser,
     Responder,
+    SafetyCheck,
+    SafetyVerdictLike,
+    Summarizer,
     Synthesizer,
     TurnSink,
 )
@@ -39,6 +47,7 @@ from server.protocol import (
     ReplyEnd,
     ReplyStart,
     ReplyText,
+    SafetyOut,
     TranscriptOut,
     UserEmotionOut,
     WordOut,
@@ -62,6 +71,7 @@ class TurnInput:
     sample_rate: int = 16000
     history: list[ChatMessage] = field(default_factory=list)
     previous_emotion: EmotionState | None = None
+    previous_user_emotion: EmotionState | None = None  # the user's smoothed state after the session's last turn
     persona: str = ""  # recorded with the session when this is its first stored turn
 
 
@@ -71,6 +81,7 @@ class TurnOutcome:
 
     record: TurnRecord | None
     agent_emotion: EmotionState | None
+    user_emotion: EmotionState | None = None  # smoothed across the session's turns (agent.perception.smoothing)
 
 
 class StageError(Exception):
@@ -93,6 +104,7 @@ class _TurnState:
     media_index: int = 0
     timings: dict[str, float] = field(default_factory=dict)
     stream: SentenceStream | None = None
+    plan: dict[str, str] | None = None  # the chain-of-empathy reasoning, or the safety category
 
     def add_time(self, stage: str, seconds: float) -> None:
         self.timings[stage] = self.timings.get(stage, 0.0) + seconds * 1000.0
@@ -110,6 +122,10 @@ class TurnPipeline:
     renderer: Renderer
     encoder_factory: EncoderFactory
     store: ConversationStore
+    safety: SafetyCheck | None = None  # messages it flags get a scripted reply instead of the model's
+    on_safety: Callable[[dict[str, Any]], object] | None = None  # escalation hook (e.g. a webhook)
+    memory: Summarizer | None = None  # keeps a running summary of the turns that left the history window
+    memory_window: int = 8  # turns given to the model as history (the summary covers the older ones)
 
     async def run(self, turn: TurnInput, sink: TurnSink, cancel: asyncio.Event) -> TurnOutcome:
         """Run one turn, sending its messages to `sink`; setting `cancel` stops it within one sentence."""
@@ -136,11 +152,17 @@ class TurnPipeline:
                     text=" ".join(state.sentences),
                     cancelled=state.cancelled,
                     timings_ms=_rounded(state.timings),
+                    plan=state.plan,
                 )
             )
         if state.stream is not None:
             await state.stream.wait_finished()  # the model must be idle before the next turn may use it
-        return TurnOutcome(record=record, agent_emotion=state.agent_emotion)
+        if self.memory is not None and record is not None:
+            try:
+                await asyncio.to_thread(self._update_memory, turn.session_id)
+            except Exception:  # the reply is out and stored; a failed summary only costs memory
+                log.exception("could not update the summary of session %s", turn.session_id)
+        return TurnOutcome(record=record, agent_emotion=state.agent_emotion, user_emotion=state.user_emotion)
 
     async def _run(self, state: _TurnState, sink: TurnSink, cancel: asyncio.Event) -> None:
         turn = state.turn
@@ -163,18 +185,36 @@ class TurnPipeline:
             return
 
         state.user_emotion = await self._stage(state, "perception", self.perceiver, state.user_text)
+        # One utterance is noisy evidence: the user's state is smoothed across turns (a clear change still wins).
+        state.user_emotion = smooth(turn.previous_user_emotion, state.user_emotion)
         await sink.send(UserEmotionOut(turn_id=tid, emotion=EmotionOut.of(state.user_emotion)))
-        state.agent_emotion = await self._stage(
-            state, "reply emotion", self.choose_reply_emotion, state.user_emotion, turn.previous_emotion, timed=False
-        )
+        verdict = await self._stage(state, "safety", self.safety, state.user_text) if self.safety else None
+        if verdict is not None:
+            state.agent_emotion = safety_emotion()
+            await self._escalate(state, sink, verdict)
+        else:
+            # The persona's temperament shapes the agent's emotion (agent.transition); it is per session.
+            choose, previous = partial(self.choose_reply_emotion, persona=turn.persona), turn.previous_emotion
+            state.agent_emotion = await self._stage(
+                state, "reply emotion", choose, state.user_emotion, previous, timed=False
+            )
         state.reply_started = True
         await sink.send(ReplyStart(turn_id=tid, emotion=EmotionOut.of(state.agent_emotion)))
 
-        user_emotion, agent_emotion, user_text = state.user_emotion, state.agent_emotion, state.user_text
-        stream = SentenceStream(
-            lambda: self.responder.reply(user_text, user_emotion, agent_emotion, list(turn.history)),
-            asyncio.get_running_loop(),
-        )
+        planned = None
+        if verdict is not None:
+            scripted = _sentences(verdict.response)
+            start: Callable[[], Any] = lambda: iter(scripted)  # noqa: E731
+        elif isinstance(self.responder, Planner):
+            summary, _ = self.store.summary(turn.session_id)
+            planned = self.responder.turn(
+                state.user_text, state.user_emotion, state.agent_emotion, list(turn.history), summary=summary
+            )
+            start = planned.__iter__
+        else:
+            user_emotion, agent_emotion, user_text = state.user_emotion, state.agent_emotion, state.user_text
+            start = lambda: self.responder.reply(user_text, user_emotion, agent_emotion, list(turn.history))  # noqa: E731
+        stream = SentenceStream(start, asyncio.get_running_loop())
         state.stream = stream
         stream.start()
         encoder: MediaEncoder | None = None
@@ -199,9 +239,43 @@ class TurnPipeline:
                 state.cancelled = True
                 break
         _record_llm(state, stream)
+        if planned is not None and planned.plan is not None:
+            state.plan = planned.plan.to_dict()
         if encoder is not None and not state.cancelled:
             pieces = await self._stage(state, "encode", encoder.finish)
             await self._send_pieces(state, sink, pieces)
+
+    async def _escalate(self, state: _TurnState, sink: TurnSink, verdict: SafetyVerdictLike) -> None:
+        """Announce a safety event to the client and the operator's hook; the scripted reply follows."""
+        turn = state.turn
+        state.plan = {"source": "safety", "category": verdict.category, "matched": verdict.matched}
+        category: Any = verdict.category  # one of agent.safety.CATEGORIES, which the protocol's Literal lists
+        await sink.send(SafetyOut(turn_id=turn.turn_index, category=category, response=verdict.response))
+        if self.on_safety is not None:
+            event = {
+                "type": "safety",
+                "session_id": turn.session_id,
+                "turn_id": turn.turn_index,
+                "category": verdict.category,
+                "user_text": state.user_text,
+                "response": verdict.response,
+                "time": time.time(),
+            }
+            try:
+                self.on_safety(event)
+            except Exception:  # the hook is best effort: the scripted reply must still go out
+                log.exception("safety hook failed for %s", event)
+
+    def _update_memory(self, session_id: str) -> None:
+        """Fold the turns that have left the history window into the session's running summary, when due."""
+        assert self.memory is not None
+        summary, through = self.store.summary(session_id)
+        turns = self.store.turns(session_id)
+        old = len(turns) - self.memory_window
+        if old <= through or not self.memory.due(old, through):
+            return
+        pairs = [(t.user_text, t.reply_text) for t in turns[through:old]]
+        self.store.set_summary(session_id, self.memory.update(summary, pairs), old)
 
     async def _voice(self, state: _TurnState, sink: TurnSink, encoder: MediaEncoder, text: str) -> None:
         """Send one sentence's text, then voice, animate, encode and send it."""
@@ -252,6 +326,8 @@ class TurnPipeline:
             if self.store.get_session(turn.session_id) is None:
                 self.store.create_session(turn.persona, turn.session_id)
             self.store.add_turn(record)
+            if state.plan is not None:
+                self.store.add_plan(turn.session_id, turn.turn_index, state.plan)
         except Exception:  # a full disk must not take the session down; the log says what was lost
             log.exception("could not store turn %s/%s: %r", turn.session_id, turn.turn_index, record)
             return None
@@ -263,6 +339,11 @@ def _record_llm(state: _TurnState, stream: SentenceStream) -> None:
         state.timings["llm_first_sentence"] = stream.first_sentence_s * 1000.0
     if stream.total_s is not None:
         state.timings["llm_total"] = stream.total_s * 1000.0
+
+
+def _sentences(text: str) -> list[str]:
+    splitter = SentenceSplitter()
+    return [*splitter.feed(text), *splitter.flush()]
 
 
 def _ms_since(start: float) -> float:

@@ -6,8 +6,8 @@ without importing their heavy implementations.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from pydantic import BaseModel
@@ -27,8 +27,11 @@ class Recognizer(Protocol):
 Perceiver = Callable[[str], EmotionState]
 """How the user feels, from what they said."""
 
-ReplyEmotionChooser = Callable[[EmotionState, EmotionState | None], EmotionState]
-"""The agent's reply emotion from the user's emotion and the agent's previous one."""
+
+class ReplyEmotionChooser(Protocol):
+    def __call__(self, user: EmotionState, previous: EmotionState | None, persona: str = "") -> EmotionState:
+        """The agent's reply emotion from the user's emotion, its previous one and the session's persona."""
+        ...
 
 
 class Responder(Protocol):
@@ -40,6 +43,48 @@ class Responder(Protocol):
         history: list[ChatMessage],
     ) -> Iterator[str]:
         """Yield the reply as complete sentences."""
+        ...
+
+
+class PlannedTurn(Iterable[str], Protocol):
+    """A reply that reasons first (agent.empathy.EmpathyTurn): iterate for sentences, then read `plan`."""
+
+    plan: Any  # an object with to_dict() (agent.empathy.schema.EmpathyPlan), or None
+
+
+@runtime_checkable
+class Planner(Protocol):
+    """A responder that also exposes its reasoning per turn (the chain of empathy)."""
+
+    def turn(
+        self,
+        user_text: str,
+        user_emotion: EmotionState,
+        agent_emotion: EmotionState,
+        history: list[ChatMessage],
+        summary: str = "",
+    ) -> PlannedTurn:
+        """One turn, not yet started."""
+        ...
+
+
+class SafetyVerdictLike(Protocol):
+    category: str
+    matched: str
+    response: str
+
+
+SafetyCheck = Callable[[str], SafetyVerdictLike | None]
+"""The safety screen (agent.safety.SafetyScreen.check): a verdict when a message must bypass the model."""
+
+
+class Summarizer(Protocol):
+    def due(self, turns_done: int, summarised_through: int) -> bool:
+        """Whether the running summary needs an update."""
+        ...
+
+    def update(self, summary: str, turns: Sequence[tuple[str, str]]) -> str:
+        """The summary after `turns` (user text, reply text)."""
         ...
 
 

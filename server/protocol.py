@@ -184,6 +184,16 @@ class ReplyEnd(BaseModel):
     text: str
     cancelled: bool
     timings_ms: dict[str, float]
+    plan: dict[str, str] | None = None  # the chain-of-empathy reasoning (event, cause, strategy, ...), if any
+
+
+class SafetyOut(BaseModel):
+    """A message that bypassed free generation: the category, and the scripted reply that follows."""
+
+    type: Literal["safety"] = "safety"
+    turn_id: int
+    category: Literal["suicide", "self_harm", "abuse", "medical"]
+    response: str
 
 
 class ErrorOut(BaseModel):
@@ -194,7 +204,7 @@ class ErrorOut(BaseModel):
 
 
 ServerMessage = Annotated[
-    Ready | TranscriptOut | UserEmotionOut | ReplyStart | ReplyText | MediaOut | ReplyEnd | ErrorOut,
+    Ready | TranscriptOut | UserEmotionOut | SafetyOut | ReplyStart | ReplyText | MediaOut | ReplyEnd | ErrorOut,
     Field(discriminator="type"),
 ]
 _SERVER_ADAPTER: TypeAdapter[Any] = TypeAdapter(ServerMessage)

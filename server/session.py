@@ -71,6 +71,7 @@ class Session:
         self._next_turn = 0
         self._turns_started = 0
         self._agent_emotion: EmotionState | None = None
+        self._user_emotion: EmotionState | None = None  # smoothed across turns
         self._utterance: Utterance | None = None
         self._discarding = False  # inside audio_start ... audio_end after that utterance was refused
         self._turn: asyncio.Task[None] | None = None
@@ -181,13 +182,15 @@ class Session:
         record = self.store.get_session(session_id)
         self.session_id = session_id
         if record is None:  # e.g. a reconnect before the first turn was stored: start it under that id
-            self._next_turn, self._agent_emotion = 0, None
+            self._next_turn, self._agent_emotion, self._user_emotion = 0, None, None
             return
         self.persona = record.persona
         self._next_turn = self.store.next_turn_index(record.id)
         turns = self.store.turns(record.id)
         last = next((t.agent_emotion for t in reversed(turns) if t.agent_emotion), None)
         self._agent_emotion = _emotion_from_dict(last) if last else None
+        last_user = next((t.user_emotion for t in reversed(turns) if t.user_emotion), None)
+        self._user_emotion = _emotion_from_dict(last_user) if last_user else None
 
     def _on_audio_start(self, start: AudioStart) -> None:
         if self._utterance is not None or self._discarding:
@@ -241,9 +244,12 @@ class Session:
             async with self.turn_lock:
                 turn.history = self.store.history(turn.session_id, self.settings.history_turns)
                 turn.previous_emotion = self._agent_emotion
+                turn.previous_user_emotion = self._user_emotion
                 outcome = await self.pipeline.run(turn, self, cancel)
             if outcome.agent_emotion is not None:
                 self._agent_emotion = outcome.agent_emotion
+            if outcome.user_emotion is not None:
+                self._user_emotion = outcome.user_emotion
         except Exception:  # the pipeline reports stage failures itself; this is a bug: keep the session alive
             log.exception("turn %s/%s crashed", turn.session_id, turn.turn_index)
             await self.send(ErrorOut(code="internal", message="the turn failed unexpectedly", turn_id=turn.turn_index))

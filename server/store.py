@@ -37,6 +37,18 @@ CREATE TABLE IF NOT EXISTS turns (
     created_at REAL NOT NULL,
     PRIMARY KEY (session_id, turn_index)
 );
+CREATE TABLE IF NOT EXISTS summaries (
+    session_id TEXT PRIMARY KEY REFERENCES sessions(id),
+    summary TEXT NOT NULL,
+    through_turn INTEGER NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS plans (
+    session_id TEXT NOT NULL REFERENCES sessions(id),
+    turn_index INTEGER NOT NULL,
+    plan TEXT NOT NULL,
+    PRIMARY KEY (session_id, turn_index)
+);
 """
 
 InputKind = Literal["text", "audio"]
@@ -154,6 +166,38 @@ class ConversationStore:
         with self._locked() as db:
             row = db.execute("SELECT MAX(turn_index) FROM turns WHERE session_id = ?", (session_id,)).fetchone()
         return 0 if row[0] is None else row[0] + 1
+
+    def summary(self, session_id: str) -> tuple[str, int]:
+        """The session's running summary and how many turns (from the start) it covers; ("", 0) if none."""
+        with self._locked() as db:
+            row = db.execute(
+                "SELECT summary, through_turn FROM summaries WHERE session_id = ?", (session_id,)
+            ).fetchone()
+        return (row[0], row[1]) if row else ("", 0)
+
+    def set_summary(self, session_id: str, summary: str, through_turn: int) -> None:
+        """Store the session's running summary, covering its first `through_turn` turns."""
+        with self._locked() as db:
+            db.execute(
+                "INSERT INTO summaries (session_id, summary, through_turn, updated_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(session_id) DO UPDATE SET summary = excluded.summary,"
+                " through_turn = excluded.through_turn, updated_at = excluded.updated_at",
+                (session_id, summary, through_turn, time.time()),
+            )
+
+    def add_plan(self, session_id: str, turn_index: int, plan: dict[str, Any]) -> None:
+        """Store a turn's chain-of-empathy plan (event, cause, strategy, emotions, source) as JSON."""
+        with self._locked() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO plans (session_id, turn_index, plan) VALUES (?, ?, ?)",
+                (session_id, turn_index, json.dumps(plan)),
+            )
+
+    def plans(self, session_id: str) -> dict[int, dict[str, Any]]:
+        """The stored chain-of-empathy plans of a session, by turn index."""
+        with self._locked() as db:
+            rows = db.execute("SELECT turn_index, plan FROM plans WHERE session_id = ?", (session_id,)).fetchall()
+        return {index: json.loads(plan) for index, plan in rows}
 
     def history(self, session_id: str, limit: int = 8) -> list[ChatMessage]:
         """The last `limit` turns as alternating user/assistant chat messages, oldest first, for LLM context."""

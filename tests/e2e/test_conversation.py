@@ -78,6 +78,21 @@ async def test_text_turn(server: ServerProcess) -> None:
         result = await text_turn(ws, "I failed my driving test again and I feel like giving up.")
     assert "transcript" not in result.types
     check_reply(result, "text")
+    plan = result.end["plan"]
+    assert plan["source"] in ("model", "fallback") and plan["strategy"]
+    assert plan["reply_emotion"] in ("neutral", "sadness"), plan  # never joy at a setback
+
+
+async def test_crisis_turn_gets_the_scripted_safety_reply(server: ServerProcess) -> None:
+    async with aiohttp.ClientSession() as http, http.ws_connect(ws_url(server)) as ws:
+        await receive_json(ws)
+        result = await text_turn(ws, "I don't want to live anymore.")
+    check_reply(result, "text")
+    types = result.types
+    assert types.index("user_emotion") < types.index("safety") < types.index("reply_start")
+    safety = result.of_type("safety")[0]
+    assert safety["category"] == "suicide"
+    assert result.end["text"] == safety["response"] and result.end["plan"]["source"] == "safety"
 
 
 @pytest.mark.parametrize(

@@ -34,7 +34,7 @@ def fake_perceive(text: str) -> EmotionState:
     return EmotionState.from_label("sadness" if "sad" in text else "neutral", 0.5)
 
 
-def fake_choose(user: EmotionState, previous: EmotionState | None = None) -> EmotionState:
+def fake_choose(user: EmotionState, previous: EmotionState | None = None, persona: str = "") -> EmotionState:
     return EmotionState.from_label("neutral", 0.2)
 
 

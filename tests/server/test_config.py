@@ -40,3 +40,23 @@ def test_unknown_key_and_missing_file(tmp_path: Path) -> None:
         load_config(path, environ={})
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "missing.toml", environ={})
+
+
+def test_openai_backend_settings_and_its_model_is_not_a_local_model():
+    from server.config import load_config
+    from server.engines import config_model_names, load_llm
+
+    config = load_config(
+        environ={
+            "EMPATHICA_LLM_BACKEND": "openai",
+            "EMPATHICA_LLM_BASE_URL": "http://127.0.0.1:9/v1",
+            "EMPATHICA_LLM_MODEL": "qwen2.5-7b-instruct",
+            "EMPATHICA_EMPATHY_LENS": "reality",
+            "EMPATHICA_SAFETY_HOTLINE_TEXT": "Call 988.",
+        }
+    )
+    assert config.llm.backend == "openai" and config.empathy.lens == "reality"
+    assert config.safety.hotline_text == "Call 988."
+    assert "qwen2.5-7b-instruct" not in config_model_names(config)
+    model = load_llm(config)
+    assert model.url == "http://127.0.0.1:9/v1/chat/completions" and model.model == "qwen2.5-7b-instruct"

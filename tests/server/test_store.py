@@ -59,3 +59,16 @@ def test_wal_mode(tmp_path: Path) -> None:
     store = ConversationStore(tmp_path / "db.sqlite3")
     with store._locked() as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_summary_and_plans_round_trip(tmp_path):
+    from server.store import ConversationStore
+
+    store = ConversationStore(tmp_path / "s.sqlite3")
+    store.create_session("Mira", "s1")
+    assert store.summary("s1") == ("", 0)
+    store.set_summary("s1", "They are Sam.", 4)
+    store.set_summary("s1", "They are Sam; a cat.", 8)
+    assert store.summary("s1") == ("They are Sam; a cat.", 8)
+    store.add_plan("s1", 0, {"strategy": "exploration"})
+    assert store.plans("s1") == {0: {"strategy": "exploration"}}

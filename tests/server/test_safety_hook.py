@@ -1,0 +1,39 @@
+"""The safety webhook posts each event to a real local HTTP server; an unreachable hook only logs."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import socket
+import threading
+
+from server.safety_hook import WebhookNotifier
+
+
+def test_events_are_posted_as_json():
+    received: list[dict] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        WebhookNotifier(f"http://127.0.0.1:{server.server_address[1]}/hook")({"category": "suicide"}).join(10)
+    finally:
+        server.shutdown()
+    assert received == [{"category": "suicide"}]
+
+
+def test_an_unreachable_hook_is_logged_not_raised(caplog):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    WebhookNotifier(f"http://127.0.0.1:{port}/hook", timeout=1)({"category": "abuse"}).join(10)
+    assert "safety webhook" in caplog.text
