@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up on a fresh Debian machine: system packages, the project venv, Python packages, models.
 #   scripts/setup.sh            what `empathica serve` needs
-#   scripts/setup.sh --test     plus what the test suite needs (browser, test speech, tiny test models)
+#   scripts/setup.sh --test     plus what the test suite needs (browser, test speech, tiny test models, torch)
+# EMPATHICA_OPENAI_WHISPER=1 also installs torch for openai-whisper `.pt` checkpoints (asr.model = "x.pt").
 # Each step is skipped when already done, so running it before every start costs a second or two.
 set -euo pipefail
 
@@ -41,11 +42,18 @@ if [[ ! -x "$VENV/bin/python" ]]; then
 fi
 export OMP_WAIT_POLICY=PASSIVE
 stamp="$VENV/.empathica-installed"
-want="$(cat "$ROOT/requirements.lock" "$ROOT/requirements-models.lock" "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+# The openai-whisper engine (torch, ~1 GB) is optional for users and always installed for the tests.
+WITH_OPENAI_WHISPER=0
+[[ "$MODE" == "--test" || "${EMPATHICA_OPENAI_WHISPER:-0}" == "1" ]] && WITH_OPENAI_WHISPER=1
+want="$(cat "$ROOT/requirements.lock" "$ROOT/requirements-models.lock" "$ROOT/requirements-openai-whisper.lock" \
+    "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)-$WITH_OPENAI_WHISPER"
 if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
     log "installing Python packages into $VENV (first time: a few minutes)"
     "$VENV/bin/python" -m pip install -q --upgrade pip
     "$VENV/bin/python" -m pip install --progress-bar on -r "$ROOT/requirements.lock"
+    if [[ "$WITH_OPENAI_WHISPER" == "1" ]]; then
+        "$VENV/bin/python" -m pip install --progress-bar on -r "$ROOT/requirements-openai-whisper.lock"
+    fi
     "$VENV/bin/python" -m pip install --no-deps --require-hashes -r "$ROOT/requirements-models.lock"
     "$VENV/bin/python" -m pip install -q --no-deps -e "$ROOT"
     echo "$want" > "$stamp"

@@ -1,10 +1,9 @@
 """Speech recognition with faster-whisper (CTranslate2 Whisper models, int8 on the CPU).
 
 Models: any CTranslate2 Whisper directory (the provisioned `whisper-base`, `whisper-tiny-en`, or one converted
-by the user). An openai-whisper `.pt` checkpoint cannot be used directly: CTranslate2's Whisper converter
-(`ct2-transformers-converter`) loads the model through `transformers` and `torch`, and the checkpoint itself is
-a torch pickle, so converting needs both; Empathica does not install torch. Convert once on a machine that has
-them (commands in `OPENAI_CHECKPOINT_HELP`) and configure the resulting directory.
+by the user). An openai-whisper `.pt` checkpoint is a torch pickle that CTranslate2 cannot read: it runs on
+`speech.asr.openai_whisper.OpenAiWhisperRecognizer` instead (chosen by the server for an `asr.model` ending in
+`.pt`), or can be converted to a CTranslate2 directory once for faster CPU inference (`OPENAI_CHECKPOINT_HELP`).
 """
 
 from __future__ import annotations
@@ -23,7 +22,8 @@ WHISPER_RATE = 16_000
 _SILENCE_PEAK = 100
 _MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
 OPENAI_CHECKPOINT_HELP = (
-    "convert it once where torch is available: `pip install torch transformers ctranslate2`, then "
+    "load it with speech.asr.openai_whisper.OpenAiWhisperRecognizer (the server does so for an asr.model path "
+    "ending in .pt), or, for faster CPU inference, convert it once: `pip install transformers`, then "
     "`python -m transformers.models.whisper.convert_openai_to_hf --checkpoint_path MODEL.pt "
     "--pytorch_dump_folder_path hf-model --convert_preprocessor True` and `ct2-transformers-converter --model "
     "hf-model --output_dir ct2-model --quantization int8 --copy_files tokenizer.json preprocessor_config.json`; "
@@ -35,7 +35,7 @@ class FasterWhisperRecognizer:
     """A `SpeechRecognizer` running a faster-whisper model directory on the CPU.
 
     model_dir: a CTranslate2 Whisper directory (model.bin, config.json, tokenizer.json, vocabulary.txt); an
-    openai-whisper `.pt` file raises a `ModelError` that says how to convert it.
+    openai-whisper `.pt` file raises a `ModelError` that names the engine for it and how to convert it.
     threads: CPU threads for inference. language: ISO 639-1 code to force, or None to detect it.
     beam_size: 1 is greedy decoding (fastest); larger beams trade latency for a little accuracy.
     """

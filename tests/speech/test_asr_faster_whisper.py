@@ -81,10 +81,11 @@ def test_a_corrupt_model_says_how_to_reinstall(tmp_path: Path):
         FasterWhisperRecognizer(tmp_path)
 
 
-def test_an_openai_checkpoint_says_how_to_convert_it(tmp_path: Path):
+def test_an_openai_checkpoint_names_its_engine_and_how_to_convert_it(tmp_path: Path):
     checkpoint = tmp_path / "base.pt"
     checkpoint.write_bytes(b"PK\x03\x04 torch zip")
-    with pytest.raises(ModelError, match=r"openai-whisper checkpoint.*ct2-transformers-converter"):
+    expected = r"openai-whisper checkpoint.*OpenAiWhisperRecognizer.*ct2-transformers-converter"
+    with pytest.raises(ModelError, match=expected):
         FasterWhisperRecognizer(checkpoint)
 
 
