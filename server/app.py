@@ -39,6 +39,7 @@ def build_pipeline(engines: Engines, store: ConversationStore, memory_window: in
         on_safety=engines.on_safety,
         memory=engines.memory,
         memory_window=memory_window,
+        persona_engines=engines.personas.engines if engines.personas is not None else None,
     )
 
 

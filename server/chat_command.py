@@ -1,8 +1,10 @@
 """`empathica chat`: a terminal conversation with the agent's mind only (no voice, no face).
 
 Each turn prints the user's perceived emotion, the agent's reply emotion, the reply as it streams (sentence by
-sentence) and the chain-of-empathy fields, so the reasoning can be inspected. Loads only the LLM (and the light
-text perception); crisis messages get the scripted safety reply, as in the server.
+sentence) and the chain-of-empathy fields, so the reasoning can be inspected. Loads the LLM and the server's text
+perception (MiniLM + lexical cues), no voice or face; crisis messages get the scripted safety reply, as in the
+server. The persona (`--persona`, else `persona.name`) decides the therapy lens and the reply emotion's temperament,
+as it does for a server session; `--lens` overrides the lens.
 """
 
 from __future__ import annotations
@@ -39,28 +41,42 @@ def run_chat(
     out: TextIO | None = None,
     model: Any = None,
     perceive: Callable[[str], EmotionState] | None = None,
+    persona: str | None = None,
+    lens: str | None = None,
 ) -> int:
     """Chat until `lines` (default: stdin) ends or the user types /quit; returns the exit code.
 
-    `model` and `perceive` default to the configured LLM and the text perception.
+    `model` and `perceive` default to the configured LLM and the server's text perception (MiniLM + lexical);
+    `persona` to `persona.name`; `lens` to the persona's therapy lens.
     """
-    from agent.reply_emotion import choose_reply_emotion
-    from server.engines import EngineError, load_llm, load_responder, load_safety
+    from server.engines import (
+        EngineError,
+        fallback_spec,
+        load_llm,
+        load_perception,
+        load_reply_emotion,
+        load_safety,
+        persona_spec,
+        responder_loader,
+        warm_up,
+    )
 
     out = out or sys.stdout
+    spec = persona_spec(config, persona or config.persona.name)
+    lens = lens or spec.lens
     try:
         model = model if model is not None else load_llm(config)
-        responder = load_responder(config, model)
+        responder = responder_loader(config, model)((spec.name, spec.prompt, lens))
+        warm_up(responder, config)
         safety, _hook = load_safety(config)
+        perceive = perceive if perceive is not None else load_perception().perceive
     except EngineError as exc:
         print(f"empathica: {exc}", file=sys.stderr)
         return 2
-    if perceive is None:
-        from agent.perception import TextPerception
-
-        perceive = TextPerception().perceive
-    name = config.persona.name
-    print(f"Chatting with {name} (type /quit to leave).", file=out)
+    choose = load_reply_emotion(config)
+    # A persona file's display name ("kai" -> "Kai"); a name without a file is shown as given.
+    name = spec.name if spec != fallback_spec(config) else (persona or spec.name)
+    print(f"Chatting with {name} ({lens} lens; type /quit to leave).", file=out)
     history: list[ChatMessage] = []
     previous: EmotionState | None = None
     for raw in lines if lines is not None else _lines(sys.stdin, "you> ", out):
@@ -72,7 +88,7 @@ def run_chat(
         started = time.perf_counter()
         user = perceive(text)
         verdict = safety(text) if safety is not None else None
-        agent = safety_emotion() if verdict is not None else choose_reply_emotion(user, previous)
+        agent = safety_emotion() if verdict is not None else choose(user, previous, persona=name)
         print(f"  [user {_emotion(user)} | agent {_emotion(agent)}]", file=out)
         planned = None
         if verdict is not None:

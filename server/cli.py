@@ -37,7 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--portrait", help="a JPEG/PNG photo with one face (default: the configured portrait)")
 
     chat = commands.add_parser("chat", help="chat in the terminal (text only: shows emotions and the reasoning)")
-    chat.add_argument("--lens", choices=("cbt", "dbt", "person_centred", "reality"), help="the therapy lens")
+    chat.add_argument("--persona", help="the persona to chat with, e.g. Mira, Sunny or Kai (default: persona.name)")
+    chat.add_argument(
+        "--lens", choices=("cbt", "dbt", "person_centred", "reality"), help="the therapy lens (default: the persona's)"
+    )
     chat.add_argument("--model", help="LLM model name or GGUF path (default from the configuration)")
 
     perceive = commands.add_parser("perceive", help="print the perceived emotion of each line of a JSONL file")
@@ -80,11 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "chat":
         from server.chat_command import run_chat
 
-        if args.lens:
-            config.empathy.lens = args.lens
         if args.model:
             config.llm.model = args.model
-        return run_chat(config)
+        return run_chat(config, persona=args.persona, lens=args.lens)
     if args.command == "perceive":
         from server.perceive_command import run_perceive
 

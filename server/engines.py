@@ -15,6 +15,7 @@ from typing import Any, TextIO, TypeVar
 
 from core.provision import ModelError, model_dir
 from server.config import Config
+from server.persona_engines import PersonaEngineCache, PersonaSpec
 from server.ports import (
     EncoderFactory,
     Perceiver,
@@ -28,7 +29,7 @@ from server.ports import (
 )
 
 T = TypeVar("T")
-_PATH_SUFFIXES = (".gguf", ".onnx")
+_PATH_SUFFIXES = (".gguf", ".onnx", ".pt")  # .pt: an openai-whisper checkpoint for asr.model
 # Sentence embeddings for text perception (agent.perception); always needed, so not a configuration key.
 PERCEPTION_MODEL = "minilm-l6"
 
@@ -38,7 +39,7 @@ class EngineError(RuntimeError):
 
 
 def resolve_model(value: str) -> Path:
-    """A configured model: a path when it contains '/' or ends with .gguf/.onnx, else a model name.
+    """A configured model: a path when it contains '/' or ends with .gguf/.onnx/.pt, else a model name.
 
     Names resolve to their verified directory under the models home (core.provision.model_dir).
     """
@@ -110,9 +111,13 @@ def make_endpointer(config: Config) -> Any:
 
 def config_model_names(config: Config) -> list[str]:
     """The model names (not paths) the configuration needs."""
+    from agent.personas import load_personas
+
     values = [config.asr.model]
     if config.tts.engine == "piper":  # hibari's voice comes with its pip package
         values.append(config.tts.voice)
+    # Every shipped persona may be chosen by a client, so its piper voice must be installed too.
+    values += sorted({p.voice for p in load_personas().values() if voice_engine(p.voice) == "piper"} - set(values))
     if config.llm.backend == "embedded":  # an HTTP backend's model name belongs to that server
         values.insert(0, config.llm.model)
     return [v for v in values if not ("/" in v or v.endswith(_PATH_SUFFIXES))] + [PERCEPTION_MODEL]
@@ -157,38 +162,74 @@ class Engines:
     safety: SafetyCheck | None = None
     on_safety: Callable[[dict[str, Any]], object] | None = None
     memory: Summarizer | None = None
+    # Each session's persona picks its lens, voice and portrait; `responder` and `media` are the configured
+    # persona's (also what a server without this cache uses for every session).
+    personas: PersonaEngineCache | None = None
 
     @property
     def media_mime(self) -> str:
         return self.media.media_mime
 
 
-def load_media(config: Config, portrait: str | None = None, out: TextIO | None = None) -> MediaEngines:
-    """Load TTS, portrait + renderer and the encoder (all that `empathica render` needs)."""
-    from avatar.encoder import Mp4StreamEncoder
-    from avatar.landmarks import LandmarkDetector, default_cache_dir
-    from avatar.portrait import load_portrait
-    from avatar.renderer import FaceRenderer
-
+def synthesizer_loader(config: Config, out: TextIO | None = None) -> Callable[[str], Synthesizer]:
+    """Load a TTS voice by name; the configured voice keeps its configured engine, others go by their name."""
     tts = config.tts
-    synthesizer = timed_load(
-        f"TTS {tts.engine} {tts.voice}", lambda: load_synthesizer(tts.engine, tts.voice, tts.threads), out
-    )
+
+    def load(voice: str) -> Synthesizer:
+        engine = tts.engine if voice == tts.voice else voice_engine(voice)
+        return timed_load(f"TTS {engine} {voice}", lambda: load_synthesizer(engine, voice, tts.threads), out)
+
+    return load
+
+
+def renderer_loader(config: Config, out: TextIO | None = None) -> Callable[[str], Renderer]:
+    """Load a face renderer for a portrait: "astronaut"/"" (default), "grace_hopper", or an image path."""
+    from agent.personas import portrait_path
+
     av = config.avatar
-    chosen = portrait if portrait is not None else av.portrait
-    portrait_path = Path(chosen).expanduser() if chosen else None
 
-    def build_renderer() -> Any:
-        detector = LandmarkDetector(cache_dir=default_cache_dir())
-        image = load_portrait(portrait_path, av.size, detector)
-        return FaceRenderer(image, detector.detect(image), fps=av.fps)
+    def load(portrait: str) -> Renderer:
+        from avatar.landmarks import LandmarkDetector, default_cache_dir
+        from avatar.portrait import load_portrait
+        from avatar.renderer import FaceRenderer
 
-    renderer = timed_load(f"avatar {portrait_path or 'default portrait'}", build_renderer, out)
-    sample_rate = synthesizer.sample_rate
+        path = portrait_path(portrait)
 
-    def encoder_factory() -> Any:
-        return Mp4StreamEncoder(av.size, av.fps, sample_rate)
+        def build() -> Any:
+            detector = LandmarkDetector(cache_dir=default_cache_dir())
+            image = load_portrait(path, av.size, detector)
+            return FaceRenderer(image, detector.detect(image), fps=av.fps)
 
+        return timed_load(f"avatar {path or 'default portrait'}", build, out)
+
+    return load
+
+
+def encoder_factory_for(config: Config) -> Callable[[int], EncoderFactory]:
+    """An fMP4 encoder factory for a voice's sample rate (hibari speaks at 24 kHz, piper at 22.05 kHz)."""
+    av = config.avatar
+
+    def make(sample_rate: int) -> EncoderFactory:
+        from avatar.encoder import Mp4StreamEncoder
+
+        def encoder_factory() -> Any:
+            return Mp4StreamEncoder(av.size, av.fps, sample_rate)
+
+        return encoder_factory
+
+    return make
+
+
+def load_media(
+    config: Config, portrait: str | None = None, out: TextIO | None = None, voice: str | None = None
+) -> MediaEngines:
+    """Load TTS, portrait + renderer and the encoder (all that `empathica render` needs).
+
+    `voice` and `portrait` default to the configuration's `tts.voice` and `avatar.portrait`.
+    """
+    synthesizer = synthesizer_loader(config, out)(voice if voice is not None else config.tts.voice)
+    renderer = renderer_loader(config, out)(portrait if portrait is not None else config.avatar.portrait)
+    encoder_factory = encoder_factory_for(config)(int(synthesizer.sample_rate))
     mime = timed_load("video encoder", lambda: encoder_factory().mime, out)
     return MediaEngines(synthesizer, renderer, encoder_factory, mime)
 
@@ -219,37 +260,93 @@ def load_llm(config: Config, out: TextIO | None = None) -> Any:
     )
 
 
-def load_responder(config: Config, model: Any, out: TextIO | None = None) -> Responder:
-    """The reply step: the chain of empathy (default) or the plain responder, with the configured persona."""
+def responder_loader(config: Config, model: Any, out: TextIO | None = None) -> Callable[[tuple[str, str, str]], Any]:
+    """Build the reply step for (persona name, prompt template, therapy lens), all on the one loaded `model`.
+
+    The chain of empathy (default) or, with `empathy.enabled = false`, the plain responder. Different lenses
+    make different system prompts, each stable for the chain's life (so each keeps its own prompt prefix).
+    """
     from agent.empathy.chain import EmpathyChain
     from agent.prompts import render
     from agent.responder import Responder as AgentResponder
 
-    persona = config.persona
-    system_prompt = timed_load(
-        f"persona {persona.prompt}", lambda: render(persona.prompt.removesuffix(".txt"), name=persona.name), out
-    )
     empathy, llm = config.empathy, config.llm
-    if not empathy.enabled:
-        return AgentResponder(model, system_prompt, max_tokens=llm.max_reply_tokens, temperature=llm.temperature)
-    chain = timed_load(
-        f"chain of empathy ({empathy.lens})",
-        lambda: EmpathyChain(
-            model,
-            system_prompt,
-            lens=empathy.lens,
-            max_tokens=empathy.max_tokens,
-            temperature=empathy.temperature,
-            max_history_messages=2 * config.server.history_turns,
-        ),
-        out,
+
+    def load(key: tuple[str, str, str]) -> Any:
+        name, prompt, lens = key
+        system_prompt = timed_load(f"persona {prompt}", lambda: render(prompt.removesuffix(".txt"), name=name), out)
+        if not empathy.enabled:
+            return AgentResponder(model, system_prompt, max_tokens=llm.max_reply_tokens, temperature=llm.temperature)
+        return timed_load(
+            f"chain of empathy ({lens})",
+            lambda: EmpathyChain(
+                model,
+                system_prompt,
+                lens=lens,
+                max_tokens=empathy.max_tokens,
+                temperature=empathy.temperature,
+                max_history_messages=2 * config.server.history_turns,
+            ),
+            out,
+        )
+
+    return load
+
+
+def warm_up(responder: Any, config: Config, out: TextIO | None = None) -> None:
+    """Process a chain's system prompt now (when `empathy.warm_up`), so its first reply starts from the cache."""
+    if not (config.empathy.enabled and config.empathy.warm_up and hasattr(responder, "warm_up")):
+        return
+    try:
+        timed_load("prompt cache (system prompt)", responder.warm_up, out)
+    except EngineError as exc:  # e.g. an HTTP server that is not up yet: turns will say so if it stays down
+        print(f"[empathica] warning: {exc}", file=out or sys.stderr, flush=True)
+
+
+def load_responder(config: Config, model: Any, out: TextIO | None = None, lens: str | None = None) -> Responder:
+    """The reply step with the configuration's persona name, prompt and `empathy.lens` (or `lens`)."""
+    persona = config.persona
+    responder = responder_loader(config, model, out)((persona.name, persona.prompt, lens or config.empathy.lens))
+    warm_up(responder, config, out)
+    return responder
+
+
+def fallback_spec(config: Config) -> PersonaSpec:
+    """The engine needs of a persona name without a persona file: the configured lens, voice and portrait."""
+    return PersonaSpec(
+        config.persona.name, config.persona.prompt, config.empathy.lens, config.tts.voice, config.avatar.portrait
     )
-    if empathy.warm_up:
-        try:
-            timed_load("prompt cache (system prompt)", chain.warm_up, out)
-        except EngineError as exc:  # e.g. an HTTP server that is not up yet: turns will say so if it stays down
-            print(f"[empathica] warning: {exc}", file=out or sys.stderr, flush=True)
-    return chain
+
+
+def persona_spec(config: Config, name: str) -> PersonaSpec:
+    """The lens, voice and portrait of persona `name`: its persona file's, or the configured ones without one."""
+    from agent.personas import PersonaError, find_persona
+    from server.persona_engines import spec_of
+
+    try:
+        return spec_of(find_persona(name))
+    except PersonaError:
+        return fallback_spec(config)
+
+
+def load_persona_engines(config: Config, model: Any, out: TextIO | None = None) -> PersonaEngineCache:
+    """The per-persona engine cache, with the configured persona's engines loaded (and warmed up) now.
+
+    Loading the configured persona at start-up surfaces a missing model before the server listens; the other
+    personas' lenses, voices and portraits load on their first turn and stay loaded.
+    """
+    from agent.personas import load_personas
+
+    cache = PersonaEngineCache(
+        load_personas(),
+        fallback_spec(config),
+        make_responder=responder_loader(config, model, out),
+        make_synthesizer=synthesizer_loader(config, out),
+        make_renderer=renderer_loader(config, out),
+        make_encoder_factory=encoder_factory_for(config),
+    )
+    warm_up(cache.engines(config.persona.name).responder, config, out)
+    return cache
 
 
 def load_safety(config: Config) -> tuple[SafetyCheck | None, Callable[[dict[str, Any]], object] | None]:
@@ -302,30 +399,40 @@ def load_reply_emotion(config: Config) -> ReplyEmotionChooser:
     return PersonaTransition(persona_temperaments(personas), default=default.temperament)
 
 
-def load_engines(config: Config, out: TextIO | None = None) -> Engines:
-    """Load every engine the configuration names, printing progress; raises EngineError."""
+def load_recognizer(config: Config) -> Any:
+    """The ASR engine for `asr.model`: openai-whisper (torch) for a `.pt` checkpoint, else faster-whisper."""
+    asr = config.asr
+    path = resolve_model(asr.model)
+    if path.suffix == ".pt":
+        # Imported only here: the engine pulls in torch, which the default set-up never needs.
+        from speech.asr.openai_whisper import OpenAiWhisperRecognizer
+
+        return OpenAiWhisperRecognizer(
+            path, threads=asr.threads, language=asr.language or None, beam_size=asr.beam_size
+        )
     from speech.asr.faster_whisper import FasterWhisperRecognizer
 
-    asr = config.asr
-    recognizer = timed_load(
-        f"ASR {asr.model}",
-        lambda: FasterWhisperRecognizer(
-            resolve_model(asr.model), threads=asr.threads, language=asr.language or None, beam_size=asr.beam_size
-        ),
-        out,
-    )
+    return FasterWhisperRecognizer(path, threads=asr.threads, language=asr.language or None, beam_size=asr.beam_size)
+
+
+def load_engines(config: Config, out: TextIO | None = None) -> Engines:
+    """Load every engine the configuration names, printing progress; raises EngineError."""
+    recognizer = timed_load(f"ASR {config.asr.model}", lambda: load_recognizer(config), out)
     perception = load_perception(out)
     model = load_llm(config, out)
-    responder = load_responder(config, model, out)
+    personas = load_persona_engines(config, model, out)
+    default = personas.engines(config.persona.name)
     safety, on_safety = load_safety(config)
-    media = load_media(config, out=out)
+    mime = timed_load("video encoder", lambda: default.encoder_factory().mime, out)
+    media = MediaEngines(default.synthesizer, default.renderer, default.encoder_factory, mime)
     return Engines(
         recognizer=recognizer,
         perceiver=perception.perceive,
         choose_reply_emotion=load_reply_emotion(config),
-        responder=responder,
+        responder=default.responder,
         media=media,
         safety=safety,
         on_safety=on_safety,
         memory=load_memory(config, model),
+        personas=personas,
     )

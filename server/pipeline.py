@@ -24,6 +24,7 @@ from agent.sentences import SentenceSplitter
 from core.emotion import EmotionState
 from core.media import Transcript
 from server.llm_stream import Done, Failed, Sentence, SentenceStream
+from server.persona_engines import PersonaEngines
 from server.ports import (
     EncoderFactory,
     MediaEncoder,
@@ -105,6 +106,10 @@ class _TurnState:
     timings: dict[str, float] = field(default_factory=dict)
     stream: SentenceStream | None = None
     plan: dict[str, str] | None = None  # the chain-of-empathy reasoning, or the safety category
+    # The engines of this turn's persona (its lens, voice and face); set before the reply starts.
+    responder: Responder | None = None
+    synthesizer: Synthesizer | None = None
+    renderer: Renderer | None = None
 
     def add_time(self, stage: str, seconds: float) -> None:
         self.timings[stage] = self.timings.get(stage, 0.0) + seconds * 1000.0
@@ -126,6 +131,8 @@ class TurnPipeline:
     on_safety: Callable[[dict[str, Any]], object] | None = None  # escalation hook (e.g. a webhook)
     memory: Summarizer | None = None  # keeps a running summary of the turns that left the history window
     memory_window: int = 8  # turns given to the model as history (the summary covers the older ones)
+    # The session persona's responder/voice/face/encoder (server.persona_engines); None: the fields above for all.
+    persona_engines: Callable[[str], PersonaEngines] | None = None
 
     async def run(self, turn: TurnInput, sink: TurnSink, cancel: asyncio.Event) -> TurnOutcome:
         """Run one turn, sending its messages to `sink`; setting `cancel` stops it within one sentence."""
@@ -198,6 +205,8 @@ class TurnPipeline:
             state.agent_emotion = await self._stage(
                 state, "reply emotion", choose, state.user_emotion, previous, timed=False
             )
+        encoder_factory = await self._use_persona(state)
+        responder = state.responder
         state.reply_started = True
         await sink.send(ReplyStart(turn_id=tid, emotion=EmotionOut.of(state.agent_emotion)))
 
@@ -205,15 +214,16 @@ class TurnPipeline:
         if verdict is not None:
             scripted = _sentences(verdict.response)
             start: Callable[[], Any] = lambda: iter(scripted)  # noqa: E731
-        elif isinstance(self.responder, Planner):
+        elif isinstance(responder, Planner):
             summary, _ = self.store.summary(turn.session_id)
-            planned = self.responder.turn(
+            planned = responder.turn(
                 state.user_text, state.user_emotion, state.agent_emotion, list(turn.history), summary=summary
             )
             start = planned.__iter__
         else:
             user_emotion, agent_emotion, user_text = state.user_emotion, state.agent_emotion, state.user_text
-            start = lambda: self.responder.reply(user_text, user_emotion, agent_emotion, list(turn.history))  # noqa: E731
+            assert responder is not None
+            start = lambda: responder.reply(user_text, user_emotion, agent_emotion, list(turn.history))  # noqa: E731
         stream = SentenceStream(start, asyncio.get_running_loop())
         state.stream = stream
         stream.start()
@@ -233,7 +243,7 @@ class TurnPipeline:
             if not text:
                 continue
             if encoder is None:
-                encoder = await self._stage(state, "video encoder set-up", self.encoder_factory, timed=False)
+                encoder = await self._stage(state, "video encoder set-up", encoder_factory, timed=False)
             await self._voice(state, sink, encoder, text)
             if cancel.is_set():
                 state.cancelled = True
@@ -241,9 +251,21 @@ class TurnPipeline:
         _record_llm(state, stream)
         if planned is not None and planned.plan is not None:
             state.plan = planned.plan.to_dict()
+            lens = getattr(responder, "lens", None)  # the chain's therapy lens: which persona reasoned
+            if isinstance(lens, str):
+                state.plan["lens"] = lens
         if encoder is not None and not state.cancelled:
             pieces = await self._stage(state, "encode", encoder.finish)
             await self._send_pieces(state, sink, pieces)
+
+    async def _use_persona(self, state: _TurnState) -> EncoderFactory:
+        """Pick this turn's responder, voice and face by the session's persona (the first use loads them)."""
+        if self.persona_engines is None:
+            state.responder, state.synthesizer, state.renderer = self.responder, self.synthesizer, self.renderer
+            return self.encoder_factory
+        engines = await self._stage(state, "persona engines", self.persona_engines, state.turn.persona, timed=False)
+        state.responder, state.synthesizer, state.renderer = engines.responder, engines.synthesizer, engines.renderer
+        return engines.encoder_factory
 
     async def _escalate(self, state: _TurnState, sink: TurnSink, verdict: SafetyVerdictLike) -> None:
         """Announce a safety event to the client and the operator's hook; the scripted reply follows."""
@@ -283,8 +305,9 @@ class TurnPipeline:
         await sink.send(ReplyText(turn_id=tid, text=text, index=len(state.sentences)))
         state.sentences.append(text)
         emotion = state.agent_emotion
-        speech = await self._stage(state, "tts", self.synthesizer.synthesize, text, emotion)
-        frames = await self._stage(state, "render", self.renderer.render_speech, speech, emotion)
+        assert state.synthesizer is not None and state.renderer is not None, "set by _use_persona"
+        speech = await self._stage(state, "tts", state.synthesizer.synthesize, text, emotion)
+        frames = await self._stage(state, "render", state.renderer.render_speech, speech, emotion)
         pieces = await self._stage(state, "encode", encoder.add, frames, speech.pcm)
         await self._send_pieces(state, sink, pieces)
 

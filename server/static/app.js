@@ -18,6 +18,10 @@
     error: $("error"),
     errorText: $("error-text"),
     errorClose: $("error-close"),
+    safety: $("safety"),
+    safetyText: $("safety-text"),
+    safetyClose: $("safety-close"),
+    persona: $("persona"),
     transcript: $("transcript"),
     form: $("composer"),
     message: $("message"),
@@ -33,6 +37,8 @@
     sessionId: null,
     mediaMime: DEFAULT_MIME,
     lastError: null,
+    persona: new URLSearchParams(location.search).get("persona"), // null: the server's configured persona
+    safety: null, // the last `safety` message (category and scripted response)
     turns: 0,
     audioBytesSent: 0,
     framesDecoded: () => player.framesDecoded(),
@@ -350,6 +356,7 @@
         hooks.sessionId = msg.session_id || null;
         if (typeof msg.media_mime === "string" && msg.media_mime) hooks.mediaMime = msg.media_mime;
         setConnection("open", msg.persona ? `Connected — talking with ${msg.persona}` : "Connected");
+        if (msg.persona) showPersona(msg.persona);
         backoff.reset();
         break;
       case "transcript": {
@@ -395,6 +402,12 @@
         setReply("idle");
         break;
       }
+      case "safety":
+        // A crisis message: keep the support text on screen (the avatar also speaks it) until dismissed.
+        hooks.safety = { category: msg.category, response: msg.response };
+        ui.safetyText.textContent = msg.response || "";
+        ui.safety.hidden = false;
+        break;
       case "error": {
         showError(msg.message || "Something went wrong.", msg.code);
         const line = new Line("notice", `${msg.message || "Error"}${msg.code ? ` (${msg.code})` : ""}`);
@@ -455,7 +468,7 @@
       const hello = { type: "hello", protocol: PROTOCOL };
       const params = new URLSearchParams(location.search);
       if (params.get("token")) hello.token = params.get("token");
-      if (params.get("persona")) hello.persona = params.get("persona");
+      if (hooks.persona) hello.persona = hooks.persona;
       if (hooks.sessionId) hello.session_id = hooks.sessionId; // resume the same conversation after a drop
       ws.send(JSON.stringify(hello));
     });
@@ -490,6 +503,39 @@
       setConnection("closed", `Disconnected — reconnecting in ${Math.ceil(delay / 1000)} s`);
       backoff.timer = setTimeout(connect, delay);
     });
+  }
+
+  /** Select `name` in the picker, adding it when the server names a persona the page does not list. */
+  function showPersona(name) {
+    const known = [...ui.persona.options].find((o) => o.value.toLowerCase() === name.toLowerCase());
+    if (known) {
+      ui.persona.value = known.value;
+      return;
+    }
+    const option = new Option(name, name);
+    ui.persona.add(option);
+    ui.persona.value = name;
+  }
+
+  /** Start a new conversation with another persona: the server takes `persona` only before a session's first
+   * turn, and a resumed session keeps its stored persona, so reconnect without the session id. */
+  function switchPersona(name) {
+    if (hooks.reply !== "idle") cancelReply();
+    hooks.persona = name;
+    hooks.sessionId = null;
+    const old = socket;
+    socket = null; // its close event must not schedule a reconnection: we connect right away
+    if (old) old.close(1000, "switching persona");
+    backoff.reset();
+    ui.safety.hidden = true;
+    // Turn ids start again at 0 in the new conversation: start with an empty transcript.
+    mic.abort();
+    ui.transcript.replaceChildren();
+    conversation.users.clear();
+    conversation.agents.clear();
+    conversation.pendingUser = null;
+    conversation.mediaNext = null;
+    connect();
   }
 
   function send(obj) {
@@ -680,6 +726,8 @@
   });
   ui.cancel.addEventListener("click", cancelReply);
   ui.errorClose.addEventListener("click", () => (ui.error.hidden = true));
+  ui.safetyClose.addEventListener("click", () => (ui.safety.hidden = true));
+  ui.persona.addEventListener("change", () => switchPersona(ui.persona.value));
   ui.sound.addEventListener("click", () => {
     sound.touched = true;
     sound.set(ui.video.muted);

@@ -17,6 +17,7 @@ pytestmark = pytest.mark.e2e
 # The whole pipeline (LLM, voice, face, encoder) runs on a small shared CPU in CI: be patient.
 REPLY_TIMEOUT_MS = 240_000
 SCREENSHOT = "/tmp/empathica_page.png"
+SAFETY_SCREENSHOT = "/tmp/empathica_safety.png"
 
 
 @pytest.fixture(scope="module")
@@ -98,4 +99,23 @@ def test_hold_to_talk_streams_16khz_pcm(page) -> None:
         page.click("#cancel")
     page.wait_for_function("() => window.empathica.reply === 'idle'", timeout=REPLY_TIMEOUT_MS)
     assert page.evaluate("() => window.empathica.state") == "open"
+    assert page.page_errors == []
+
+
+def test_persona_picker_and_safety_banner(page) -> None:
+    """Choosing Sunny reconnects as Sunny; a crisis message shows the calm support banner with the hotline text."""
+    page.select_option("#persona", "Sunny")
+    page.wait_for_function(
+        "() => window.empathica.state === 'open' && document.getElementById('status-text').textContent"
+        ".includes('Sunny')",
+        timeout=60_000,
+    )
+    assert page.locator("#safety").is_hidden()
+    page.fill("#message", "I don't want to live anymore.")
+    page.click("#send")
+    page.locator("#safety").wait_for(state="visible", timeout=REPLY_TIMEOUT_MS)
+    assert "emergency" in page.locator("#safety-text").inner_text()
+    page.wait_for_function("() => window.empathica.reply === 'idle'", timeout=REPLY_TIMEOUT_MS)
+    assert page.evaluate("() => window.empathica.safety.category") == "suicide"
+    page.screenshot(path=SAFETY_SCREENSHOT)
     assert page.page_errors == []

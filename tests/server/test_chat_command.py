@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from agent.base import ChatMessage
+from agent.perception import TextPerception
 from server.chat_command import run_chat
 from server.cli import main
 from server.config import load_config
@@ -39,7 +40,7 @@ def test_chat_shows_emotions_reply_and_reasoning():
     model = JsonModel()
     out = io.StringIO()
     lines = ["My dog died yesterday and I'm heartbroken.", "", "I want to kill myself", "/quit", "never read"]
-    assert run_chat(load_config(environ={}), lines, out, model=model) == 0
+    assert run_chat(load_config(environ={}), lines, out, model=model, perceive=TextPerception().perceive) == 0
     text = out.getvalue()
     assert "[user sadness" in text and "| agent " in text
     assert "Mira: I'm so sorry." in text and "I'm here." in text
@@ -50,10 +51,28 @@ def test_chat_shows_emotions_reply_and_reasoning():
     assert len(model.calls) == 2
 
 
+def test_chat_uses_the_personas_lens_unless_told_otherwise():
+    config, perceive = load_config(environ={}), TextPerception().perceive
+    kai, out = JsonModel(), io.StringIO()
+    assert run_chat(config, ["hello"], out, model=kai, perceive=perceive, persona="kai") == 0
+    assert "Chatting with Kai (reality lens" in out.getvalue() and "Kai: I'm so sorry." in out.getvalue()
+    assert "reality therapy" in kai.calls[0][0].content
+    forced = JsonModel()
+    assert run_chat(config, ["hello"], io.StringIO(), model=forced, perceive=perceive, persona="Kai", lens="dbt") == 0
+    assert "dialectical behaviour therapy" in forced.calls[0][0].content
+
+
+@pytest.mark.models
+def test_empathica_chat_uses_the_real_perception():
+    out = io.StringIO()
+    assert run_chat(load_config(environ={}), ["I am so happy today!"], out, model=JsonModel()) == 0
+    assert "[user joy" in out.getvalue()
+
+
 @pytest.mark.models
 def test_empathica_chat_runs_with_a_real_model(monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO("I lost my job today.\n"))
     monkeypatch.setenv("EMPATHICA_LLM_THREADS", "2")
-    assert main(["chat", "--model", "smollm2-135m", "--lens", "reality"]) == 0
+    assert main(["chat", "--model", "smollm2-135m", "--persona", "Sunny", "--lens", "reality"]) == 0
     out = capsys.readouterr().out
-    assert "[user " in out and "Mira: " in out and "[first sentence" in out
+    assert "[user " in out and "Sunny: " in out and "[first sentence" in out
