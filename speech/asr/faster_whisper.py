@@ -15,11 +15,8 @@ from faster_whisper import WhisperModel
 
 from core.media import TimedWord, Transcript
 from core.provision import ModelError
-from speech.audio import resample
+from speech.asr.whisper_input import whisper_audio
 
-WHISPER_RATE = 16_000
-# Peak below about -50 dBFS: nothing to transcribe. Whisper invents text ("Thank you.") on pure silence.
-_SILENCE_PEAK = 100
 _MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
 OPENAI_CHECKPOINT_HELP = (
     "load it with speech.asr.openai_whisper.OpenAiWhisperRecognizer (the server does so for an asr.model path "
@@ -65,15 +62,9 @@ class FasterWhisperRecognizer:
 
     def transcribe(self, pcm: np.ndarray, sample_rate: int) -> Transcript:
         """Transcribe mono int16 PCM; silent or empty audio gives an empty transcript."""
-        pcm = np.asarray(pcm)
-        if pcm.ndim != 1 or pcm.dtype != np.int16:
-            raise ValueError(f"expected mono int16 PCM of shape (n,), got {pcm.dtype} with shape {pcm.shape}")
-        language = self._language or "en"
-        if len(pcm) == 0 or int(np.abs(pcm.astype(np.int32)).max()) < _SILENCE_PEAK:
-            return Transcript(text="", words=(), language=language)
-        if sample_rate != WHISPER_RATE:
-            pcm = resample(pcm, sample_rate, WHISPER_RATE)
-        audio = pcm.astype(np.float32) / 32768.0
+        audio = whisper_audio(pcm, sample_rate)
+        if audio is None:
+            return Transcript(text="", words=(), language=self._language or "en")
         segments, info = self._model.transcribe(
             audio,
             language=self._language,

@@ -20,11 +20,8 @@ import numpy as np
 
 from core.media import TimedWord, Transcript
 from core.provision import ModelError
-from speech.audio import resample
+from speech.asr.whisper_input import whisper_audio
 
-WHISPER_RATE = 16_000
-# Peak below about -50 dBFS: nothing to transcribe. Whisper invents text ("Thank you.") on pure silence.
-_SILENCE_PEAK = 100
 DEFAULT_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # whisper.transcribe's (and faster-whisper's) own default
 _INSTALL_HELP = (
     "run `EMPATHICA_OPENAI_WHISPER=1 scripts/setup.sh`, which installs requirements-openai-whisper.lock "
@@ -84,15 +81,9 @@ class OpenAiWhisperRecognizer:
 
     def transcribe(self, pcm: np.ndarray, sample_rate: int) -> Transcript:
         """Transcribe mono int16 PCM; silent or empty audio gives an empty transcript."""
-        pcm = np.asarray(pcm)
-        if pcm.ndim != 1 or pcm.dtype != np.int16:
-            raise ValueError(f"expected mono int16 PCM of shape (n,), got {pcm.dtype} with shape {pcm.shape}")
-        language = self._language or "en"
-        if len(pcm) == 0 or int(np.abs(pcm.astype(np.int32)).max()) < _SILENCE_PEAK:
-            return Transcript(text="", words=(), language=language)
-        if sample_rate != WHISPER_RATE:
-            pcm = resample(pcm, sample_rate, WHISPER_RATE)
-        audio = pcm.astype(np.float32) / 32768.0
+        audio = whisper_audio(pcm, sample_rate)
+        if audio is None:
+            return Transcript(text="", words=(), language=self._language or "en")
         result = self._model.transcribe(
             audio,
             language=self._language,
@@ -112,9 +103,8 @@ class OpenAiWhisperRecognizer:
                 text = word["word"].strip()
                 if text:
                     words.append(TimedWord(text=text, start=round(word["start"], 3), end=round(word["end"], 3)))
-        return Transcript(
-            text=" ".join(t for t in texts if t), words=tuple(words), language=result.get("language") or language
-        )
+        language = result.get("language") or self._language or "en"
+        return Transcript(text=" ".join(t for t in texts if t), words=tuple(words), language=language)
 
 
 def _load_failure(error: Exception) -> str:
