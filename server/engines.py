@@ -303,14 +303,6 @@ def warm_up(responder: Any, config: Config, out: TextIO | None = None) -> None:
         print(f"[empathica] warning: {exc}", file=out or sys.stderr, flush=True)
 
 
-def load_responder(config: Config, model: Any, out: TextIO | None = None, lens: str | None = None) -> Responder:
-    """The reply step with the configuration's persona name, prompt and `empathy.lens` (or `lens`)."""
-    persona = config.persona
-    responder = responder_loader(config, model, out)((persona.name, persona.prompt, lens or config.empathy.lens))
-    warm_up(responder, config, out)
-    return responder
-
-
 def fallback_spec(config: Config) -> PersonaSpec:
     """The engine needs of a persona name without a persona file: the configured lens, voice and portrait."""
     return PersonaSpec(
