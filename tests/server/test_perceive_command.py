@@ -1,5 +1,8 @@
 import io
 import json
+from pathlib import Path
+
+import pytest
 
 from core.emotion import EmotionState
 from server.cli import build_parser
@@ -43,3 +46,28 @@ def test_bad_lines_keep_their_place_and_fail_the_exit_code():
 def test_cli_registers_perceive():
     args = build_parser().parse_args(["perceive", "--jsonl", "-", "--lexical-only"])
     assert args.command == "perceive" and args.lexical_only
+
+
+LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
+
+
+@pytest.mark.models
+def test_audio_lines_are_measured_and_fused(tmp_path: Path) -> None:
+    """An `audio` path gets its voice affect measured from the real recording and fused with the words."""
+    from agent.perception import TextPerception
+    from server.perceive_command import voice_from_wav
+
+    clips = sorted(LIBRIVOX.glob("*.wav"))[:2]
+    assert clips, "pocketsphinx-testdata is missing: apt-get install pocketsphinx-testdata"
+    lines = [json.dumps({"text": "I am fine, really.", "audio": str(clip)}) for clip in clips]
+    lines.append(json.dumps({"text": "hello", "audio": "no/such.wav"}))
+    lines.append(json.dumps({"text": "hello", "audio": str(tmp_path / "bad.wav")}))
+    (tmp_path / "bad.wav").write_bytes(b"RIFF not really a wave file")
+    out = io.StringIO()
+    code = perceive_lines(lines, TextPerception().perceive, out, voice_from_audio=voice_from_wav(tmp_path))
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert code == 1 and len(rows) == 4
+    for row in rows[:2]:
+        assert {"label", "mixture", "vad", "mismatch", "text_only"} <= set(row)
+    assert "cannot read audio" in rows[2]["error"]
+    assert "audio" in rows[3]["error"] and rows[3]["line"] == 4
