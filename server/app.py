@@ -1,15 +1,19 @@
-"""The aiohttp application: the web page, its static files, the conversation websocket and a health check."""
+"""The aiohttp application: the web page, its static files, the conversation websocket, health and metrics."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from server.config import Config
 from server.engines import Engines
+from server.metrics import CONTENT_TYPE, Metrics
 from server.pipeline import TurnPipeline
+from server.retention import retention_context
 from server.session import Session, SessionSettings
 from server.store import ConversationStore
 from server.ws_response import LingeringWebSocketResponse
@@ -22,6 +26,7 @@ SETTINGS_KEY = web.AppKey("session_settings", SessionSettings)
 LOCK_KEY = web.AppKey("turn_lock", asyncio.Lock)
 CONFIG_KEY = web.AppKey("config", Config)
 SESSIONS_KEY = web.AppKey("sessions", set)
+METRICS_KEY = web.AppKey("metrics", Metrics)
 
 
 def build_pipeline(engines: Engines, store: ConversationStore, memory_window: int = 8) -> TurnPipeline:
@@ -51,6 +56,7 @@ def create_app(config: Config, engines: Engines, store: ConversationStore) -> we
     app[PIPELINE_KEY] = build_pipeline(engines, store, config.server.history_turns)
     app[LOCK_KEY] = asyncio.Lock()
     app[SESSIONS_KEY] = set()
+    app[METRICS_KEY] = Metrics()
     app[SETTINGS_KEY] = SessionSettings(
         persona=config.persona.name,
         media_mime=engines.media_mime,
@@ -60,9 +66,11 @@ def create_app(config: Config, engines: Engines, store: ConversationStore) -> we
     )
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
     app.router.add_get("/ws", websocket)
     app.router.add_static("/static/", STATIC_DIR, show_index=False)
     app.on_shutdown.append(_close_sockets)
+    app.cleanup_ctx.append(retention_context(store, config.storage.retention_days))
     return app
 
 
@@ -79,12 +87,24 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+async def metrics(request: web.Request) -> web.Response:
+    """Counters, latency histograms and the open-session gauge in the Prometheus text format."""
+    text = request.app[METRICS_KEY].render(open_sessions=len(request.app[SESSIONS_KEY]))
+    return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE})
+
+
 async def websocket(request: web.Request) -> web.WebSocketResponse:
-    """One conversation; messages larger than `max_message_bytes` close it with code 1009."""
+    """One conversation; messages larger than `max_message_bytes` close it with code 1009.
+
+    A browser page from an origin outside `server.allowed_origins` is refused with 403 before the upgrade.
+    """
     app = request.app
+    if not origin_allowed(request, app[CONFIG_KEY].server.allowed_origins):
+        raise web.HTTPForbidden(text="this page's origin may not open the conversation (server.allowed_origins)")
     ws = LingeringWebSocketResponse(max_msg_size=app[CONFIG_KEY].server.max_message_bytes, heartbeat=30.0)
     await ws.prepare(request)
-    session = Session(ws, app[PIPELINE_KEY], app[STORE_KEY], app[LOCK_KEY], app[SETTINGS_KEY])
+    app[METRICS_KEY].connection_opened()
+    session = Session(ws, app[PIPELINE_KEY], app[STORE_KEY], app[LOCK_KEY], app[SETTINGS_KEY], metrics=app[METRICS_KEY])
     app[SESSIONS_KEY].add(ws)
     try:
         await session.run()
@@ -92,6 +112,21 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     finally:
         app[SESSIONS_KEY].discard(ws)
     return ws
+
+
+def origin_allowed(request: web.Request, allowed: Sequence[str]) -> bool:
+    """Whether the request's Origin may open a websocket.
+
+    Allowed: no allowlist (local use), no Origin header (not a browser: `server.token` protects those), the
+    server's own host (its page must keep working behind any proxy scheme), or an origin on the list.
+    """
+    origin = request.headers.get("Origin")
+    if not allowed or origin is None:
+        return True
+    origin = origin.strip().rstrip("/").lower()
+    if urlsplit(origin).netloc == request.host.lower():
+        return True
+    return origin in {entry.strip().rstrip("/").lower() for entry in allowed}
 
 
 async def _close_sockets(app: web.Application) -> None:

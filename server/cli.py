@@ -54,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     sheet.add_argument("--portrait", help="a JPEG/PNG photo with one face (default: the configured portrait)")
     sheet.add_argument("--tile", type=int, default=160, help="tile size in pixels (default 160)")
 
+    export = commands.add_parser("export", help="write the stored conversation turns as JSON lines or CSV")
+    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="output format (default jsonl)")
+    export.add_argument("--session", help="only this session id (default: every session)")
+    export.add_argument("--out", type=Path, help="the file to write (default: stdout)")
+
     models = commands.add_parser("models", help="list, install or verify the offline models")
     model_commands = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
     model_commands.add_parser("list", help="every known model, whether it is installed, and what it is for")
@@ -94,6 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from server.contact_sheet_command import write_contact_sheet
 
         return write_contact_sheet(config, args.out, args.portrait, args.tile)
+    if args.command == "export":
+        from server.export_command import run_export
+
+        return run_export(config, args.format, session_id=args.session, out=args.out)
     from server import model_commands
 
     if args.models_command == "list":

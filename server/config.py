@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 DEFAULT_FILE = Path(__file__).with_name("default.toml")
 ENV_PREFIX = "EMPATHICA_"
@@ -28,10 +28,21 @@ class ServerSettings(_Section):
     max_utterance_seconds: float = Field(60.0, gt=0)
     token: str = ""  # when set, clients must send it in `hello` before any turn
     history_turns: int = Field(8, ge=0)  # stored turns given to the LLM as context
+    # Browser origins allowed to open the websocket (e.g. "https://kiosk.example"); empty: any origin.
+    allowed_origins: list[str] = Field(default_factory=list)
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        # Environment overrides arrive as one string: EMPATHICA_SERVER_ALLOWED_ORIGINS="https://a,https://b".
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
 
 class StorageSettings(_Section):
     database: str = "~/.local/share/empathica/conversations.sqlite3"
+    retention_days: float = Field(0.0, ge=0.0)  # delete turns older than this; 0: keep forever
 
     @property
     def path(self) -> Path:

@@ -13,6 +13,7 @@ from aiohttp import WSMsgType, web
 from pydantic import BaseModel
 
 from core.emotion import VAD, EmotionState
+from server.metrics import Metrics
 from server.pipeline import TurnInput, TurnPipeline
 from server.protocol import (
     PROTOCOL_VERSION,
@@ -58,8 +59,10 @@ class Session:
         store: ConversationStore,
         turn_lock: asyncio.Lock,
         settings: SessionSettings,
+        metrics: Metrics | None = None,
     ) -> None:
         self.ws = ws
+        self.metrics = metrics
         self.pipeline = pipeline
         self.store = store
         self.turn_lock = turn_lock
@@ -81,6 +84,9 @@ class Session:
 
     async def send(self, message: BaseModel) -> None:
         """Send one JSON message; a connection that has gone away is ignored (the turn still gets stored)."""
+        if self.metrics is not None and isinstance(message, ErrorOut):
+            # Every error reaches the client through here, the pipeline's included: one place to count them.
+            self.metrics.error(message.code)
         async with self._send_lock:
             await self._send_str(dump_server_message(message))
 
@@ -250,6 +256,8 @@ class Session:
                 self._agent_emotion = outcome.agent_emotion
             if outcome.user_emotion is not None:
                 self._user_emotion = outcome.user_emotion
+            if self.metrics is not None and outcome.record is not None:
+                self.metrics.turn_completed(turn.kind, outcome.record.timings)
         except Exception:  # the pipeline reports stage failures itself; this is a bug: keep the session alive
             log.exception("turn %s/%s crashed", turn.session_id, turn.turn_index)
             await self.send(ErrorOut(code="internal", message="the turn failed unexpectedly", turn_id=turn.turn_index))

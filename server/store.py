@@ -141,25 +141,51 @@ class ConversationStore:
         """All turns of a session, oldest first."""
         with self._locked() as db:
             rows = db.execute(
-                "SELECT session_id, turn_index, input_kind, user_text, reply_text, cancelled, user_emotion,"
-                " agent_emotion, timings, created_at FROM turns WHERE session_id = ? ORDER BY turn_index",
-                (session_id,),
+                f"SELECT {_TURN_COLUMNS} FROM turns WHERE session_id = ? ORDER BY turn_index", (session_id,)
             ).fetchall()
-        return [
-            TurnRecord(
-                session_id=r[0],
-                turn_index=r[1],
-                input_kind=r[2],
-                user_text=r[3],
-                reply_text=r[4],
-                cancelled=bool(r[5]),
-                user_emotion=json.loads(r[6]) if r[6] else None,
-                agent_emotion=json.loads(r[7]) if r[7] else None,
-                timings=json.loads(r[8]),
-                created_at=r[9],
-            )
-            for r in rows
-        ]
+        return [_turn_from_row(r) for r in rows]
+
+    def export_turns(self, session_id: str | None = None) -> list[tuple[str, TurnRecord]]:
+        """Stored turns with their session's persona, by session creation then turn; one session when given."""
+        where, params = ("WHERE t.session_id = ?", (session_id,)) if session_id is not None else ("", ())
+        columns = ", ".join(f"t.{c.strip()}" for c in _TURN_COLUMNS.split(","))
+        with self._locked() as db:
+            rows = db.execute(
+                f"SELECT s.persona, {columns} FROM turns t JOIN sessions s ON s.id = t.session_id {where}"
+                " ORDER BY s.created_at, t.session_id, t.turn_index",
+                params,
+            ).fetchall()
+        return [(r[0], _turn_from_row(r[1:])) for r in rows]
+
+    def delete_older_than(self, cutoff: float) -> int:
+        """Delete turns created before `cutoff` (Unix seconds) and what hangs on them; returns how many turns.
+
+        Plans of deleted turns go with them. A summary is dropped when any turn it may cover is deleted (it
+        quotes them); a session left without turns is dropped once it is itself older than the cutoff.
+        """
+        with self._locked() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(
+                    "DELETE FROM plans WHERE EXISTS (SELECT 1 FROM turns t WHERE t.session_id = plans.session_id"
+                    " AND t.turn_index = plans.turn_index AND t.created_at < ?)",
+                    (cutoff,),
+                )
+                db.execute(
+                    "DELETE FROM summaries WHERE session_id IN"
+                    " (SELECT DISTINCT session_id FROM turns WHERE created_at < ?)",
+                    (cutoff,),
+                )
+                deleted = db.execute("DELETE FROM turns WHERE created_at < ?", (cutoff,)).rowcount
+                empty = "SELECT id FROM sessions WHERE created_at < ? AND id NOT IN (SELECT session_id FROM turns)"
+                db.execute(f"DELETE FROM plans WHERE session_id IN ({empty})", (cutoff,))
+                db.execute(f"DELETE FROM summaries WHERE session_id IN ({empty})", (cutoff,))
+                db.execute(f"DELETE FROM sessions WHERE id IN ({empty})", (cutoff,))
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        return deleted
 
     def next_turn_index(self, session_id: str) -> int:
         """The index the next turn of this session gets (0 for a new session)."""
@@ -214,6 +240,28 @@ class ConversationStore:
             if reply_text:
                 messages.append(ChatMessage("assistant", reply_text))
         return messages
+
+
+_TURN_COLUMNS = (
+    "session_id, turn_index, input_kind, user_text, reply_text, cancelled, user_emotion, agent_emotion, timings,"
+    " created_at"
+)
+
+
+def _turn_from_row(r: tuple[Any, ...] | sqlite3.Row) -> TurnRecord:
+    """A TurnRecord from a row selected as `_TURN_COLUMNS`."""
+    return TurnRecord(
+        session_id=r[0],
+        turn_index=r[1],
+        input_kind=r[2],
+        user_text=r[3],
+        reply_text=r[4],
+        cancelled=bool(r[5]),
+        user_emotion=json.loads(r[6]) if r[6] else None,
+        agent_emotion=json.loads(r[7]) if r[7] else None,
+        timings=json.loads(r[8]),
+        created_at=r[9],
+    )
 
 
 def _json_or_none(value: dict[str, Any] | None) -> str | None:
