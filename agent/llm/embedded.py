@@ -22,7 +22,7 @@ from typing import Any
 
 import xllamacpp
 
-from agent.base import ChatMessage
+from agent.base import ChatMessage, CompletionFromStream
 
 _GGUF_MAGIC = b"GGUF"
 _DONE = object()
@@ -46,7 +46,7 @@ class GenerationStats:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-class EmbeddedLlm:
+class EmbeddedLlm(CompletionFromStream):
     """A GGUF chat model run in-process by llama.cpp; implements `agent.base.ChatModel`.
 
     One generation runs at a time per model: a second `stream()` waits until the first has finished or been
@@ -108,16 +108,6 @@ class EmbeddedLlm:
         if json_schema is not None:
             request["json_schema"] = json_schema
         return self._generate(request)
-
-    def complete(
-        self,
-        messages: list[ChatMessage],
-        max_tokens: int,
-        temperature: float,
-        json_schema: dict[str, Any] | None = None,
-    ) -> str:
-        """The whole reply to `messages` as one string (e.g. a JSON document under `json_schema`)."""
-        return "".join(self.stream(messages, max_tokens, temperature, json_schema))
 
     def close(self) -> None:
         """Free the model and its context once any running generation has stopped; the object is unusable after."""

@@ -18,14 +18,14 @@ from typing import Any
 
 import requests
 
-from agent.base import ChatMessage
+from agent.base import ChatMessage, CompletionFromStream
 
 
 class LlmHttpError(RuntimeError):
     """The LLM server could not be reached, timed out, refused the request or answered with garbage."""
 
 
-class OpenAiHttpLlm:
+class OpenAiHttpLlm(CompletionFromStream):
     """Implements `agent.base.ChatModel` (with `json_schema`) over an OpenAI-compatible chat completions API.
 
     `connect_timeout` bounds connecting; `read_timeout` bounds every wait for data, so it covers both the time to
@@ -73,16 +73,6 @@ class OpenAiHttpLlm:
                 "json_schema": {"name": self.schema_name, "schema": json_schema, "strict": True},
             }
         return self._generate(body)
-
-    def complete(
-        self,
-        messages: list[ChatMessage],
-        max_tokens: int,
-        temperature: float,
-        json_schema: dict[str, Any] | None = None,
-    ) -> str:
-        """The whole reply as one string."""
-        return "".join(self.stream(messages, max_tokens, temperature, json_schema))
 
     def close(self) -> None:
         """Close the pooled connections."""
