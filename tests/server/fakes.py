@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -134,3 +135,20 @@ def make_pipeline(store: ConversationStore, **overrides: Any) -> TurnPipeline:
     }
     parts.update(overrides)
     return TurnPipeline(**parts)
+
+
+class PlanModel:
+    """A chat model that streams a fixed chain-of-empathy JSON plan in small pieces and records the prompts."""
+
+    def __init__(self, plan: dict[str, str], piece: int = 5) -> None:
+        self.plan = plan
+        self.piece = piece
+        self.calls: list[list[ChatMessage]] = []
+
+    def stream(
+        self, messages: list[ChatMessage], max_tokens: int, temperature: float, json_schema: Any = None
+    ) -> Iterator[str]:
+        self.calls.append(messages)
+        text = json.dumps(self.plan)
+        for i in range(0, len(text), self.piece):
+            yield text[i : i + self.piece]

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
-from agent.base import ChatMessage
 from agent.perception import TextPerception
 from server.chat_command import run_chat
 from server.cli import main
 from server.config import load_config
+from tests.server.fakes import PlanModel
 
 PLAN = {
     "event": "their dog died",
@@ -25,19 +23,12 @@ PLAN = {
 }
 
 
-class JsonModel:
-    def __init__(self) -> None:
-        self.calls: list[list[ChatMessage]] = []
-
-    def stream(
-        self, messages: list[ChatMessage], max_tokens: int, temperature: float, json_schema: Any = None
-    ) -> Iterator[str]:
-        self.calls.append(messages)
-        yield json.dumps(PLAN)
+def plan_model() -> PlanModel:
+    return PlanModel(PLAN, piece=len(json.dumps(PLAN)))
 
 
 def test_chat_shows_emotions_reply_and_reasoning():
-    model = JsonModel()
+    model = plan_model()
     out = io.StringIO()
     lines = ["My dog died yesterday and I'm heartbroken.", "", "I want to kill myself", "/quit", "never read"]
     assert run_chat(load_config(environ={}), lines, out, model=model, perceive=TextPerception().perceive) == 0
@@ -53,11 +44,11 @@ def test_chat_shows_emotions_reply_and_reasoning():
 
 def test_chat_uses_the_personas_lens_unless_told_otherwise():
     config, perceive = load_config(environ={}), TextPerception().perceive
-    kai, out = JsonModel(), io.StringIO()
+    kai, out = plan_model(), io.StringIO()
     assert run_chat(config, ["hello"], out, model=kai, perceive=perceive, persona="kai") == 0
     assert "Chatting with Kai (reality lens" in out.getvalue() and "Kai: I'm so sorry." in out.getvalue()
     assert "reality therapy" in kai.calls[0][0].content
-    forced = JsonModel()
+    forced = plan_model()
     assert run_chat(config, ["hello"], io.StringIO(), model=forced, perceive=perceive, persona="Kai", lens="dbt") == 0
     assert "dialectical behaviour therapy" in forced.calls[0][0].content
 
@@ -65,7 +56,7 @@ def test_chat_uses_the_personas_lens_unless_told_otherwise():
 @pytest.mark.models
 def test_empathica_chat_uses_the_real_perception():
     out = io.StringIO()
-    assert run_chat(load_config(environ={}), ["I am so happy today!"], out, model=JsonModel()) == 0
+    assert run_chat(load_config(environ={}), ["I am so happy today!"], out, model=plan_model()) == 0
     assert "[user joy" in out.getvalue()
 
 

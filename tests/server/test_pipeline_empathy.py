@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from agent.base import ChatMessage
 from agent.empathy.chain import EmpathyChain
 from agent.memory import SummaryMemory
 from agent.prompts import PromptLibrary
 from agent.safety import SafetyScreen
 from server.pipeline import TurnInput
 from server.store import ConversationStore
-from tests.server.fakes import RecordingSink, make_pipeline
+from tests.server.fakes import PlanModel, RecordingSink, make_pipeline
 
 PLAN = {
     "event": "a sad day",
@@ -30,19 +27,8 @@ PLAN = {
 }
 
 
-class JsonModel:
-    """Streams a fixed chain-of-empathy JSON; records the prompts."""
-
-    def __init__(self) -> None:
-        self.calls: list[list[ChatMessage]] = []
-
-    def stream(
-        self, messages: list[ChatMessage], max_tokens: int, temperature: float, json_schema: Any = None
-    ) -> Iterator[str]:
-        self.calls.append(messages)
-        text = json.dumps(PLAN)
-        for i in range(0, len(text), 5):
-            yield text[i : i + 5]
+def plan_model() -> PlanModel:
+    return PlanModel(PLAN)
 
 
 @pytest.fixture()
@@ -54,13 +40,13 @@ def turn(text: str, index: int = 0) -> TurnInput:
     return TurnInput(session_id="s1", turn_index=index, kind="text", input_end=time.perf_counter(), text=text)
 
 
-def chain(model: JsonModel) -> EmpathyChain:
+def chain(model: PlanModel) -> EmpathyChain:
     return EmpathyChain(model, PromptLibrary().load("persona_default"))
 
 
 async def test_the_chain_streams_sentences_and_its_plan_is_sent_and_stored(store: ConversationStore) -> None:
     sink = RecordingSink()
-    pipeline = make_pipeline(store, responder=chain(JsonModel()))
+    pipeline = make_pipeline(store, responder=chain(plan_model()))
     await pipeline.run(turn("I feel sad today"), sink, asyncio.Event())
     texts = [m.text for m in sink.messages if m.type == "reply_text"]
     assert texts == ["That sounds heavy.", "I'm here."]
@@ -70,7 +56,7 @@ async def test_the_chain_streams_sentences_and_its_plan_is_sent_and_stored(store
 
 
 async def test_a_crisis_message_gets_the_scripted_reply_and_an_escalation_event(store: ConversationStore) -> None:
-    model = JsonModel()
+    model = plan_model()
     events: list[dict[str, Any]] = []
     screen = SafetyScreen("Call 116 123.")
     pipeline = make_pipeline(store, responder=chain(model), safety=screen.check, on_safety=events.append)
@@ -87,7 +73,7 @@ async def test_a_crisis_message_gets_the_scripted_reply_and_an_escalation_event(
 
 
 async def test_an_everyday_idiom_goes_to_the_model(store: ConversationStore) -> None:
-    model = JsonModel()
+    model = plan_model()
     pipeline = make_pipeline(store, responder=chain(model), safety=SafetyScreen().check)
     sink = RecordingSink()
     await pipeline.run(turn("this traffic is killing me"), sink, asyncio.Event())
@@ -95,7 +81,7 @@ async def test_an_everyday_idiom_goes_to_the_model(store: ConversationStore) -> 
 
 
 async def test_old_turns_are_summarised_and_the_summary_reaches_the_prompt(store: ConversationStore) -> None:
-    model = JsonModel()
+    model = plan_model()
     pipeline = make_pipeline(store, responder=chain(model), memory=SummaryMemory(None, every_turns=2), memory_window=1)
     said = ["My name is Sam.", "My cat is called Tom.", "I work nights.", "Hello again."]
     for index, text in enumerate(said):
