@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from server.config import Config
-from server.engines import Engines
+from server.engines import Engines, make_endpointer
 from server.metrics import CONTENT_TYPE, Metrics
 from server.pipeline import TurnPipeline
 from server.retention import retention_context
@@ -104,7 +105,15 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     ws = LingeringWebSocketResponse(max_msg_size=app[CONFIG_KEY].server.max_message_bytes, heartbeat=30.0)
     await ws.prepare(request)
     app[METRICS_KEY].connection_opened()
-    session = Session(ws, app[PIPELINE_KEY], app[STORE_KEY], app[LOCK_KEY], app[SETTINGS_KEY], metrics=app[METRICS_KEY])
+    session = Session(
+        ws,
+        app[PIPELINE_KEY],
+        app[STORE_KEY],
+        app[LOCK_KEY],
+        app[SETTINGS_KEY],
+        metrics=app[METRICS_KEY],
+        make_endpointer=partial(make_endpointer, app[CONFIG_KEY]),
+    )
     app[SESSIONS_KEY].add(ws)
     try:
         await session.run()

@@ -52,6 +52,7 @@ class Metrics:
     """The counters, histograms and gauges that `/metrics` exposes."""
 
     connections: int = 0
+    barge_ins: int = 0
     turns: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TURN_KINDS, 0))
     errors: dict[str, int] = field(default_factory=dict)
     first_media: Histogram = field(default_factory=Histogram)
@@ -60,6 +61,10 @@ class Metrics:
     def connection_opened(self) -> None:
         """A websocket was upgraded."""
         self.connections += 1
+
+    def barge_in(self) -> None:
+        """The user spoke over a reply and it was stopped."""
+        self.barge_ins += 1
 
     def error(self, code: str) -> None:
         """An `error` message with this code was sent to a client."""
@@ -86,6 +91,8 @@ class Metrics:
         lines.append(f"{name} {self.connections}")
         name = header("turns_total", "counter", "Turns completed and stored, by input kind.")
         lines.extend(f'{name}{{kind="{_label(k)}"}} {v}' for k, v in sorted(self.turns.items()))
+        name = header("barge_ins_total", "counter", "Replies stopped because the user started speaking.")
+        lines.append(f"{name} {self.barge_ins}")
         name = header("errors_total", "counter", "Error messages sent to clients, by error code.")
         lines.extend(f'{name}{{code="{_label(k)}"}} {v}' for k, v in sorted(self.errors.items()))
         name = header("first_media_seconds", "histogram", "End of the user's input to the first media piece sent.")

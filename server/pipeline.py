@@ -25,6 +25,7 @@ from core.emotion import EmotionState
 from core.media import Transcript
 from server.llm_stream import Done, Failed, Sentence, SentenceStream
 from server.persona_engines import PersonaEngines
+from server.played import ReplyTimeline
 from server.ports import (
     EncoderFactory,
     MediaEncoder,
@@ -74,6 +75,7 @@ class TurnInput:
     previous_emotion: EmotionState | None = None
     previous_user_emotion: EmotionState | None = None  # the user's smoothed state after the session's last turn
     persona: str = ""  # recorded with the session when this is its first stored turn
+    endpoint_ms: float | None = None  # hands-free microphone: the pause the endpointer waited for (a timing)
 
 
 @dataclass
@@ -83,6 +85,7 @@ class TurnOutcome:
     record: TurnRecord | None
     agent_emotion: EmotionState | None
     user_emotion: EmotionState | None = None  # smoothed across the session's turns (agent.perception.smoothing)
+    timeline: ReplyTimeline = field(default_factory=ReplyTimeline)  # the voiced sentences on the media clock
 
 
 class StageError(Exception):
@@ -106,6 +109,8 @@ class _TurnState:
     timings: dict[str, float] = field(default_factory=dict)
     stream: SentenceStream | None = None
     plan: dict[str, str] | None = None  # the chain-of-empathy reasoning, or the safety category
+    cancel: asyncio.Event = field(default_factory=asyncio.Event)  # the client stopped the reply (cancel, barge-in)
+    timeline: ReplyTimeline = field(default_factory=ReplyTimeline)
     # The engines of this turn's persona (its lens, voice and face); set before the reply starts.
     responder: Responder | None = None
     synthesizer: Synthesizer | None = None
@@ -136,7 +141,9 @@ class TurnPipeline:
 
     async def run(self, turn: TurnInput, sink: TurnSink, cancel: asyncio.Event) -> TurnOutcome:
         """Run one turn, sending its messages to `sink`; setting `cancel` stops it within one sentence."""
-        state = _TurnState(turn=turn, user_text=turn.text.strip())
+        state = _TurnState(turn=turn, user_text=turn.text.strip(), cancel=cancel)
+        if turn.endpoint_ms is not None:
+            state.timings["endpoint"] = turn.endpoint_ms
         store_it = True
         try:
             await self._run(state, sink, cancel)
@@ -169,7 +176,9 @@ class TurnPipeline:
                 await asyncio.to_thread(self._update_memory, turn.session_id)
             except Exception:  # the reply is out and stored; a failed summary only costs memory
                 log.exception("could not update the summary of session %s", turn.session_id)
-        return TurnOutcome(record=record, agent_emotion=state.agent_emotion, user_emotion=state.user_emotion)
+        return TurnOutcome(
+            record=record, agent_emotion=state.agent_emotion, user_emotion=state.user_emotion, timeline=state.timeline
+        )
 
     async def _run(self, state: _TurnState, sink: TurnSink, cancel: asyncio.Event) -> None:
         turn = state.turn
@@ -307,12 +316,19 @@ class TurnPipeline:
         emotion = state.agent_emotion
         assert state.synthesizer is not None and state.renderer is not None, "set by _use_persona"
         speech = await self._stage(state, "tts", state.synthesizer.synthesize, text, emotion)
+        if state.cancel.is_set():  # barge-in: stop within the segment being made, not after it
+            return
         frames = await self._stage(state, "render", state.renderer.render_speech, speech, emotion)
+        if state.cancel.is_set():
+            return
         pieces = await self._stage(state, "encode", encoder.add, frames, speech.pcm)
+        state.timeline.add(text, len(speech.pcm) / speech.sample_rate)
         await self._send_pieces(state, sink, pieces)
 
     async def _send_pieces(self, state: _TurnState, sink: TurnSink, pieces: list[bytes]) -> None:
         for piece in pieces:
+            if state.cancel.is_set():  # the client has flushed its player: later pieces would only be dropped
+                return
             if not piece:
                 continue
             if state.media_index == 0:

@@ -28,6 +28,11 @@ ErrorCode = Literal[
     "empty_input",
     "unauthorized",
     "internal",
+    # A stage failed and the turn went on degraded (server.degrade); the message says what the user gets instead.
+    "llm_unavailable",
+    "tts_failed",
+    "render_failed",
+    "storage",
 ]
 
 
@@ -75,13 +80,36 @@ class Cancel(_ClientMessage):
     type: Literal["cancel"]
 
 
-ClientMessage = Hello | TextInput | AudioStart | AudioEnd | Cancel
+class ListenStart(_ClientMessage):
+    """Open the hands-free microphone: binary frames until `listen_stop` are a continuous PCM16 16 kHz stream."""
+
+    type: Literal["listen_start"]
+    format: Literal["pcm16"] = "pcm16"
+    sample_rate: Literal[16000] = 16000
+
+
+class ListenStop(_ClientMessage):
+    type: Literal["listen_stop"]
+
+
+class Played(_ClientMessage):
+    """How many seconds of a turn's reply media the client actually played before it stopped it."""
+
+    type: Literal["played"]
+    turn_id: int = Field(ge=0)
+    seconds: float = Field(ge=0.0, le=3600.0)
+
+
+ClientMessage = Hello | TextInput | AudioStart | AudioEnd | Cancel | ListenStart | ListenStop | Played
 _CLIENT_TYPES: dict[str, type[_ClientMessage]] = {
     "hello": Hello,
     "text": TextInput,
     "audio_start": AudioStart,
     "audio_end": AudioEnd,
     "cancel": Cancel,
+    "listen_start": ListenStart,
+    "listen_stop": ListenStop,
+    "played": Played,
 }
 
 
@@ -152,6 +180,30 @@ class TranscriptOut(BaseModel):
     words: list[WordOut]
 
 
+class SpeechStartOut(BaseModel):
+    """The hands-free microphone heard the user start a turn; `barge_in`: it interrupted reply `turn_id`."""
+
+    type: Literal["speech_start"] = "speech_start"
+    barge_in: bool
+    turn_id: int | None = None
+
+
+class PartialTranscriptOut(BaseModel):
+    """What the user has said so far in the turn they are speaking (it may still change)."""
+
+    type: Literal["partial_transcript"] = "partial_transcript"
+    text: str
+
+
+class SpeechEndOut(BaseModel):
+    """The user's turn ended (the pause was long enough); its transcript and reply follow as turn `turn_id`."""
+
+    type: Literal["speech_end"] = "speech_end"
+    turn_id: int
+    speech_ms: float  # length of the utterance
+    endpoint_ms: float  # from the end of speech to this decision (the pause the endpointer waited for)
+
+
 class UserEmotionOut(BaseModel):
     type: Literal["user_emotion"] = "user_emotion"
     turn_id: int
@@ -204,7 +256,18 @@ class ErrorOut(BaseModel):
 
 
 ServerMessage = Annotated[
-    Ready | TranscriptOut | UserEmotionOut | SafetyOut | ReplyStart | ReplyText | MediaOut | ReplyEnd | ErrorOut,
+    Ready
+    | SpeechStartOut
+    | PartialTranscriptOut
+    | SpeechEndOut
+    | TranscriptOut
+    | UserEmotionOut
+    | SafetyOut
+    | ReplyStart
+    | ReplyText
+    | MediaOut
+    | ReplyEnd
+    | ErrorOut,
     Field(discriminator="type"),
 ]
 _SERVER_ADAPTER: TypeAdapter[Any] = TypeAdapter(ServerMessage)

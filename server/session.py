@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import WSMsgType, web
@@ -14,7 +15,9 @@ from pydantic import BaseModel
 
 from core.emotion import VAD, EmotionState
 from server.metrics import Metrics
+from server.mic_stream import EndOfTurn, MicStream, PartialAudio, SpeechStart
 from server.pipeline import TurnInput, TurnPipeline
+from server.played import ReplyTimeline
 from server.protocol import (
     PROTOCOL_VERSION,
     SUPPORTED_VERSIONS,
@@ -23,9 +26,15 @@ from server.protocol import (
     Cancel,
     ErrorOut,
     Hello,
+    ListenStart,
+    ListenStop,
     MediaOut,
+    PartialTranscriptOut,
+    Played,
     ProtocolError,
     Ready,
+    SpeechEndOut,
+    SpeechStartOut,
     TextInput,
     dump_server_message,
     error_message,
@@ -33,6 +42,7 @@ from server.protocol import (
 )
 from server.store import ConversationStore, InputKind
 from server.utterance import Utterance
+from speech.streaming.endpointer import Endpointer
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +70,7 @@ class Session:
         turn_lock: asyncio.Lock,
         settings: SessionSettings,
         metrics: Metrics | None = None,
+        make_endpointer: Callable[[], Endpointer] | None = None,
     ) -> None:
         self.ws = ws
         self.metrics = metrics
@@ -78,7 +89,14 @@ class Session:
         self._utterance: Utterance | None = None
         self._discarding = False  # inside audio_start ... audio_end after that utterance was refused
         self._turn: asyncio.Task[None] | None = None
+        self._turn_id: int | None = None  # the turn `_turn` runs
         self._cancel = asyncio.Event()
+        self._make_endpointer = make_endpointer
+        self._mic: MicStream | None = None  # the hands-free microphone, between listen_start and listen_stop
+        self._partial: asyncio.Task[None] | None = None
+        # Reply timelines of the last turns and what the client says it played of them (barge-in, cancel).
+        self._timelines: dict[int, ReplyTimeline] = {}
+        self._played: dict[int, float] = {}
 
     # ------------------------------------------------------------ sending (also the pipeline's TurnSink)
 
@@ -120,12 +138,18 @@ class Session:
                     if msg.type == WSMsgType.TEXT:
                         await self._on_text(msg.data)
                     elif msg.type == WSMsgType.BINARY:
-                        self._on_binary(msg.data)
+                        if self._mic is not None:
+                            await self._on_mic_audio(msg.data)
+                        else:
+                            self._on_binary(msg.data)
                     elif msg.type == WSMsgType.ERROR:
                         log.info("websocket closed with error: %s", self.ws.exception())
                 except ProtocolError as exc:
                     await self._error(exc)
         finally:
+            if self._partial is not None:
+                self._partial.cancel()
+            self._mic = None  # a half-spoken turn of a dropped connection is not a turn
             if self._turn is not None and not self._turn.done():
                 self._cancel.set()
                 await asyncio.shield(self._turn)
@@ -150,6 +174,92 @@ class Session:
             self._on_audio_start(message)
         elif isinstance(message, AudioEnd):
             await self._on_audio_end()
+        elif isinstance(message, ListenStart):
+            self._on_listen_start()
+        elif isinstance(message, ListenStop):
+            await self._on_listen_stop()
+        elif isinstance(message, Played):
+            self._played[message.turn_id] = message.seconds
+            self._apply_played(message.turn_id)
+
+    # ------------------------------------------------------------ hands-free microphone
+
+    def _on_listen_start(self) -> None:
+        if self._make_endpointer is None:
+            raise ProtocolError("invalid_message", "this server has no streaming microphone; use audio_start")
+        if self._utterance is not None or self._discarding:
+            raise ProtocolError("invalid_message", "listen_start inside an utterance; send audio_end first")
+        if self._mic is None:
+            self._mic = MicStream.open(self._make_endpointer)
+
+    async def _on_listen_stop(self) -> None:
+        mic, self._mic = self._mic, None
+        if mic is not None:
+            await self._on_mic_events(mic.close())
+
+    async def _on_mic_audio(self, data: bytes) -> None:
+        mic = self._mic
+        assert mic is not None
+        # VAD inference is a fraction of a millisecond per 32 ms window, but a worker thread keeps the loop free.
+        events = await asyncio.to_thread(mic.feed, data, self._replying())
+        await self._on_mic_events(events)
+
+    async def _on_mic_events(self, events: list[object]) -> None:
+        for event in events:
+            if isinstance(event, SpeechStart):
+                await self._on_speech_start(event)
+            elif isinstance(event, PartialAudio):
+                self._start_partial(event)
+            elif isinstance(event, EndOfTurn):
+                await self._on_end_of_turn(event)
+
+    def _replying(self) -> bool:
+        return self._turn is not None and not self._turn.done() and not self._cancel.is_set()
+
+    async def _on_speech_start(self, event: SpeechStart) -> None:
+        """The user started speaking: a reply in progress stops (barge-in) and the face listens."""
+        interrupted = self._turn_id if self._replying() else None
+        if interrupted is not None:
+            self._cancel.set()
+            if self.metrics is not None:
+                self.metrics.barge_in()
+        await self.send(SpeechStartOut(barge_in=interrupted is not None, turn_id=interrupted))
+
+    def _start_partial(self, event: PartialAudio) -> None:
+        # Partials are a nicety: skip one while the previous is still running or the engines are busy with a turn.
+        if not self.authorised or (self._partial is not None and not self._partial.done()) or self.turn_lock.locked():
+            return
+        self._partial = asyncio.create_task(self._partial_transcript(event.pcm))
+
+    async def _partial_transcript(self, pcm: object) -> None:
+        try:
+            async with self.turn_lock:
+                transcript = await asyncio.to_thread(self.pipeline.recognizer.transcribe, pcm, 16000)
+        except Exception:  # a failed partial costs nothing: the final transcript follows
+            log.exception("partial transcript failed")
+            return
+        if transcript.text.strip() and self._mic is not None:
+            await self.send(PartialTranscriptOut(text=transcript.text.strip()))
+
+    async def _on_end_of_turn(self, event: EndOfTurn) -> None:
+        """The user paused long enough: their utterance becomes a turn (interrupting anything still running)."""
+        if self._partial is not None:
+            self._partial.cancel()
+        endpoint_s = max(0.0, event.time - event.speech_end)
+        await self.send(
+            SpeechEndOut(
+                turn_id=self._next_turn,
+                speech_ms=round((event.speech_end - event.start) * 1000.0, 1),
+                endpoint_ms=round(endpoint_s * 1000.0, 1),
+            )
+        )
+        if not self.authorised:
+            raise ProtocolError("unauthorized", "send `hello` with the server's token first")
+        if self._replying():  # e.g. a typed turn started while the user was speaking: the newest input wins
+            self._cancel.set()
+        # The stream runs in real time, so the speech ended `endpoint_s` before now.
+        input_end = time.perf_counter() - endpoint_s
+        self._start_turn("audio", pcm=event.pcm, input_end=input_end, endpoint_ms=endpoint_s * 1000.0)
 
     def _on_binary(self, data: bytes) -> None:
         if self._discarding:
@@ -228,7 +338,14 @@ class Session:
         if self._turn is not None and not self._turn.done() and not self._cancel.is_set():
             raise ProtocolError("busy", "a reply is still running; send cancel first")
 
-    def _start_turn(self, kind: InputKind, text: str = "", pcm: object = None, input_end: float | None = None) -> None:
+    def _start_turn(
+        self,
+        kind: InputKind,
+        text: str = "",
+        pcm: object = None,
+        input_end: float | None = None,
+        endpoint_ms: float | None = None,
+    ) -> None:
         turn = TurnInput(
             session_id=self.session_id,
             turn_index=self._next_turn,
@@ -237,7 +354,9 @@ class Session:
             text=text,
             pcm=pcm,  # type: ignore[arg-type]
             persona=self.persona,
+            endpoint_ms=endpoint_ms,
         )
+        self._turn_id = turn.turn_index
         self._next_turn += 1
         self._turns_started += 1
         self._cancel = asyncio.Event()
@@ -256,11 +375,33 @@ class Session:
                 self._agent_emotion = outcome.agent_emotion
             if outcome.user_emotion is not None:
                 self._user_emotion = outcome.user_emotion
+            if outcome.record is not None:
+                self._remember_timeline(turn.turn_index, outcome.timeline)
             if self.metrics is not None and outcome.record is not None:
                 self.metrics.turn_completed(turn.kind, outcome.record.timings)
         except Exception:  # the pipeline reports stage failures itself; this is a bug: keep the session alive
             log.exception("turn %s/%s crashed", turn.session_id, turn.turn_index)
             await self.send(ErrorOut(code="internal", message="the turn failed unexpectedly", turn_id=turn.turn_index))
+
+    # ------------------------------------------------------------ what the client actually played
+
+    def _remember_timeline(self, turn_index: int, timeline: ReplyTimeline) -> None:
+        self._timelines[turn_index] = timeline
+        for old in [t for t in self._timelines if t < turn_index - 4]:  # a client reports within a turn or two
+            del self._timelines[old]
+            self._played.pop(old, None)
+        self._apply_played(turn_index)
+
+    def _apply_played(self, turn_index: int) -> None:
+        """Store what the listener heard of a reply they interrupted, once both the reply and the report are in."""
+        timeline, seconds = self._timelines.get(turn_index), self._played.get(turn_index)
+        if timeline is None or seconds is None or seconds >= timeline.duration:
+            return
+        del self._played[turn_index]
+        try:
+            self.store.set_played_reply(self.session_id, turn_index, timeline.text_until(seconds))
+        except Exception:  # the generated reply stays stored; only the truncation is lost
+            log.exception("could not store the played part of turn %s/%s", self.session_id, turn_index)
 
     def _ready(self) -> Ready:
         return Ready(

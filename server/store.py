@@ -80,11 +80,12 @@ class TurnRecord:
 class ConversationStore:
     """Sessions and turns in an SQLite database at `path` (WAL mode; parent directories are created)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, busy_timeout: float = 5.0) -> None:
         self.path = Path(path).expanduser()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # One connection shared by worker threads; the lock serialises access (writes are tiny).
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        # `busy_timeout`: how long a write waits for another process's lock before failing ("database is locked").
+        self._db = sqlite3.connect(self.path, timeout=busy_timeout, check_same_thread=False, isolation_level=None)
         self._lock = threading.Lock()
         with self._locked() as db:
             db.execute("PRAGMA journal_mode=WAL")
@@ -136,6 +137,54 @@ class ConversationStore:
                     turn.created_at or time.time(),
                 ),
             )
+
+    def set_played_reply(self, session_id: str, turn_index: int, reply_text: str) -> None:
+        """Record that the listener heard only `reply_text` of a stored reply (they interrupted it)."""
+        with self._locked() as db:
+            db.execute(
+                "UPDATE turns SET reply_text = ?, cancelled = 1 WHERE session_id = ? AND turn_index = ?",
+                (reply_text, session_id, turn_index),
+            )
+
+    def save_turn(self, turn: TurnRecord, persona: str, plan: dict[str, Any] | None = None) -> None:
+        """Store a turn, its session (created with `persona` if new) and its plan in one transaction.
+
+        Idempotent, so a write that is retried after a failure (server.store_retry) never duplicates a turn: an
+        already stored turn is kept as it is.
+        """
+        with self._locked() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(
+                    "INSERT OR IGNORE INTO sessions (id, persona, created_at) VALUES (?, ?, ?)",
+                    (turn.session_id, persona, turn.created_at or time.time()),
+                )
+                db.execute(
+                    "INSERT OR IGNORE INTO turns (session_id, turn_index, input_kind, user_text, user_emotion,"
+                    " agent_emotion, reply_text, cancelled, timings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        turn.session_id,
+                        turn.turn_index,
+                        turn.input_kind,
+                        turn.user_text,
+                        _json_or_none(turn.user_emotion),
+                        _json_or_none(turn.agent_emotion),
+                        turn.reply_text,
+                        int(turn.cancelled),
+                        json.dumps(turn.timings),
+                        turn.created_at or time.time(),
+                    ),
+                )
+                if plan is not None:
+                    db.execute(
+                        "INSERT OR IGNORE INTO plans (session_id, turn_index, plan) VALUES (?, ?, ?)",
+                        (turn.session_id, turn.turn_index, json.dumps(plan)),
+                    )
+                db.execute("COMMIT")  # inside the try: a commit can fail too (a full disk)
+            except BaseException:
+                if db.in_transaction:  # SQLite may already have rolled back (e.g. on a full disk)
+                    db.execute("ROLLBACK")
+                raise
 
     def turns(self, session_id: str) -> list[TurnRecord]:
         """All turns of a session, oldest first."""
