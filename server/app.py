@@ -66,6 +66,7 @@ def create_app(config: Config, engines: Engines, store: ConversationStore) -> we
         history_turns=config.server.history_turns,
     )
     app.router.add_get("/", index)
+    app.router.add_get("/kiosk", index)  # the same page; the client switches to kiosk mode by its path
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/ws", websocket)

@@ -33,3 +33,37 @@ VIDEO_ADVANCING = """() => {
   const rising = times.filter((t, i) => i > 0 && t > times[i - 1]).length;
   return window.empathica.framesDecoded() > 0 && rising >= 1;
 }"""
+
+
+def speech_wav(path: Path, speech: Path, lead_s: float = 0.5, tail_s: float = 6.0, rate: int = 48000) -> Path:
+    """A WAV for Chromium's file-fed fake microphone: `lead_s` of silence, the speech clip, then `tail_s` of silence.
+
+    Chromium plays the file from the start when the page opens the microphone (`%noloop`: once, then silence), so
+    the silences decide when the user "speaks" and that their turn ends.
+    """
+    import wave
+
+    import numpy as np
+
+    with wave.open(str(speech)) as clip:
+        source_rate = clip.getframerate()
+        pcm = np.frombuffer(clip.readframes(clip.getnframes()), dtype="<i2").astype(np.float32)
+    # Linear resampling is plenty for a test signal; 48 kHz is what a real microphone delivers.
+    t = np.arange(int(len(pcm) * rate / source_rate)) * source_rate / rate
+    voiced = np.interp(t, np.arange(len(pcm)), pcm)
+    audio = np.concatenate([np.zeros(int(lead_s * rate)), voiced, np.zeros(int(tail_s * rate))])
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(np.clip(audio, -32768, 32767).astype("<i2").tobytes())
+    return path
+
+
+def file_microphone_args(wav: Path) -> list[str]:
+    """Chromium arguments for a fake microphone that plays `wav` once (no permission prompt)."""
+    return [
+        *(a for a in CHROMIUM_ARGS if a != "--use-fake-device-for-media-stream"),
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={wav}%noloop",
+    ]
