@@ -60,10 +60,6 @@ def speech_wav(path: Path, speech: Path, lead_s: float = 0.5, tail_s: float = 6.
     return path
 
 
-def file_microphone_args(wav: Path) -> list[str]:
-    """Chromium arguments for a fake microphone that plays `wav` once (no permission prompt)."""
-    return [
-        *(a for a in CHROMIUM_ARGS if a != "--use-fake-device-for-media-stream"),
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-audio-capture={wav}%noloop",
-    ]
+def chromium_args_with_microphone(wav: Path, loop: bool = False) -> list[str]:
+    """Chromium arguments for a fake microphone that plays `wav` once, or over and over (no permission prompt)."""
+    return [*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={wav}{'' if loop else '%noloop'}"]

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from server.store import ConversationStore
 from tests.e2e.browser_util import CHROMIUM, CHROMIUM_ARGS, VIDEO_ADVANCING, VIDEO_PROBE
 
 pytestmark = pytest.mark.e2e
@@ -118,4 +119,28 @@ def test_persona_picker_and_safety_banner(page) -> None:
     page.wait_for_function("() => window.empathica.reply === 'idle'", timeout=REPLY_TIMEOUT_MS)
     assert page.evaluate("() => window.empathica.safety.category") == "suicide"
     page.screenshot(path=SAFETY_SCREENSHOT)
+    assert page.page_errors == []
+
+
+def test_page_reconnects_by_itself_after_a_server_restart(page, server) -> None:
+    """The server restarts mid-conversation: the page reconnects, resumes the same conversation and goes on."""
+    page.fill("#message", "My cat is ill and I am worried about her.")
+    page.click("#send")
+    page.wait_for_function("() => window.empathica.turns >= 1", timeout=REPLY_TIMEOUT_MS)
+    session_id = page.evaluate("() => window.empathica.sessionId")
+
+    server.restart()  # same database and port; the page sees its socket close
+
+    page.wait_for_function("() => window.empathica.state === 'open'", timeout=900_000)
+    assert page.evaluate("() => window.empathica.sessionId") == session_id
+    page.fill("#message", "She is eating a little again today.")
+    page.click("#send")
+    page.wait_for_function("() => window.empathica.turns >= 2", timeout=REPLY_TIMEOUT_MS)
+    store = ConversationStore(server.database)
+    try:
+        turns = store.turns(session_id)
+    finally:
+        store.close()
+    assert [t.turn_index for t in turns] == [0, 1]
+    assert turns[0].user_text == "My cat is ill and I am worried about her."
     assert page.page_errors == []

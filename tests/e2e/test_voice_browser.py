@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.browser_util import CHROMIUM, VIDEO_ADVANCING, VIDEO_PROBE, file_microphone_args, speech_wav
+from tests.e2e.browser_util import CHROMIUM, VIDEO_ADVANCING, VIDEO_PROBE, chromium_args_with_microphone, speech_wav
 from tests.e2e.server_process import ServerProcess
 from tests.e2e.ws_client import CLIP  # "he was not an ill disposed young man"
 
@@ -32,7 +32,9 @@ def voice_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     wav = speech_wav(tmp_path_factory.mktemp("mic") / "speech.wav", CLIP)
     with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=file_microphone_args(wav))
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=chromium_args_with_microphone(wav)
+        )
         try:
             yield browser
         finally:
@@ -109,3 +111,37 @@ def test_speaking_over_a_reply_stops_it(voice_browser, server: ServerProcess, se
         assert page.page_errors == []
     finally:
         page.context.close()
+
+
+def test_kiosk_greets_listens_and_forgets_the_visitor(voice_browser, server_url: str) -> None:
+    """/kiosk: attract loop, hands-free without a click, and a new conversation after the visitor goes quiet."""
+    context = voice_browser.new_context(viewport={"width": 1080, "height": 1920})
+    page = context.new_page()
+    page.page_errors = []
+    page.on("pageerror", lambda err: page.page_errors.append(str(err)))
+    try:
+        page.goto(server_url + "/kiosk?visitor_timeout=3")
+        page.wait_for_function("() => window.empathica && window.empathica.state === 'open'", timeout=60_000)
+        assert page.evaluate("() => document.body.classList.contains('kiosk')")
+        assert page.locator("#attract").is_visible()
+        assert page.locator("#composer").is_hidden()
+        first_session = page.evaluate("() => window.empathica.sessionId")
+        page.wait_for_function("() => window.empathica.listening", timeout=30_000)  # no button pressed
+
+        # The visitor speaks: the attract line goes, the avatar answers.
+        page.wait_for_function("() => window.empathica.speechEnds.length >= 1", timeout=60_000)
+        assert page.locator("#attract").is_hidden()
+        page.wait_for_function("() => window.empathica.turns >= 1", timeout=REPLY_TIMEOUT_MS)
+        assert page.locator("#transcript .line").count() >= 2
+
+        # Then nobody speaks: after the reply has played and 3 s of quiet, the visitor is forgotten.
+        page.wait_for_function(
+            f"() => window.empathica.sessionId && window.empathica.sessionId !== {first_session!r}",
+            timeout=REPLY_TIMEOUT_MS,
+        )
+        assert page.locator("#attract").is_visible()
+        assert page.locator("#transcript .line").count() == 0
+        page.wait_for_function("() => window.empathica.listening", timeout=30_000)  # ready for the next visitor
+        assert page.page_errors == []
+    finally:
+        context.close()

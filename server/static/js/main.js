@@ -158,6 +158,7 @@ function handleMessage(msg) {
       const details = formatTimings(msg.timings_ms);
       line.setDetails(msg.cancelled ? `cancelled${details ? ` · ${details}` : ""}` : details);
       player.end(msg.turn_id);
+      hooks.replies.push({ turnId: msg.turn_id, at: performance.now(), cancelled: !!msg.cancelled, timings: msg.timings_ms });
       hooks.turns += 1;
       if (hooks.reply === "replying") setReply("idle");
       break;

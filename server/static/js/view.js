@@ -15,6 +15,7 @@ export const hooks = {
   bargeIns: [], // {turnId, receivedAt, stoppedAt, played}: speech_start arrival and when the video stopped (ms)
   speechEnds: [], // {turnId, at, endpointMs}: speech_end arrival times, for the latency benchmark
   firstFrames: [], // {turnId, at}: when the first video frame of a reply was shown
+  replies: [], // {turnId, at, cancelled, timings}: each reply_end, with the server's per-stage timings (ms)
   framesDecoded: () => 0, // replaced by the player
 };
 window.empathica = hooks;
