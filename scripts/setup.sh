@@ -3,6 +3,7 @@
 #   scripts/setup.sh            what `empathica serve` needs
 #   scripts/setup.sh --test     plus what the test suite needs (browser, test speech, tiny test models, torch)
 # EMPATHICA_OPENAI_WHISPER=1 also installs torch for openai-whisper `.pt` checkpoints (asr.model = "x.pt").
+# EMPATHICA_RESEARCH=1 also installs transformers + peft for `empathica finetune` and llm.backend = "transformers".
 # Each step is skipped when already done, so running it before every start costs a second or two.
 set -euo pipefail
 
@@ -45,14 +46,20 @@ stamp="$VENV/.empathica-installed"
 # The openai-whisper engine (torch, ~1 GB) is optional for users and always installed for the tests.
 WITH_OPENAI_WHISPER=0
 [[ "$MODE" == "--test" || "${EMPATHICA_OPENAI_WHISPER:-0}" == "1" ]] && WITH_OPENAI_WHISPER=1
+# `empathica finetune` and llm.backend = "transformers" (transformers, peft; on the same torch) likewise.
+WITH_RESEARCH=0
+[[ "$MODE" == "--test" || "${EMPATHICA_RESEARCH:-0}" == "1" ]] && WITH_RESEARCH=1 && WITH_OPENAI_WHISPER=1
 want="$(cat "$ROOT/requirements.lock" "$ROOT/requirements-models.lock" "$ROOT/requirements-openai-whisper.lock" \
-    "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)-$WITH_OPENAI_WHISPER"
+    "$ROOT/requirements-research.lock" "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)-$WITH_OPENAI_WHISPER$WITH_RESEARCH"
 if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
     log "installing Python packages into $VENV (first time: a few minutes)"
     "$VENV/bin/python" -m pip install -q --upgrade pip
     "$VENV/bin/python" -m pip install --progress-bar on -r "$ROOT/requirements.lock"
     if [[ "$WITH_OPENAI_WHISPER" == "1" ]]; then
         "$VENV/bin/python" -m pip install --progress-bar on -r "$ROOT/requirements-openai-whisper.lock"
+    fi
+    if [[ "$WITH_RESEARCH" == "1" ]]; then  # after the torch lock above, so pip keeps that torch
+        "$VENV/bin/python" -m pip install --progress-bar on -r "$ROOT/requirements-research.lock"
     fi
     "$VENV/bin/python" -m pip install --no-deps --require-hashes -r "$ROOT/requirements-models.lock"
     "$VENV/bin/python" -m pip install -q --no-deps -e "$ROOT"

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from server.access import origin_allowed
+from server.avatar_routes import AvatarRoutes, engine_faces, portrait_store
+from server.clips import ClipCache
 from server.config import Config
 from server.engines import Engines, make_endpointer
 from server.metrics import CONTENT_TYPE, Metrics
 from server.pipeline import TurnPipeline
+from server.portraits import portraits_dir
 from server.retention import retention_context
 from server.session import Session, SessionSettings
 from server.store import ConversationStore
+from server.store_retry import PendingTurns, journal_path, retry_context
 from server.ws_response import LingeringWebSocketResponse
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -28,10 +31,14 @@ LOCK_KEY = web.AppKey("turn_lock", asyncio.Lock)
 CONFIG_KEY = web.AppKey("config", Config)
 SESSIONS_KEY = web.AppKey("sessions", set)
 METRICS_KEY = web.AppKey("metrics", Metrics)
+SLOTS_KEY = web.AppKey("session_slots", asyncio.Semaphore)
+AVATAR_KEY = web.AppKey("avatar_routes", AvatarRoutes)
 
 
-def build_pipeline(engines: Engines, store: ConversationStore, memory_window: int = 8) -> TurnPipeline:
-    """The turn pipeline on the shared engines."""
+def build_pipeline(
+    engines: Engines, store: ConversationStore, memory_window: int = 8, pending: PendingTurns | None = None
+) -> TurnPipeline:
+    """The turn pipeline on the shared engines; `pending` keeps turns the database refuses for a later write."""
     return TurnPipeline(
         recognizer=engines.recognizer,
         perceiver=engines.perceiver,
@@ -46,6 +53,7 @@ def build_pipeline(engines: Engines, store: ConversationStore, memory_window: in
         memory=engines.memory,
         memory_window=memory_window,
         persona_engines=engines.personas.engines if engines.personas is not None else None,
+        pending=pending,
     )
 
 
@@ -54,16 +62,30 @@ def create_app(config: Config, engines: Engines, store: ConversationStore) -> we
     app = web.Application()
     app[CONFIG_KEY] = config
     app[STORE_KEY] = store
-    app[PIPELINE_KEY] = build_pipeline(engines, store, config.server.history_turns)
+    # Turns the database refuses (locked, disk full) wait in memory and in a journal beside it: nothing is lost.
+    pending = PendingTurns(store, journal_path(store.path))
+    app[PIPELINE_KEY] = build_pipeline(engines, store, config.server.history_turns, pending)
     app[LOCK_KEY] = asyncio.Lock()
     app[SESSIONS_KEY] = set()
     app[METRICS_KEY] = Metrics()
+    app[SLOTS_KEY] = asyncio.Semaphore(config.server.max_sessions)
+    # Uploaded portraits live beside the database; sessions choose one by id in `hello`.
+    avatar = AvatarRoutes(
+        config,
+        portrait_store(config, portraits_dir(store.path)),
+        ClipCache(config.avatar.fps, config.avatar.clip_seconds, app[LOCK_KEY]),
+        engine_faces(engines),
+        asyncio.Semaphore(1),
+    )
+    app[AVATAR_KEY] = avatar
     app[SETTINGS_KEY] = SessionSettings(
         persona=config.persona.name,
         media_mime=engines.media_mime,
         max_utterance_seconds=config.server.max_utterance_seconds,
         token=config.server.token,
         history_turns=config.server.history_turns,
+        max_turns_per_minute=config.server.max_turns_per_minute,
+        portrait_path=avatar.portraits.path_of,
     )
     app.router.add_get("/", index)
     app.router.add_get("/kiosk", index)  # the same page; the client switches to kiosk mode by its path
@@ -71,8 +93,10 @@ def create_app(config: Config, engines: Engines, store: ConversationStore) -> we
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/ws", websocket)
     app.router.add_static("/static/", STATIC_DIR, show_index=False)
+    avatar.add_to(app)
     app.on_shutdown.append(_close_sockets)
     app.cleanup_ctx.append(retention_context(store, config.storage.retention_days))
+    app.cleanup_ctx.append(retry_context(pending))
     return app
 
 
@@ -98,11 +122,26 @@ async def metrics(request: web.Request) -> web.Response:
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     """One conversation; messages larger than `max_message_bytes` close it with code 1009.
 
-    A browser page from an origin outside `server.allowed_origins` is refused with 403 before the upgrade.
+    A browser page from an origin outside `server.allowed_origins` is refused with 403 before the upgrade, and
+    one more than `server.max_sessions` open conversations with 503.
     """
     app = request.app
     if not origin_allowed(request, app[CONFIG_KEY].server.allowed_origins):
         raise web.HTTPForbidden(text="this page's origin may not open the conversation (server.allowed_origins)")
+    slots = app[SLOTS_KEY]
+    if slots.locked():
+        raise web.HTTPServiceUnavailable(
+            text="the server is serving as many conversations as it may (server.max_sessions); try again shortly",
+            headers={"Retry-After": "30"},
+        )
+    await slots.acquire()  # free, so this returns at once: no other handshake can take the slot in between
+    try:
+        return await _serve(request, app)
+    finally:
+        slots.release()
+
+
+async def _serve(request: web.Request, app: web.Application) -> web.WebSocketResponse:
     ws = LingeringWebSocketResponse(max_msg_size=app[CONFIG_KEY].server.max_message_bytes, heartbeat=30.0)
     await ws.prepare(request)
     app[METRICS_KEY].connection_opened()
@@ -122,21 +161,6 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     finally:
         app[SESSIONS_KEY].discard(ws)
     return ws
-
-
-def origin_allowed(request: web.Request, allowed: Sequence[str]) -> bool:
-    """Whether the request's Origin may open a websocket.
-
-    Allowed: no allowlist (local use), no Origin header (not a browser: `server.token` protects those), the
-    server's own host (its page must keep working behind any proxy scheme), or an origin on the list.
-    """
-    origin = request.headers.get("Origin")
-    if not allowed or origin is None:
-        return True
-    origin = origin.strip().rstrip("/").lower()
-    if urlsplit(origin).netloc == request.host.lower():
-        return True
-    return origin in {entry.strip().rstrip("/").lower() for entry in allowed}
 
 
 async def _close_sockets(app: web.Application) -> None:

@@ -59,6 +59,28 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--session", help="only this session id (default: every session)")
     export.add_argument("--out", type=Path, help="the file to write (default: stdout)")
 
+    evaluate = commands.add_parser("eval", help="run the agent over scripted dialogues and write a report")
+    evaluate.add_argument("dialogues", type=Path, help="a dialogue JSONL file, e.g. research/data/dialogues.jsonl")
+    evaluate.add_argument("--out", type=Path, required=True, help="the folder for report.md, report.json and plots")
+    evaluate.add_argument("--model", help="LLM model name or GGUF path (default from the configuration)")
+    evaluate.add_argument("--personas", help="personas to compare, e.g. mira,kai (default: persona.name)")
+    evaluate.add_argument("--lenses", help="comma-separated therapy lenses to compare (default: each persona's own)")
+    evaluate.add_argument("--max-dialogues", type=int, default=0, help="only the first N dialogues (0: all)")
+    evaluate.add_argument("--max-turns", type=int, default=0, help="only the first N turns of each dialogue (0: all)")
+
+    replay = commands.add_parser("replay", help="re-run a stored conversation as another persona and compare")
+    replay.add_argument("session", help="the stored session id (see `empathica export`)")
+    replay.add_argument("--persona", required=True, help="the persona to replay it with, e.g. Kai")
+    replay.add_argument("--lens", choices=("cbt", "dbt", "person_centred", "reality"), help="default: the persona's")
+    replay.add_argument("--model", help="LLM model name or GGUF path (default from the configuration)")
+    replay.add_argument("--out", type=Path, required=True, help="the folder for replay.md and replay.json")
+
+    from research.finetune.command import add_arguments as add_finetune_arguments  # light: torch loads on run
+
+    add_finetune_arguments(
+        commands.add_parser("finetune", help="train a LoRA adapter on scripted dialogues (docs/finetune.md)")
+    )
+
     models = commands.add_parser("models", help="list, install or verify the offline models")
     model_commands = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
     model_commands.add_parser("list", help="every known model, whether it is installed, and what it is for")
@@ -103,6 +125,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         from server.export_command import run_export
 
         return run_export(config, args.format, session_id=args.session, out=args.out)
+    if args.command == "eval":
+        from research.eval.command import run_eval
+
+        if args.model:
+            config.llm.model = args.model
+        return run_eval(
+            config,
+            args.dialogues,
+            args.out,
+            personas=_names(args.personas),
+            lenses=_names(args.lenses),
+            max_dialogues=args.max_dialogues,
+            max_turns=args.max_turns,
+            command=" ".join(["empathica", *(argv if argv is not None else sys.argv[1:])]),
+        )
+    if args.command == "replay":
+        from research.replay import run_replay
+
+        if args.model:
+            config.llm.model = args.model
+        return run_replay(config, args.session, args.persona, args.out, lens=args.lens)
+    if args.command == "finetune":
+        from research.finetune.command import run_finetune
+
+        return run_finetune(config, args)
     from server import model_commands
 
     if args.models_command == "list":
@@ -110,6 +157,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.models_command == "install":
         return model_commands.install_models(config, args.names, install_all=args.all)
     return model_commands.verify_models()
+
+
+def _names(value: str | None) -> list[str]:
+    """A comma-separated list option ("mira, kai") as names; None or empty: no names."""
+    return [name.strip() for name in (value or "").split(",") if name.strip()]
 
 
 if __name__ == "__main__":

@@ -30,6 +30,10 @@ class ServerSettings(_Section):
     history_turns: int = Field(8, ge=0)  # stored turns given to the LLM as context
     # Browser origins allowed to open the websocket (e.g. "https://kiosk.example"); empty: any origin.
     allowed_origins: list[str] = Field(default_factory=list)
+    max_sessions: int = Field(16, ge=1)  # open conversations; more get HTTP 503 before the websocket upgrade
+    max_turns_per_minute: int = Field(20, ge=1)  # per session (a token bucket); more get error `rate_limited`
+    max_portrait_bytes: int = Field(5_000_000, gt=0)  # POST /portraits bodies; larger get HTTP 413
+    max_portraits: int = Field(200, ge=1)  # uploaded portraits kept on disk; the least recently used go first
 
     @field_validator("allowed_origins", mode="before")
     @classmethod
@@ -50,8 +54,9 @@ class StorageSettings(_Section):
 
 
 class LlmSettings(_Section):
-    backend: Literal["embedded", "openai"] = "embedded"
+    backend: Literal["embedded", "openai", "transformers"] = "embedded"
     model: str = "qwen2.5-coder-1.5b"  # embedded: a model name or GGUF path; openai: the server's model name
+    adapter: str = ""  # transformers backend: a LoRA adapter folder from `empathica finetune` (docs/finetune.md)
     base_url: str = "http://127.0.0.1:8000/v1"  # openai backend: the OpenAI-compatible API root
     api_key: str = ""  # openai backend: sent as a bearer token when set
     connect_timeout: float = Field(5.0, gt=0)
@@ -90,6 +95,7 @@ class AvatarSettings(_Section):
     portrait: str = ""
     size: int = Field(512, ge=128, le=1024)
     fps: int = Field(25, ge=10, le=60)
+    clip_seconds: float = Field(4.0, ge=1.0, le=20.0)  # length of the looping idle / listening clips
 
 
 class EmpathySettings(_Section):

@@ -251,11 +251,43 @@ def load_llm(config: Config, out: TextIO | None = None) -> Any:
             ),
             out,
         )
+    if llm.backend == "transformers":
+        return load_transformers_llm(config, out)
     from agent.llm.embedded import EmbeddedLlm
 
     return timed_load(
         f"LLM {llm.model}",
         lambda: EmbeddedLlm(llm_file(llm.model), threads=llm.threads, context_tokens=llm.context_tokens, seed=llm.seed),
+        out,
+    )
+
+
+def load_transformers_llm(config: Config, out: TextIO | None = None) -> Any:
+    """A Hugging Face model (plus `llm.adapter`, a LoRA adapter) run by transformers: for fine-tuned adapters."""
+    llm = config.llm
+    if config.empathy.enabled:
+        # The chain of empathy needs JSON-schema constrained decoding, which this backend lacks; adapters from
+        # `empathica finetune` are trained on the plain responder's prompt anyway (docs/finetune.md).
+        raise EngineError(
+            'llm.backend = "transformers" needs empathy.enabled = false (it cannot constrain output to the chain '
+            "of empathy's JSON schema); or serve the model with vLLM and use llm.backend = \"openai\""
+        )
+    import importlib.util
+
+    missing = [name for name in ("torch", "transformers", "peft") if importlib.util.find_spec(name) is None]
+    if missing:  # optional packages: scripts/setup.sh installs them on request
+        raise EngineError(
+            f'llm.backend = "transformers" needs {", ".join(missing)}: run EMPATHICA_RESEARCH=1 scripts/setup.sh'
+        )
+    from agent.llm.transformers_chat import TransformersChatLlm
+
+    label = f"LLM {llm.model}" + (f" + adapter {llm.adapter}" if llm.adapter else "") + " (transformers)"
+    adapter = llm.adapter or None
+    return timed_load(
+        label,
+        lambda: TransformersChatLlm(
+            llm.model, adapter=adapter, threads=llm.threads, context_tokens=llm.context_tokens, seed=llm.seed
+        ),
         out,
     )
 

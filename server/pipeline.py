@@ -23,6 +23,7 @@ from agent.safety import safety_emotion
 from agent.sentences import SentenceSplitter
 from core.emotion import EmotionState
 from core.media import Transcript
+from server.degrade import llm_fallback_text, still_frames
 from server.llm_stream import Done, Failed, Sentence, SentenceStream
 from server.persona_engines import PersonaEngines
 from server.played import ReplyTimeline
@@ -55,6 +56,7 @@ from server.protocol import (
     WordOut,
 )
 from server.store import ConversationStore, InputKind, TurnRecord
+from server.store_retry import PendingTurn, PendingTurns
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -75,6 +77,7 @@ class TurnInput:
     previous_emotion: EmotionState | None = None
     previous_user_emotion: EmotionState | None = None  # the user's smoothed state after the session's last turn
     persona: str = ""  # recorded with the session when this is its first stored turn
+    portrait: str | None = None  # the file of the session's uploaded portrait (server.portraits); None: the persona's
     endpoint_ms: float | None = None  # hands-free microphone: the pause the endpointer waited for (a timing)
 
 
@@ -115,6 +118,11 @@ class _TurnState:
     responder: Responder | None = None
     synthesizer: Synthesizer | None = None
     renderer: Renderer | None = None
+    # Degraded modes (server.degrade): once the voice or the face failed, the rest of the turn goes without it.
+    voice_failed: bool = False
+    face_failed: bool = False
+    encoded: bool = False  # the encoder got at least one sentence (else there is nothing to finish)
+    storage_error: str = ""  # why the turn could not be written yet (it is kept and retried)
 
     def add_time(self, stage: str, seconds: float) -> None:
         self.timings[stage] = self.timings.get(stage, 0.0) + seconds * 1000.0
@@ -137,7 +145,16 @@ class TurnPipeline:
     memory: Summarizer | None = None  # keeps a running summary of the turns that left the history window
     memory_window: int = 8  # turns given to the model as history (the summary covers the older ones)
     # The session persona's responder/voice/face/encoder (server.persona_engines); None: the fields above for all.
-    persona_engines: Callable[[str], PersonaEngines] | None = None
+    persona_engines: Callable[..., PersonaEngines] | None = None  # (persona name[, uploaded portrait file])
+    # Writes turns, keeping the ones the database refuses (locked, full) for later; None: in memory only.
+    pending: PendingTurns | None = None
+    llm_fallback: str = ""  # voiced when the reply model fails; empty: prompts/fallback_llm.txt
+
+    def __post_init__(self) -> None:
+        if self.pending is None:
+            self.pending = PendingTurns(self.store)
+        if not self.llm_fallback:
+            self.llm_fallback = llm_fallback_text()
 
     async def run(self, turn: TurnInput, sink: TurnSink, cancel: asyncio.Event) -> TurnOutcome:
         """Run one turn, sending its messages to `sink`; setting `cancel` stops it within one sentence."""
@@ -159,6 +176,8 @@ class TurnPipeline:
             record = self._store(state) if store_it else None
             if state.stream is not None:
                 state.stream.stop()
+        if state.storage_error:
+            await sink.send(ErrorOut(code="storage", message=state.storage_error, turn_id=turn.turn_index))
         if state.reply_started:
             await sink.send(
                 ReplyEnd(
@@ -171,7 +190,7 @@ class TurnPipeline:
             )
         if state.stream is not None:
             await state.stream.wait_finished()  # the model must be idle before the next turn may use it
-        if self.memory is not None and record is not None:
+        if self.memory is not None and record is not None and not state.storage_error:
             try:
                 await asyncio.to_thread(self._update_memory, turn.session_id)
             except Exception:  # the reply is out and stored; a failed summary only costs memory
@@ -243,7 +262,8 @@ class TurnPipeline:
                 state.cancelled = True
                 break
             if isinstance(item, Failed):
-                raise StageError("reply generation (LLM)", item.error)
+                encoder = await self._speak_fallback(state, sink, encoder, encoder_factory, item.error)
+                break
             if isinstance(item, Done):
                 break
             assert isinstance(item, Sentence)
@@ -263,16 +283,48 @@ class TurnPipeline:
             lens = getattr(responder, "lens", None)  # the chain's therapy lens: which persona reasoned
             if isinstance(lens, str):
                 state.plan["lens"] = lens
-        if encoder is not None and not state.cancelled:
+        if encoder is not None and state.encoded and not state.cancelled:
             pieces = await self._stage(state, "encode", encoder.finish)
             await self._send_pieces(state, sink, pieces)
+
+    async def _speak_fallback(
+        self,
+        state: _TurnState,
+        sink: TurnSink,
+        encoder: MediaEncoder | None,
+        encoder_factory: EncoderFactory,
+        error: BaseException,
+    ) -> MediaEncoder | None:
+        """The reply model failed: tell the client why, then voice the scripted fallback through the usual path."""
+        turn = state.turn
+        log.error("turn %s/%s: the reply model failed: %s: %s", turn.session_id, turn.turn_index,
+                  type(error).__name__, error)
+        message = (
+            f"the reply model failed ({type(error).__name__}: {error}); a short scripted reply was voiced instead. "
+            "Check the LLM settings (llm.*) and the server log, then try again."
+        )
+        await sink.send(ErrorOut(code="llm_unavailable", message=message, turn_id=turn.turn_index))
+        if state.plan is None:
+            state.plan = {"source": "fallback", "reason": type(error).__name__}
+        for text in _sentences(self.llm_fallback):
+            if state.cancel.is_set():
+                state.cancelled = True
+                break
+            if encoder is None:
+                encoder = await self._stage(state, "video encoder set-up", encoder_factory, timed=False)
+            await self._voice(state, sink, encoder, text)
+        return encoder
 
     async def _use_persona(self, state: _TurnState) -> EncoderFactory:
         """Pick this turn's responder, voice and face by the session's persona (the first use loads them)."""
         if self.persona_engines is None:
             state.responder, state.synthesizer, state.renderer = self.responder, self.synthesizer, self.renderer
             return self.encoder_factory
-        engines = await self._stage(state, "persona engines", self.persona_engines, state.turn.persona, timed=False)
+        # Only a session with an uploaded portrait passes it, so persona lookups without that argument keep working.
+        portrait = () if state.turn.portrait is None else (state.turn.portrait,)
+        engines = await self._stage(
+            state, "persona engines", self.persona_engines, state.turn.persona, *portrait, timed=False
+        )
         state.responder, state.synthesizer, state.renderer = engines.responder, engines.synthesizer, engines.renderer
         return engines.encoder_factory
 
@@ -295,7 +347,9 @@ class TurnPipeline:
             try:
                 self.on_safety(event)
             except Exception:  # the hook is best effort: the scripted reply must still go out
-                log.exception("safety hook failed for %s", event)
+                # Not the event itself: it holds the user's words, which belong in the store, not in logs.
+                log.exception("safety hook failed for the %s event of turn %s/%s", verdict.category,
+                              turn.session_id, turn.turn_index)
 
     def _update_memory(self, session_id: str) -> None:
         """Fold the turns that have left the history window into the session's running summary, when due."""
@@ -315,15 +369,37 @@ class TurnPipeline:
         state.sentences.append(text)
         emotion = state.agent_emotion
         assert state.synthesizer is not None and state.renderer is not None, "set by _use_persona"
-        speech = await self._stage(state, "tts", state.synthesizer.synthesize, text, emotion)
+        if state.voice_failed:
+            return
+        try:
+            speech = await self._stage(state, "tts", state.synthesizer.synthesize, text, emotion)
+        except StageError as exc:  # the text is out already: the reply goes on as text
+            state.voice_failed = True
+            log.error("turn %s/%s: %s", state.turn.session_id, tid, exc)
+            await sink.send(ErrorOut(code="tts_failed", message=f"{exc}; the reply continues as text", turn_id=tid))
+            return
         if state.cancel.is_set():  # barge-in: stop within the segment being made, not after it
             return
-        frames = await self._stage(state, "render", state.renderer.render_speech, speech, emotion)
+        frames = await self._render(state, sink, encoder, speech)
         if state.cancel.is_set():
             return
         pieces = await self._stage(state, "encode", encoder.add, frames, speech.pcm)
+        state.encoded = True
         state.timeline.add(text, len(speech.pcm) / speech.sample_rate)
         await self._send_pieces(state, sink, pieces)
+
+    async def _render(self, state: _TurnState, sink: TurnSink, encoder: MediaEncoder, speech: Any) -> Any:
+        """The face speaking; when that fails, the still portrait (or a plain frame) for the rest of the turn."""
+        if not state.face_failed:
+            assert state.renderer is not None and state.agent_emotion is not None
+            try:
+                return await self._stage(state, "render", state.renderer.render_speech, speech, state.agent_emotion)
+            except StageError as exc:
+                state.face_failed = True
+                log.error("turn %s/%s: %s", state.turn.session_id, state.turn.turn_index, exc)
+                message = f"{exc}; the reply is shown as a still picture with the voice"
+                await sink.send(ErrorOut(code="render_failed", message=message, turn_id=state.turn.turn_index))
+        return await asyncio.to_thread(still_frames, state.renderer, encoder, speech)
 
     async def _send_pieces(self, state: _TurnState, sink: TurnSink, pieces: list[bytes]) -> None:
         for piece in pieces:
@@ -360,16 +436,17 @@ class TurnPipeline:
             user_emotion=state.user_emotion.to_dict() if state.user_emotion else None,
             agent_emotion=state.agent_emotion.to_dict() if state.agent_emotion else None,
             timings=_rounded(state.timings),
+            created_at=time.time(),  # when it happened, also if the write has to wait
         )
-        try:
-            if self.store.get_session(turn.session_id) is None:
-                self.store.create_session(turn.persona, turn.session_id)
-            self.store.add_turn(record)
-            if state.plan is not None:
-                self.store.add_plan(turn.session_id, turn.turn_index, state.plan)
-        except Exception:  # a full disk must not take the session down; the log says what was lost
-            log.exception("could not store turn %s/%s: %r", turn.session_id, turn.turn_index, record)
-            return None
+        assert self.pending is not None, "set in __post_init__"
+        saved = self.pending.save(PendingTurn(record, turn.persona, state.plan))
+        if not saved.written:  # locked or full: kept in memory (and the journal), written on a later try
+            log.error("could not store turn %s/%s yet (%s); %d turn(s) waiting", turn.session_id,
+                      turn.turn_index, saved.error, saved.waiting)
+            state.storage_error = (
+                f"this turn could not be saved yet ({saved.error}); it is kept and will be saved as soon as the "
+                "database is writable again (free disk space, or close the program that locks it)"
+            )
         return record
 
 

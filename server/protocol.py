@@ -7,9 +7,10 @@ invalid_message) and leniently enough to ignore unknown fields, as the protocol 
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from core.emotion import EmotionState
 
@@ -27,6 +28,7 @@ ErrorCode = Literal[
     "busy",
     "empty_input",
     "unauthorized",
+    "rate_limited",  # more turns than `server.max_turns_per_minute`: the turn was not started
     "internal",
     # A stage failed and the turn went on degraded (server.degrade); the message says what the user gets instead.
     "llm_unavailable",
@@ -59,6 +61,15 @@ class Hello(_ClientMessage):
     token: str | None = None
     persona: str | None = Field(None, min_length=1, max_length=100)
     session_id: str | None = Field(None, min_length=1, max_length=100)
+    # An uploaded portrait's id (POST /portraits): the avatar wears that face instead of the persona's.
+    portrait: str | None = None
+
+    @field_validator("portrait")
+    @classmethod
+    def _portrait_id(cls, value: str | None) -> str | None:
+        if value is not None and re.fullmatch(r"[0-9a-f]{64}", value) is None:
+            raise ValueError("must be a portrait_id returned by POST /portraits (64 lower-case hex digits)")
+        return value
 
 
 class TextInput(_ClientMessage):
@@ -170,6 +181,7 @@ class Ready(BaseModel):
     session_id: str
     persona: str
     media_mime: str
+    portrait: str | None = None  # the session's uploaded portrait id, when it has one
 
 
 class TranscriptOut(BaseModel):

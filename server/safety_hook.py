@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -33,4 +34,31 @@ class WebhookNotifier:
             response = requests.post(self.url, json=event, timeout=self.timeout)
             response.raise_for_status()
         except requests.RequestException as error:
-            log.error("safety webhook %s failed for event %s: %s", self.url, event, error)
+            # Webhook URLs often carry their credential in the path or query (chat-service hooks do), and the
+            # event holds the user's words: the log gets neither, only where it went and which event it was.
+            log.error(
+                "safety webhook %s failed for the %s event of session %s, turn %s: %s",
+                redact_url(self.url),
+                event.get("category"),
+                event.get("session_id"),
+                event.get("turn_id"),
+                scrub(str(error), self.url),
+            )
+
+
+def redact_url(url: str) -> str:
+    """`url` without what may be secret (user, password, path, query): scheme, host and port only."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname or '?'}{port}/..."
+
+
+def scrub(text: str, url: str) -> str:
+    """`text` (e.g. an error message that quotes the URL) with the secret parts of `url` replaced by `...`."""
+    parts = urlsplit(url)
+    secrets = [url, parts.path + (f"?{parts.query}" if parts.query else ""), parts.query, parts.path,
+               parts.username or "", parts.password or ""]
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) > 1:  # a bare "/" is no secret, and replacing it would garble the message
+            text = text.replace(secret, "...")
+    return text

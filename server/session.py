@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import WSMsgType, web
 from pydantic import BaseModel
@@ -33,6 +35,7 @@ from server.protocol import (
     Played,
     ProtocolError,
     Ready,
+    ReplyEnd,
     SpeechEndOut,
     SpeechStartOut,
     TextInput,
@@ -40,6 +43,7 @@ from server.protocol import (
     error_message,
     parse_client_message,
 )
+from server.rate_limit import TokenBucket
 from server.store import ConversationStore, InputKind
 from server.utterance import Utterance
 from speech.streaming.endpointer import Endpointer
@@ -54,6 +58,9 @@ class SessionSettings:
     max_utterance_seconds: float
     token: str = ""
     history_turns: int = 8
+    max_turns_per_minute: int = 20
+    # An uploaded portrait's file by its id (server.portraits.PortraitStore.path_of); None: no uploads here.
+    portrait_path: Callable[[str], Path | None] | None = None
 
 
 class Session:
@@ -80,6 +87,9 @@ class Session:
         self.settings = settings
         self.session_id = uuid.uuid4().hex
         self.persona = settings.persona
+        self.portrait: str | None = None  # the uploaded portrait's id chosen in `hello`
+        self._portrait_file: str | None = None
+        self._turn_rate = TokenBucket(settings.max_turns_per_minute)
         self.authorised = not settings.token
         self._send_lock = asyncio.Lock()
         self._next_turn = 0
@@ -90,6 +100,8 @@ class Session:
         self._discarding = False  # inside audio_start ... audio_end after that utterance was refused
         self._turn: asyncio.Task[None] | None = None
         self._turn_id: int | None = None  # the turn `_turn` runs
+        # `_turn` has sent reply_end and is only tidying up (summary, model idle): a new turn may queue behind it.
+        self._reply_ended = False
         self._cancel = asyncio.Event()
         self._make_endpointer = make_endpointer
         self._mic: MicStream | None = None  # the hands-free microphone, between listen_start and listen_stop
@@ -105,6 +117,8 @@ class Session:
         if self.metrics is not None and isinstance(message, ErrorOut):
             # Every error reaches the client through here, the pipeline's included: one place to count them.
             self.metrics.error(message.code)
+        if isinstance(message, ReplyEnd) and message.turn_id == self._turn_id:
+            self._reply_ended = True
         async with self._send_lock:
             await self._send_str(dump_server_message(message))
 
@@ -282,17 +296,32 @@ class Session:
                 f"{', '.join(map(str, SUPPORTED_VERSIONS))}",
             )
         if self.settings.token:
-            if hello.token != self.settings.token:
+            # Constant-time comparison: the time a wrong token takes must not reveal how much of it matched.
+            if not hmac.compare_digest((hello.token or "").encode(), self.settings.token.encode()):
                 raise ProtocolError("unauthorized", "wrong or missing token in `hello`")
             self.authorised = True
-        if hello.session_id is not None or hello.persona is not None:
+        if hello.session_id is not None or hello.persona is not None or hello.portrait is not None:
             if self._turns_started:
-                raise ProtocolError("invalid_message", "session_id and persona can only be set before the first turn")
+                raise ProtocolError(
+                    "invalid_message", "session_id, persona and portrait can only be set before the first turn"
+                )
+            if hello.portrait is not None:
+                self._use_portrait(hello.portrait)
             if hello.session_id is not None:
                 self._resume(hello.session_id)
             elif hello.persona is not None:
                 self.persona = hello.persona
         await self.send(self._ready())
+
+    def _use_portrait(self, portrait_id: str) -> None:
+        path = self.settings.portrait_path(portrait_id) if self.settings.portrait_path is not None else None
+        if path is None:
+            raise ProtocolError(
+                "invalid_message",
+                f"unknown portrait {portrait_id}; upload the photo with POST /portraits and send the portrait_id "
+                "it returns (uploads are kept only for a while)",
+            )
+        self.portrait, self._portrait_file = portrait_id, str(path)
 
     def _resume(self, session_id: str) -> None:
         record = self.store.get_session(session_id)
@@ -335,7 +364,8 @@ class Session:
 
     def _check_idle(self) -> None:
         # A cancelled turn is still winding down (up to one sentence): the next turn queues behind it.
-        if self._turn is not None and not self._turn.done() and not self._cancel.is_set():
+        # So is one that has sent reply_end: the client has the whole reply and may answer at once.
+        if self._turn is not None and not self._turn.done() and not self._cancel.is_set() and not self._reply_ended:
             raise ProtocolError("busy", "a reply is still running; send cancel first")
 
     def _start_turn(
@@ -346,6 +376,13 @@ class Session:
         input_end: float | None = None,
         endpoint_ms: float | None = None,
     ) -> None:
+        if not self._turn_rate.take():
+            wait = self._turn_rate.wait_seconds()
+            raise ProtocolError(
+                "rate_limited",
+                f"too many turns (at most {self.settings.max_turns_per_minute} a minute); try again in {wait:.1f} s",
+                turn_id=self._next_turn,  # the turn that would have started (a hands-free `speech_end` named it)
+            )
         turn = TurnInput(
             session_id=self.session_id,
             turn_index=self._next_turn,
@@ -354,9 +391,11 @@ class Session:
             text=text,
             pcm=pcm,  # type: ignore[arg-type]
             persona=self.persona,
+            portrait=self._portrait_file,
             endpoint_ms=endpoint_ms,
         )
         self._turn_id = turn.turn_index
+        self._reply_ended = False
         self._next_turn += 1
         self._turns_started += 1
         self._cancel = asyncio.Event()
@@ -409,6 +448,7 @@ class Session:
             session_id=self.session_id,
             persona=self.persona,
             media_mime=self.settings.media_mime,
+            portrait=self.portrait,
         )
 
 

@@ -146,25 +146,39 @@ class ConversationStore:
                 (reply_text, session_id, turn_index),
             )
 
-    def save_turn(self, turn: TurnRecord, persona: str, plan: dict[str, Any] | None = None) -> None:
+    def save_turn(self, turn: TurnRecord, persona: str, plan: dict[str, Any] | None = None) -> int:
         """Store a turn, its session (created with `persona` if new) and its plan in one transaction.
 
-        Idempotent, so a write that is retried after a failure (server.store_retry) never duplicates a turn: an
-        already stored turn is kept as it is.
+        Safe to retry after a failure (server.store_retry): the same turn (same index, text and time) is never
+        stored twice. A different turn already at that index (a client resumed the session while this one was
+        waiting to be written) does not displace it: this one goes after the session's last turn, so neither is
+        lost. Returns the index the turn is stored under.
         """
+        created = turn.created_at or time.time()
         with self._locked() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 db.execute(
                     "INSERT OR IGNORE INTO sessions (id, persona, created_at) VALUES (?, ?, ?)",
-                    (turn.session_id, persona, turn.created_at or time.time()),
+                    (turn.session_id, persona, created),
                 )
+                index = turn.turn_index
+                row = db.execute(
+                    "SELECT user_text, created_at FROM turns WHERE session_id = ? AND turn_index = ?",
+                    (turn.session_id, index),
+                ).fetchone()
+                if row is not None and row[0] == turn.user_text and row[1] == created:
+                    db.execute("COMMIT")  # written by an earlier try
+                    return index
+                if row is not None:
+                    top = db.execute("SELECT MAX(turn_index) FROM turns WHERE session_id = ?", (turn.session_id,))
+                    index = top.fetchone()[0] + 1
                 db.execute(
-                    "INSERT OR IGNORE INTO turns (session_id, turn_index, input_kind, user_text, user_emotion,"
+                    "INSERT INTO turns (session_id, turn_index, input_kind, user_text, user_emotion,"
                     " agent_emotion, reply_text, cancelled, timings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         turn.session_id,
-                        turn.turn_index,
+                        index,
                         turn.input_kind,
                         turn.user_text,
                         _json_or_none(turn.user_emotion),
@@ -172,19 +186,20 @@ class ConversationStore:
                         turn.reply_text,
                         int(turn.cancelled),
                         json.dumps(turn.timings),
-                        turn.created_at or time.time(),
+                        created,
                     ),
                 )
                 if plan is not None:
                     db.execute(
-                        "INSERT OR IGNORE INTO plans (session_id, turn_index, plan) VALUES (?, ?, ?)",
-                        (turn.session_id, turn.turn_index, json.dumps(plan)),
+                        "INSERT OR REPLACE INTO plans (session_id, turn_index, plan) VALUES (?, ?, ?)",
+                        (turn.session_id, index, json.dumps(plan)),
                     )
                 db.execute("COMMIT")  # inside the try: a commit can fail too (a full disk)
             except BaseException:
                 if db.in_transaction:  # SQLite may already have rolled back (e.g. on a full disk)
                     db.execute("ROLLBACK")
                 raise
+        return index
 
     def turns(self, session_id: str) -> list[TurnRecord]:
         """All turns of a session, oldest first."""

@@ -54,8 +54,20 @@ class EmbeddedLlm(CompletionFromStream):
     on) reuses the common prefix and only the new turn is processed.
     """
 
-    def __init__(self, model_path: Path, threads: int = 2, context_tokens: int = 4096, seed: int = 7) -> None:
-        """Load `model_path` (a GGUF file) with `threads` CPU threads and a `context_tokens` context window."""
+    def __init__(
+        self,
+        model_path: Path,
+        threads: int = 2,
+        context_tokens: int = 4096,
+        seed: int = 7,
+        cache_ram_mib: int = 128,
+    ) -> None:
+        """Load `model_path` (a GGUF file) with `threads` CPU threads and a `context_tokens` context window.
+
+        `cache_ram_mib` bounds llama.cpp's host-memory prompt cache (the KV states of earlier prompts, kept so a
+        prompt that comes back, e.g. the chat after a summary request, is not processed again). llama.cpp's default
+        is 8 GiB, so a long-running server's memory grew with every new conversation until that cap.
+        """
         self.model_path = Path(model_path)
         self.context_tokens = context_tokens
         self.seed = seed
@@ -66,6 +78,7 @@ class EmbeddedLlm(CompletionFromStream):
         params.n_ctx = context_tokens
         params.n_parallel = 1  # one slot: every turn lands on the slot holding the cached prefix
         params.cache_prompt = True
+        params.cache_ram_mib = cache_ram_mib
         params.use_jinja = True  # the chat template comes from the GGUF metadata
         params.cpuparams.n_threads = threads
         params.cpuparams_batch.n_threads = threads

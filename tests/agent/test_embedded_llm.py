@@ -115,3 +115,23 @@ def test_closed_model_says_so(tmp_path: Path):
     model.close()
     with pytest.raises(LlmError, match="closed"):
         model.complete(MESSAGES, 4, 0.0)
+
+
+def test_the_ram_prompt_cache_is_bounded(monkeypatch: pytest.MonkeyPatch):
+    # llama.cpp keeps earlier prompts' KV states in RAM, 8 GiB by default: a server's memory grew with every new
+    # conversation (benchmarks/soak.py). The engine caps it; benchmarks/llm_prompt_cache.py shows the plateau.
+    import xllamacpp
+
+    seen: list[int] = []
+    real = xllamacpp.Server
+
+    def recording(params: xllamacpp.CommonParams) -> xllamacpp.Server:
+        seen.append(params.cache_ram_mib)
+        return real(params)
+
+    monkeypatch.setattr(xllamacpp, "Server", recording)
+    model = EmbeddedLlm(model_dir("smollm2-135m") / "model.gguf", threads=1, context_tokens=512)
+    assert model.complete([ChatMessage("user", "Hi")], 2, 0.0) is not None
+    assert seen == [128]
+    EmbeddedLlm(model_dir("smollm2-135m") / "model.gguf", threads=1, context_tokens=512, cache_ram_mib=0)
+    assert seen == [128, 0]

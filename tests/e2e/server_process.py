@@ -62,6 +62,11 @@ class ServerProcess:
                 self.port = int(address.rsplit(":", 1)[1])
                 return self.url
 
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs (benchmarks read its memory from /proc)."""
+        return self._proc.pid if self._proc is not None else None
+
     @staticmethod
     def _pump(proc: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
         assert proc.stdout is not None

@@ -7,9 +7,11 @@ session fixture `server_url` in `tests/e2e/conftest.py`.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from agent.personas import portrait_path
 from server.store import ConversationStore
 from tests.e2e.browser_util import CHROMIUM, CHROMIUM_ARGS, VIDEO_ADVANCING, VIDEO_PROBE
 
@@ -143,4 +145,34 @@ def test_page_reconnects_by_itself_after_a_server_restart(page, server) -> None:
         store.close()
     assert [t.turn_index for t in turns] == [0, 1]
     assert turns[0].user_text == "My cat is ill and I am worried about her."
+    assert page.page_errors == []
+
+
+def test_idle_loop_plays_between_replies_and_a_photo_becomes_the_face(page, tmp_path) -> None:
+    """Before any reply the idle loop plays (its clock moves); an uploaded photo starts a conversation with it."""
+    idle = "document.querySelector('.ambient-loop[data-state=\"idle\"]')"
+    page.wait_for_function(f"() => {idle}.readyState >= 2 && {idle}.currentTime > 0.2", timeout=120_000)
+    t0 = page.evaluate(f"() => {idle}.currentTime")
+    page.wait_for_timeout(600)
+    assert page.evaluate(f"() => {idle}.currentTime") != t0  # moving, never a frozen frame
+    assert page.evaluate("() => window.empathica.ambient") == "idle"
+    assert page.evaluate("() => getComputedStyle(document.getElementById('avatar')).opacity") == "0"
+
+    old_session = page.evaluate("() => window.empathica.sessionId")
+    photo = tmp_path / "me.jpg"
+    photo.write_bytes(Path(portrait_path("grace_hopper") or "").read_bytes())
+    page.set_input_files("#portrait-file", str(photo))
+    page.wait_for_function("() => window.empathica.portrait && window.empathica.state === 'open'", timeout=60_000)
+    page.wait_for_function(f"() => window.empathica.sessionId !== {old_session!r}", timeout=60_000)
+    portrait = page.evaluate("() => window.empathica.portrait")
+    assert len(portrait) == 64
+    assert portrait in page.evaluate(f"() => {idle}.src")  # the loops now show the uploaded face
+    page.wait_for_function(f"() => {idle}.readyState >= 2", timeout=120_000)
+
+    # A file that is not a photo of one face is refused with a message that says so; the page goes on.
+    bad = tmp_path / "notes.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    page.set_input_files("#portrait-file", str(bad))
+    page.locator("#error").wait_for(state="visible", timeout=30_000)
+    assert page.evaluate("() => window.empathica.portrait") == portrait
     assert page.page_errors == []

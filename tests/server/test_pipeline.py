@@ -121,13 +121,14 @@ async def test_cancel_before_reply_starts(store: ConversationStore) -> None:
     assert stored.cancelled and stored.user_text == "I feel sad today" and stored.reply_text == ""
 
 
-async def test_tts_failure_gives_internal_error_and_turn_is_stored(store: ConversationStore) -> None:
+async def test_tts_failure_gives_text_reply_and_turn_is_stored(store: ConversationStore) -> None:
     sink = RecordingSink()
     await make_pipeline(store, synthesizer=FakeSynthesizer(fail=True)).run(text_turn(), sink, asyncio.Event())
     errors = [m for m in sink.messages if m.type == "error"]
-    assert len(errors) == 1 and errors[0].code == "internal" and "tts" in errors[0].message
+    assert len(errors) == 1 and errors[0].code == "tts_failed" and "tts" in errors[0].message
     assert errors[0].turn_id == 0
-    assert sink.types[-1] == "reply_end"
+    assert sink.types[-1] == "reply_end" and "media" not in sink.types
+    assert len([m for m in sink.messages if m.type == "reply_text"]) == 3  # the whole reply, as text
     (stored,) = store.turns("s1")
     assert stored.user_text == "I feel sad today" and stored.user_emotion is not None
 
@@ -137,9 +138,10 @@ async def test_llm_failure_mid_reply_keeps_what_was_sent(store: ConversationStor
     pipeline = make_pipeline(store, responder=FakeResponder(fail_after=1))
     await pipeline.run(text_turn(), sink, asyncio.Event())
     errors = [m for m in sink.messages if m.type == "error"]
-    assert errors and "LLM" in errors[0].message
-    assert sink.messages[-1].text == "I am sorry to hear that."
-    assert store.turns("s1")[0].reply_text == "I am sorry to hear that."
+    assert errors and errors[0].code == "llm_unavailable" and "the model fell over" in errors[0].message
+    fallback = "I'm sorry, I lost my train of thought for a moment. Could you tell me that again?"
+    assert sink.messages[-1].text == f"I am sorry to hear that. {fallback}"
+    assert store.turns("s1")[0].reply_text == f"I am sorry to hear that. {fallback}"
 
 
 async def test_history_is_passed_to_the_responder(store: ConversationStore) -> None:

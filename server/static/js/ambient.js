@@ -18,6 +18,7 @@ export class Ambient {
       video.muted = true;
       video.loop = true;
       video.playsInline = true;
+      video.preload = "auto"; // both loops load right after `ready`, so switching to one never waits
       video.setAttribute("aria-hidden", "true");
       video.addEventListener("error", () => (hooks.lastError = `the ${state} loop could not be played`));
       container.append(video);

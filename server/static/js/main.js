@@ -80,7 +80,7 @@ function handleMessage(msg) {
       if (typeof msg.media_mime === "string" && msg.media_mime) hooks.mediaMime = msg.media_mime;
       setConnection("open", msg.persona ? `Connected — talking with ${msg.persona}` : "Connected");
       if (msg.persona) showPersona(msg.persona);
-      ambient.load(msg.persona || hooks.persona, msg.portrait);
+      ambient.load(msg.persona || hooks.persona, msg.portrait || hooks.portrait);
       backoff.reset();
       if (handsFree.wanted && !hooks.listening) handsFree.start();
       break;
@@ -229,7 +229,7 @@ function connect() {
     const hello = { type: "hello", protocol: PROTOCOL };
     if (params.get("token")) hello.token = params.get("token");
     if (hooks.persona) hello.persona = hooks.persona;
-    if (params.get("portrait")) hello.portrait = params.get("portrait");
+    if (hooks.portrait) hello.portrait = hooks.portrait;
     if (hooks.sessionId) hello.session_id = hooks.sessionId; // resume the same conversation after a drop
     ws.send(JSON.stringify(hello));
   });
@@ -433,6 +433,37 @@ const handsFree = {
   },
 };
 
+// ---------------------------------------------------------------- a photo as the avatar's face
+
+/** Upload a photo (the server checks it holds exactly one face), then start a conversation with that face. */
+async function usePortrait(file) {
+  if (!file) return;
+  document.body.dataset.upload = "busy";
+  ui.error.hidden = true;
+  try {
+    const headers = { "Content-Type": file.type || "application/octet-stream" };
+    if (params.get("token")) headers.Authorization = `Bearer ${params.get("token")}`;
+    const response = await fetch("/portraits", { method: "POST", body: file, headers });
+    let answer = {};
+    try {
+      answer = await response.json();
+    } catch {
+      // not JSON (a proxy's error page): the status line says enough
+    }
+    if (!response.ok || !answer.portrait_id) {
+      showError(answer.message || `The photo was refused (HTTP ${response.status}).`, answer.error);
+      return;
+    }
+    hooks.portrait = answer.portrait_id;
+    newConversation(); // the server takes a portrait only before a conversation's first turn
+  } catch (err) {
+    showError(`The photo could not be sent: ${err.message}`);
+  } finally {
+    delete document.body.dataset.upload;
+    ui.portraitFile.value = "";
+  }
+}
+
 // ---------------------------------------------------------------- wiring
 
 ui.form.addEventListener("submit", (event) => {
@@ -478,6 +509,7 @@ for (const type of ["pointerup", "pointercancel", "lostpointercapture"]) {
   ui.talk.addEventListener(type, () => holdToTalk.release());
 }
 ui.talk.addEventListener("contextmenu", (event) => event.preventDefault()); // long touch must not open a menu
+ui.portraitFile.addEventListener("change", () => usePortrait(ui.portraitFile.files[0]));
 ui.handsFree.addEventListener("click", () => (handsFree.wanted ? handsFree.stop() : handsFree.start()));
 
 /** Space held anywhere except while typing or on another control means "talk". */

@@ -7,6 +7,7 @@ export const hooks = {
   mediaMime: 'video/mp4; codecs="avc1.42E01E, mp4a.40.2"',
   lastError: null,
   persona: new URLSearchParams(location.search).get("persona"), // null: the server's configured persona
+  portrait: new URLSearchParams(location.search).get("portrait"), // an uploaded portrait's id, or null
   safety: null, // the last `safety` message (category and scripted response)
   turns: 0,
   audioBytesSent: 0,
@@ -29,6 +30,7 @@ export const ui = {
   attract: $("attract"),
   mood: $("agent-mood"),
   sound: $("sound"),
+  portraitFile: $("portrait-file"),
   error: $("error"),
   errorText: $("error-text"),
   errorClose: $("error-close"),

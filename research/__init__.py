@@ -1,0 +1,5 @@
+"""Research toolkit: evaluate, compare and replay empathetic dialogues; fine-tune the reply model with LoRA.
+
+A composition root over `agent/` (like `server/`): it may import `core`, `agent` and the server's configuration and
+engine factories; nothing else imports it except the CLI (`server/cli.py` forwards `eval`, `replay`, `finetune`).
+"""
