@@ -121,22 +121,7 @@ class ConversationStore:
     def add_turn(self, turn: TurnRecord) -> None:
         """Store one turn (its session must exist)."""
         with self._locked() as db:
-            db.execute(
-                "INSERT INTO turns (session_id, turn_index, input_kind, user_text, user_emotion, agent_emotion,"
-                " reply_text, cancelled, timings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    turn.session_id,
-                    turn.turn_index,
-                    turn.input_kind,
-                    turn.user_text,
-                    _json_or_none(turn.user_emotion),
-                    _json_or_none(turn.agent_emotion),
-                    turn.reply_text,
-                    int(turn.cancelled),
-                    json.dumps(turn.timings),
-                    turn.created_at or time.time(),
-                ),
-            )
+            _insert_turn(db, turn, turn.turn_index, turn.created_at or time.time())
 
     def set_played_reply(self, session_id: str, turn_index: int, reply_text: str) -> None:
         """Record that the listener heard only `reply_text` of a stored reply (they interrupted it)."""
@@ -173,22 +158,7 @@ class ConversationStore:
                 if row is not None:
                     top = db.execute("SELECT MAX(turn_index) FROM turns WHERE session_id = ?", (turn.session_id,))
                     index = top.fetchone()[0] + 1
-                db.execute(
-                    "INSERT INTO turns (session_id, turn_index, input_kind, user_text, user_emotion,"
-                    " agent_emotion, reply_text, cancelled, timings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        turn.session_id,
-                        index,
-                        turn.input_kind,
-                        turn.user_text,
-                        _json_or_none(turn.user_emotion),
-                        _json_or_none(turn.agent_emotion),
-                        turn.reply_text,
-                        int(turn.cancelled),
-                        json.dumps(turn.timings),
-                        created,
-                    ),
-                )
+                _insert_turn(db, turn, index, created)
                 if plan is not None:
                     db.execute(
                         "INSERT OR REPLACE INTO plans (session_id, turn_index, plan) VALUES (?, ?, ?)",
@@ -310,6 +280,26 @@ _TURN_COLUMNS = (
     "session_id, turn_index, input_kind, user_text, reply_text, cancelled, user_emotion, agent_emotion, timings,"
     " created_at"
 )
+
+
+def _insert_turn(db: sqlite3.Connection, turn: TurnRecord, index: int, created_at: float) -> None:
+    """INSERT one turn row under `index` (add_turn and the retry-safe save_turn share it)."""
+    db.execute(
+        "INSERT INTO turns (session_id, turn_index, input_kind, user_text, user_emotion, agent_emotion,"
+        " reply_text, cancelled, timings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            turn.session_id,
+            index,
+            turn.input_kind,
+            turn.user_text,
+            _json_or_none(turn.user_emotion),
+            _json_or_none(turn.agent_emotion),
+            turn.reply_text,
+            int(turn.cancelled),
+            json.dumps(turn.timings),
+            created_at,
+        ),
+    )
 
 
 def _turn_from_row(r: tuple[Any, ...] | sqlite3.Row) -> TurnRecord:
