@@ -1,29 +1,39 @@
-"""The emotion the agent replies with: an empathic target for the user's emotion, reached in bounded steps.
+"""How the agent may feel in reply to the user: one table of reply rules, read by every path.
 
-DESIGN §5: meet sadness with calm warmth (compassionate softness when the grief is strong, never joy), share
-joy, meet anger and fear with calm and lower arousal, surprise with interest; neutral stays near neutral. The
-agent's emotion moves from its previous state toward that target by at most `max_step` in VAD space, so the
-face and voice change smoothly across turns; where that smooth path would still show an emotion that is wrong
-for the user's state (joy in the face of grief), it jumps to the target instead. The server uses the
-personality-weighted transition (agent.transition: temperament pull, W = 1 + kT) on top of these targets.
+For each user emotion the table gives the empathic target (its label and VAD point), the reply labels that are
+appropriate, and ceilings on valence and arousal: meet grief with calm warmth (a visible, soft sadness when the
+grief is strong, never joy), share joy, meet anger, fear and disgust with calm and lower arousal, a pleasant
+surprise with interest, a shock like fear. The agent never answers with anger, disgust or fear. A user emotion
+below `MIN_INTENSITY` counts as neutral (weak text cues are noise).
+
+Who reads it: `agent.transition` moves the agent's own emotion (face and voice) toward `empathic_target` under the
+ceilings and falls back to the target when the result would be a forbidden label; `agent.empathy.chain` clamps the
+reply emotion the model proposes with `clamp_reply_emotion`; research and benchmarks judge replies with
+`is_appropriate`. So the rule a reply is generated under and the rule it is judged by are the same rule.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.emotion import BASIC_EMOTIONS, VAD, EmotionState
+from core.emotion import VAD, EmotionState
 
 # Below this intensity a perceived emotion is treated as neutral: weak text cues are noise.
-_MIN_USER_INTENSITY = 0.2
+MIN_INTENSITY = 0.2
 # Grief this strong is met with visible compassion (a soft sadness) rather than plain calm.
-_COMPASSION_INTENSITY = 0.5
+COMPASSION_INTENSITY = 0.5
+# The agent never shows these to a user, whatever the user feels.
+NEVER = frozenset({"anger", "disgust", "fear"})
+
+_CALM = frozenset({"neutral", "sadness"})  # calm, or compassion
+_SHARE = frozenset({"joy", "surprise", "neutral"})
+_OPEN = frozenset({"neutral", "joy", "surprise", "sadness"})  # nothing to answer: anything but the never-labels
 
 
 @dataclass(frozen=True)
 class ReplyRule:
-    """How to answer one user emotion: the target's label and VAD point, the labels allowed on the way there,
-    and ceilings on valence and arousal that clamp the way there (no lingering cheer or agitation at grief)."""
+    """How to answer one user emotion: the target's label and VAD point, the labels allowed for the reply,
+    and ceilings on valence and arousal (no lingering cheer or agitation at grief)."""
 
     label: str
     vad: VAD
@@ -33,71 +43,60 @@ class ReplyRule:
 
 
 def effective_label(user: EmotionState) -> str:
-    """The user's label, or "neutral" where the reading is too weak to answer (weak text cues are noise)."""
-    return user.label if user.intensity >= _MIN_USER_INTENSITY else "neutral"
+    """The user's emotion as the rules read it: the label, or "neutral" where the reading is too weak to answer."""
+    return user.label if user.intensity >= MIN_INTENSITY else "neutral"
 
 
 def reply_rule(user: EmotionState) -> ReplyRule:
-    """How to answer `user`: the empathic target, the labels allowed on the way there, and the ceilings."""
+    """The row of the table for `user`: the empathic target, the allowed reply labels and the ceilings."""
     label = effective_label(user)
     i = user.intensity
     if label == "joy":
         # Share it, a little below their own intensity: the moment is theirs.
-        return ReplyRule(
-            "joy",
-            VAD(*(min(1.0, 0.4 + 0.5 * i) * x for x in VAD.of("joy").as_tuple())),
-            frozenset({"joy", "surprise", "neutral"}),
-        )
+        return ReplyRule("joy", VAD(*(min(1.0, 0.4 + 0.5 * i) * x for x in VAD.of("joy").as_tuple())), _SHARE)
     if label == "sadness":
         # Soft, low arousal; slightly warm for mild sadness, gently sad (compassion) for grief.
-        target_label = "sadness" if i >= _COMPASSION_INTENSITY else "neutral"
-        return ReplyRule(target_label, VAD(0.15 - 0.45 * i, -0.25, -0.1), frozenset({"neutral", "sadness"}), 0.2, 0.0)
+        target = "sadness" if i >= COMPASSION_INTENSITY else "neutral"
+        return ReplyRule(target, VAD(0.15 - 0.45 * i, -0.25, -0.1), _CALM, 0.2, 0.0)
     if label == "anger":
         # Calm and steady: lower arousal, not submissive, not cheerful.
-        return ReplyRule("neutral", VAD(0.05, -0.2, 0.15), frozenset({"neutral", "sadness"}), 0.3, 0.1)
+        return ReplyRule("neutral", VAD(0.05, -0.2, 0.15), _CALM, 0.3, 0.1)
     if label == "fear":
-        # Calm reassurance: positive, low arousal, a steady (dominant) stance.
-        return ReplyRule("neutral", VAD(0.25, -0.2, 0.3), frozenset({"neutral"}), 0.5, 0.1)
+        # Calm reassurance: positive, low arousal, a steady (dominant) stance; or compassion.
+        return ReplyRule("neutral", VAD(0.25, -0.2, 0.3), _CALM, 0.5, 0.1)
     if label == "disgust":
-        return ReplyRule("neutral", VAD(0.0, -0.1, 0.1), frozenset({"neutral", "sadness"}), 0.3, 0.1)
+        return ReplyRule("neutral", VAD(0.0, -0.1, 0.1), _CALM, 0.3, 0.1)
     if label == "surprise":
-        if user.vad.valence < 0:  # a shock: meet it like fear
-            return ReplyRule("neutral", VAD(0.2, -0.1, 0.25), frozenset({"neutral"}), 0.5, 0.2)
+        if user.vad.valence < 0:  # a shock: meet it like fear, or share the surprise; never with joy
+            return ReplyRule("neutral", VAD(0.2, -0.1, 0.25), _CALM | {"surprise"}, 0.5, 0.2)
         # Interest: the "interested" centre (0.64, 0.51, 0.17), softened.
-        return ReplyRule("surprise", VAD(0.45, 0.4, 0.1), frozenset({"surprise", "joy", "neutral"}))
-    return ReplyRule("neutral", VAD(0.15, 0.05, 0.05), frozenset(BASIC_EMOTIONS))
+        return ReplyRule("surprise", VAD(0.45, 0.4, 0.1), _SHARE)
+    return ReplyRule("neutral", VAD(0.15, 0.05, 0.05), _OPEN)
+
+
+def allowed_reply_emotions(user: EmotionState) -> frozenset[str]:
+    """The reply emotion labels that are appropriate for `user` (never anger, disgust or fear)."""
+    return reply_rule(user).allowed - NEVER
+
+
+def is_appropriate(user: EmotionState, reply_label: str) -> bool:
+    """Whether answering `user` with `reply_label` passes the rules."""
+    return reply_label in allowed_reply_emotions(user)
 
 
 def empathic_target(user: EmotionState) -> EmotionState:
-    """The emotion that best answers `user`, before any smoothing across turns."""
+    """The emotion that best answers `user`, before the persona's dynamics (agent.transition) move toward it."""
     rule = reply_rule(user)
     state = EmotionState.from_vad(rule.vad)
     return EmotionState(vad=state.vad, label=rule.label, intensity=state.intensity, mixture=state.mixture)
 
 
-def choose_reply_emotion(
-    user: EmotionState, previous: EmotionState | None = None, max_step: float = 0.6
-) -> EmotionState:
-    """The agent's emotion for its next reply: from `previous` toward the empathic target by at most `max_step`.
-
-    Rule-based ceilings then clamp valence and arousal for negative user emotions (DESIGN §6).
-    The label is always one of `core.emotion.BASIC_EMOTIONS` and one the rules allow for the user's emotion.
-    """
-    rule = reply_rule(user)
-    target = empathic_target(user)
-    if previous is None:
-        return target
-    distance = previous.vad.distance(target.vad)
-    if distance <= max_step:
-        return target
-    fraction = max_step / distance
-    stepped = VAD(
-        *(p + fraction * (t - p) for p, t in zip(previous.vad.as_tuple(), target.vad.as_tuple(), strict=True))
-    )
-    # The clamps keep the target inside them, so clamping only moves the point closer to the target.
-    stepped = VAD(min(stepped.valence, rule.max_valence), min(stepped.arousal, rule.max_arousal), stepped.dominance)
-    state = EmotionState.from_vad(stepped)
-    if state.label not in rule.allowed:
-        # The smooth path still reads as the wrong emotion (e.g. joy at grief): incongruence is worse than a jump.
-        return target
-    return state
+def clamp_reply_emotion(user: EmotionState, proposed: str, chosen: EmotionState) -> str:
+    """The model's `proposed` label if appropriate, else the agent's `chosen` emotion's label if that is, else
+    the calmest appropriate label (neutral where allowed)."""
+    allowed = allowed_reply_emotions(user)
+    if proposed in allowed:
+        return proposed
+    if chosen.label in allowed:
+        return chosen.label
+    return "neutral" if "neutral" in allowed else sorted(allowed)[0]

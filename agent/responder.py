@@ -57,6 +57,13 @@ class Responder:
         self.prompts.load(fallback_template)
         self._phrases = self.prompts.phrases(feelings)
 
+    def warm_up(self) -> None:
+        """Process the system prompt once (one generated token) so the first real turn finds it in the prompt
+        cache. Raises what the model raises."""
+        messages = [ChatMessage("system", self.system_prompt), ChatMessage("user", "Hello.")]
+        for _ in self.model.stream(messages, 1, 0.0):
+            pass
+
     def turn_message(self, user_text: str, user_emotion: EmotionState, agent_emotion: EmotionState) -> ChatMessage:
         """The latest user message: their words plus the private note on their feeling and the reply's feeling."""
         content = self.prompts.render(

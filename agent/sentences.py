@@ -1,6 +1,6 @@
 """Split a streamed reply into speakable sentences as soon as each one is complete.
 
-The TTS voices one sentence while the LLM writes the next (DESIGN §3), so a sentence is released as soon as
+The TTS voices one sentence while the LLM writes the next, so a sentence is released as soon as
 its end is certain: a terminator (. ! ? … ;) followed by whitespace, or a newline. A full stop is not an end
 after a known abbreviation ("Dr.", "e.g."), an initial, a list number, or inside a number ("3.5"); an ellipsis
 followed by a lower-case word continues the sentence. A very long sentence is cut at the first comma after
@@ -84,6 +84,13 @@ class SentenceSplitter:
             if sentence:
                 sentences.append(sentence)
         return sentences
+
+
+def split_sentences(text: str, limit: int = 0) -> list[str]:
+    """The speakable sentences of a whole text (a scripted reply); at most `limit` of them unless it is 0."""
+    splitter = SentenceSplitter()
+    sentences = [*splitter.feed(text), *splitter.flush()]
+    return sentences[:limit] if limit > 0 else sentences
 
 
 def _boundary(text: str, final: bool, clause_words: int) -> int | None:

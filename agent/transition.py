@@ -1,9 +1,10 @@
-"""The agent's own emotion from turn to turn, shaped by its personality (Wen et al. 2021; DESIGN §5).
+"""The agent's own emotion from turn to turn, shaped by its personality (Wen et al. 2021).
 
     E[t] = clip( E[t-1] + W ⊙ ΔE + λ (T - E[t-1]), -1, 1 ),   W = 1 + k·T
 
 T is the persona's resting temperament (agent.personality), ΔE a bounded shift toward the empathic target for the
-user's emotion (agent.reply_emotion: meet grief with calm warmth, share joy, meet anger and fear with calm), and
+user's emotion (the one rule table, agent.reply_emotion: meet grief with calm warmth, share joy, meet anger and fear
+with calm), and
 λ a steady pull back toward temperament. When the user shows no clear emotion the target *is* the temperament:
 with nothing to answer, the agent settles back into itself. W lets a persona's nature colour how far it moves:
 a high-arousal (neurotic, agreeable) persona moves further in arousal, a pleasant one further in valence.
@@ -16,8 +17,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from agent.reply_emotion import effective_label, empathic_target, reply_rule
+from agent.reply_emotion import allowed_reply_emotions, effective_label, empathic_target, reply_rule
 from core.emotion import VAD, EmotionState
+
+# Within this VAD distance of its empathic target the agent has arrived there and shows the target's label.
+ARRIVED = 0.1
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,7 @@ class TransitionSettings:
 
     k: float = 0.5
     pull: float = 0.1
-    max_shift: float = 0.6  # as reply_emotion.choose_reply_emotion: big enough to share joy within one turn
+    max_shift: float = 0.6  # big enough to share joy within one turn
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.pull <= 1.0:
@@ -66,8 +70,12 @@ def transition(
         return EmotionState.from_vad(moved)
     moved = VAD(min(moved.valence, rule.max_valence), min(moved.arousal, rule.max_arousal), moved.dominance)
     state = EmotionState.from_vad(moved)
-    if state.label not in rule.allowed:
+    if state.label not in allowed_reply_emotions(user):
         return target_state
+    if moved.distance(target_state.vad) <= ARRIVED:
+        # Arrived at the target: show the rule's label. Some targets are soft points whose nearest category
+        # centre is neutral (compassion for grief is a gentle sadness, not the sadness centre).
+        return EmotionState(vad=state.vad, label=target_state.label, intensity=state.intensity, mixture=state.mixture)
     return state
 
 

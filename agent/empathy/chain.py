@@ -4,7 +4,7 @@ The model writes a JSON object (agent.empathy.schema) whose last field, `respons
 string is decoded while it is generated (agent.empathy.json_stream) and split into sentences, so the voice
 starts on the first sentence while the model writes the second. An output that breaks the schema before any
 sentence was spoken is retried once, then answered by a rule-based fallback; the model's reply emotion is
-clamped by agent.empathy.rules (the face and voice use the transition model's emotion either way).
+clamped by the reply rules (agent.reply_emotion) (the face and voice use the transition model's emotion either way).
 
 Prompt cache: the system prompt (persona + therapy lens + the chain's instructions) is fixed for the life of the
 chain; everything that changes per turn (the perceived emotion, the suggested reply emotion, the memory
@@ -20,10 +20,11 @@ from typing import Any, Protocol
 
 from agent.base import ChatMessage
 from agent.empathy.json_stream import JsonFieldStream
-from agent.empathy.rules import clamp_reply_emotion, effective_label, suggest_strategy
 from agent.empathy.schema import FIELDS, STRATEGIES, EmpathyPlan, PlanError, check_fields, parse_plan, plan_schema
+from agent.empathy.strategy import suggest_strategy
 from agent.prompts import PromptError, PromptLibrary
-from agent.sentences import SentenceSplitter
+from agent.reply_emotion import clamp_reply_emotion, effective_label
+from agent.sentences import SentenceSplitter, split_sentences
 from core.emotion import EmotionState
 
 LENSES: tuple[str, ...] = ("cbt", "dbt", "person_centred", "reality")
@@ -79,7 +80,7 @@ class EmpathyTurn:
             return
         self.plan = chain.fallback_plan(self.user_emotion, self.agent_emotion)
         chain.last_plan = self.plan
-        yield from _sentences(self.plan.response, chain.max_sentences)
+        yield from split_sentences(self.plan.response, chain.max_sentences)
 
     def _attempt(self, spoken: list[str]) -> Iterator[str]:
         """One model call; raises PlanError (before speaking) when the output breaks the schema."""
@@ -307,10 +308,6 @@ def _asked_lately(history: list[ChatMessage], turns: int = 2) -> bool:
     return len(replies) == turns and all("?" in reply for reply in replies)
 
 
-def _sentences(text: str, limit: int) -> list[str]:
-    splitter = SentenceSplitter()
-    sentences = [*splitter.feed(text), *splitter.flush()]
-    return sentences[:limit] if limit > 0 else sentences
 
 
 __all__ = ["FIELDS", "LENSES", "EmpathyChain", "EmpathyTurn", "StructuredChatModel"]

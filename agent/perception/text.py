@@ -12,6 +12,7 @@ features alone: a weaker but model-free fallback (unit tests, `perceive_text`). 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -28,6 +29,9 @@ DEFAULT_L2 = 300.0
 LEXICAL_GAIN = 3.0
 # How much VADER's polarity moves the valence of the blended point (it handles negation and "but" clauses).
 _VADER_VALENCE_WEIGHT = 0.25
+# An utterance of at most this many words is read with the previous one in view, which weighs this much.
+_SHORT_WORDS = 4
+_CONTEXT_WEIGHT = 0.5
 
 
 class SentenceEncoder(Protocol):
@@ -73,12 +77,18 @@ class TextPerception:
         p = self._classifier.predict_proba(self.features([text]))[0]
         return dict(zip(self._classifier.labels, (float(v) for v in p), strict=True))
 
-    def perceive(self, text: str) -> EmotionState:
-        """The user's emotion as read from `text` (neutral for empty text)."""
+    def perceive(self, text: str, context: Sequence[str] = ()) -> EmotionState:
+        """The user's emotion as read from `text` (neutral for empty text), with the user's previous utterances
+        `context` (oldest first) in view: a short reply ("I'm fine.") says little on its own, so its reading leans
+        on the last utterance's; a longer one stands on its own words."""
         reading = self._cues.read(text)
         if reading.empty:
             return EmotionState.from_label("neutral", 0.0)
-        return state_from_posterior(_without_negated(self.posterior(text), reading), reading)
+        posterior = _without_negated(self.posterior(text), reading)
+        if context and len(text.split()) <= _SHORT_WORDS and context[-1].strip():
+            before = self.posterior(context[-1])
+            posterior = {k: (1 - _CONTEXT_WEIGHT) * p + _CONTEXT_WEIGHT * before[k] for k, p in posterior.items()}
+        return state_from_posterior(posterior, reading)
 
 
 def _without_negated(posterior: dict[str, float], reading: CueReading) -> dict[str, float]:

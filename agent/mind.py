@@ -1,0 +1,262 @@
+"""The text half of a turn, in one place: perceive -> smooth -> safety -> reply emotion -> chain of empathy -> plan.
+
+Every path that answers a user runs this: the realtime server (server.turn.pipeline, which adds voice and face),
+`empathica chat`, `empathica eval` and `empathica replay`. A turn has two steps so the server can tell the client
+how the user seems and how the agent feels before the first word is generated:
+
+1. `Mind.appraise` reads the user's words (with their previous utterances in view), smooths the reading across the
+   conversation (one utterance is noisy evidence), screens the message for a crisis, and decides the agent's reply
+   emotion with the persona's temperament (agent.transition over the rule table in agent.reply_emotion); a crisis
+   gets the calm safety emotion instead.
+2. `Mind.reply` starts the words: the scripted safety reply, the chain of empathy (a `Planner`), or a plain
+   responder. Iterate the returned `Reply` for sentences as they are generated; afterwards `Reply.plan` holds the
+   typed plan.
+
+`Mind.turn` runs both steps synchronously for the text-only paths; `Conversation` carries the running context
+(history, the previous emotions) from one turn to the next for callers that keep it in memory.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from agent.base import (
+    ChatMessage,
+    Perceiver,
+    PlannedTurn,
+    Planner,
+    ReplyEmotionChooser,
+    Responder,
+    SafetyCheck,
+    SafetyVerdictLike,
+)
+from agent.empathy.schema import EmpathyPlan
+from agent.perception.smoothing import smooth
+from agent.safety import safety_emotion
+from agent.sentences import split_sentences
+from core.emotion import EmotionState
+
+# The user's earlier utterances the perceiver sees next to the new one (a short "I'm fine." after grief).
+PERCEPTION_CONTEXT_TURNS = 2
+
+
+@dataclass(frozen=True)
+class SafetyPlan:
+    """A crisis message: the scripted reply went out instead of the model's (see agent.safety)."""
+
+    category: str
+    matched: str
+    response: str
+    score: float | None = None
+    source: str = "safety"
+
+    def to_dict(self) -> dict[str, str]:
+        """The stored and protocol form: what was matched, never the reply text (the reply is stored anyway)."""
+        out = {"source": self.source, "category": self.category, "matched": self.matched}
+        if self.score is not None:
+            out["score"] = f"{self.score:.3f}"
+        return out
+
+
+@dataclass(frozen=True)
+class FailedPlan:
+    """The reply model failed mid-turn; a scripted fallback was voiced. `reason` is the error's type."""
+
+    reason: str
+    source: str = "fallback"
+
+    def to_dict(self) -> dict[str, str]:
+        """The stored and protocol form."""
+        return {"source": self.source, "reason": self.reason}
+
+
+Plan = EmpathyPlan | SafetyPlan | FailedPlan
+"""A turn's typed plan: the chain of empathy's (source "model" or its rule-based "fallback"), a safety event, or a
+failed model. A plain responder (chain off) has no plan."""
+
+
+@dataclass(frozen=True)
+class TurnContext:
+    """What the agent knows going into a turn: the conversation so far and its last emotions."""
+
+    history: Sequence[ChatMessage] = ()
+    previous_user: EmotionState | None = None  # the user's smoothed state after the last turn
+    previous_agent: EmotionState | None = None  # the agent's emotion in the last turn
+    summary: str = ""  # the running summary of turns older than the history (agent.memory)
+    persona: str = ""  # the persona whose temperament shapes the agent's emotion
+
+    def user_utterances(self, turns: int) -> list[str]:
+        """The user's last `turns` messages, oldest first."""
+        said = [m.content for m in self.history if m.role == "user"]
+        return said[-turns:] if turns > 0 else []
+
+
+@dataclass(frozen=True)
+class Appraisal:
+    """Step 1 of a turn: how the user seems and how the agent will feel in reply."""
+
+    text: str
+    perceived: EmotionState  # this utterance alone
+    user: EmotionState  # smoothed across the conversation: what the agent answers
+    agent: EmotionState  # the reply emotion: face, voice, and the target for the words
+    safety: SafetyVerdictLike | None = None  # a crisis: the scripted reply goes out instead of the model's
+    timings_ms: dict[str, float] = field(default_factory=dict)  # "perception", "safety"
+
+
+@dataclass
+class Reply:
+    """Step 2 of a turn: iterate for the reply's sentences as they are generated; then read `plan`."""
+
+    sentences: Iterator[str]
+    source: str  # "safety" | "model" (the chain; its plan may say "fallback") | "plain" (chain off)
+    planned: PlannedTurn | None = None
+    safety_plan: SafetyPlan | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        return self.sentences
+
+    @property
+    def plan(self) -> Plan | None:
+        """The typed plan, once the sentences are out (None for a plain responder or an unfinished chain)."""
+        if self.safety_plan is not None:
+            return self.safety_plan
+        return self.planned.plan if self.planned is not None else None
+
+    @property
+    def attempts(self) -> int:
+        """Model calls the chain needed (2: the first output broke the schema); 0 without a chain."""
+        return self.planned.attempts if self.planned is not None else 0
+
+
+@dataclass
+class TextTurn:
+    """A whole text turn (Mind.turn): the appraisal, what was said, the plan, timings, and any model error."""
+
+    appraisal: Appraisal
+    sentences: list[str]
+    plan: Plan | None
+    source: str  # "safety" | "model" | "fallback" | "plain" | "error"
+    attempts: int
+    first_sentence_s: float
+    total_s: float
+    error: str = ""
+
+    @property
+    def reply(self) -> str:
+        """The reply as one text."""
+        return " ".join(s for s in self.sentences if s)
+
+
+@dataclass
+class Mind:
+    """The agent's mind for one deployment; engines are shared by every conversation, the context is per call.
+
+    `history_turns` is how many past exchanges the model sees (older ones live on in the summary).
+    """
+
+    perceive: Perceiver
+    choose_reply_emotion: ReplyEmotionChooser
+    safety: SafetyCheck | None = None
+    history_turns: int = 8
+
+    def appraise(self, text: str, context: TurnContext = TurnContext()) -> Appraisal:
+        """Step 1: perceive and smooth the user's emotion, screen for a crisis, choose the reply emotion."""
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        perceived = self.perceive(text, context.user_utterances(PERCEPTION_CONTEXT_TURNS))
+        timings["perception"] = _ms_since(started)
+        user = smooth(context.previous_user, perceived)
+        verdict = None
+        if self.safety is not None:
+            started = time.perf_counter()
+            verdict = self.safety(text)
+            timings["safety"] = _ms_since(started)
+        if verdict is not None:
+            agent = safety_emotion()
+        else:
+            agent = self.choose_reply_emotion(user, context.previous_agent, persona=context.persona)
+        return Appraisal(text, perceived, user, agent, verdict, timings)
+
+    def reply(
+        self, responder: Responder | Planner, appraisal: Appraisal, context: TurnContext = TurnContext()
+    ) -> Reply:
+        """Step 2: the reply's sentences, not yet started (iterating runs the model; closing it stops the model)."""
+        verdict = appraisal.safety
+        if verdict is not None:
+            plan = SafetyPlan(verdict.category, verdict.matched, verdict.response, verdict.score)
+            return Reply(iter(split_sentences(verdict.response)), "safety", safety_plan=plan)
+        history = self.window(context.history)
+        if isinstance(responder, Planner):
+            planned = responder.turn(appraisal.text, appraisal.user, appraisal.agent, history, summary=context.summary)
+            return Reply(iter(planned), "model", planned=planned)
+        return Reply(responder.reply(appraisal.text, appraisal.user, appraisal.agent, history), "plain")
+
+    def turn(
+        self,
+        responder: Responder | Planner,
+        text: str,
+        context: TurnContext = TurnContext(),
+        on_appraisal: Callable[[Appraisal], object] | None = None,
+        on_sentence: Callable[[str], object] | None = None,
+    ) -> TextTurn:
+        """Both steps, synchronously; a failing model is recorded in `error`, not raised. The callbacks see the
+        appraisal before the model starts and each sentence as it comes (for a terminal that shows them live)."""
+        started = time.perf_counter()
+        appraisal = self.appraise(text, context)
+        if on_appraisal is not None:
+            on_appraisal(appraisal)
+        reply = self.reply(responder, appraisal, context)
+        said: list[str] = []
+        first: float | None = None
+        error = ""
+        try:
+            for sentence in reply:
+                first = first if first is not None else time.perf_counter() - started
+                said.append(sentence.strip())
+                if on_sentence is not None:
+                    on_sentence(sentence.strip())
+        except Exception as exc:  # a dead LLM server: the caller decides (chat says so, eval counts it)
+            error = f"{type(exc).__name__}: {exc}"
+        total = time.perf_counter() - started
+        plan = None if error else reply.plan
+        source = "error" if error else (plan.source if plan is not None else reply.source)
+        return TextTurn(
+            appraisal=appraisal,
+            sentences=said,
+            plan=plan,
+            source=source,
+            attempts=reply.attempts,
+            first_sentence_s=first if first is not None else total,
+            total_s=total,
+            error=error,
+        )
+
+    def window(self, history: Sequence[ChatMessage]) -> list[ChatMessage]:
+        """The last `history_turns` exchanges of `history` (what the model sees)."""
+        return list(history[-2 * self.history_turns :]) if self.history_turns > 0 else []
+
+
+@dataclass
+class Conversation:
+    """The running context of a conversation held in memory (chat, eval); the server keeps its own in the store."""
+
+    persona: str = ""
+    history: list[ChatMessage] = field(default_factory=list)
+    user: EmotionState | None = None
+    agent: EmotionState | None = None
+    summary: str = ""
+
+    def context(self) -> TurnContext:
+        """The context for the next turn."""
+        return TurnContext(tuple(self.history), self.user, self.agent, self.summary, self.persona)
+
+    def add(self, user_text: str, turn: TextTurn) -> None:
+        """Remember a finished turn: the exchange, and the emotions the next turn starts from."""
+        self.history += [ChatMessage("user", user_text), ChatMessage("assistant", turn.reply)]
+        self.user, self.agent = turn.appraisal.user, turn.appraisal.agent
+
+
+def _ms_since(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
