@@ -27,6 +27,7 @@ class SafetyVerdict:
     category: str
     matched: str
     response: str
+    score: float | None = None  # the learned detector's confidence; None when a rule matched
 
 
 def safety_emotion() -> EmotionState:
