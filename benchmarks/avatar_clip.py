@@ -21,8 +21,8 @@ from avatar.landmarks import LandmarkDetector
 from avatar.loop import LOOP_STATES
 from avatar.portrait import load_portrait
 from avatar.renderer import FaceRenderer
-from server.clips import make_clip
-from server.portraits import PortraitStore
+from server.web.clips import make_clip
+from server.web.portraits import PortraitStore
 
 
 def timed(fn):  # type: ignore[no-untyped-def]

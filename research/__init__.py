@@ -1,5 +1,6 @@
 """Research toolkit: evaluate, compare and replay empathetic dialogues; fine-tune the reply model with LoRA.
 
-A composition root over `agent/` (like `server/`): it may import `core`, `agent` and the server's configuration and
-engine factories; nothing else imports it except the CLI (`server/cli.py` forwards `eval`, `replay`, `finetune`).
+A composition root over `agent/` (like `server/`): it may import `core`, `agent`, `storage` and `compose` (the
+configuration and engine factories); nothing else imports it except the CLI (`cli/main.py` forwards `eval`,
+`replay`, `finetune`).
 """

@@ -14,12 +14,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from compose.config import Config
 from research.dialogues import Dialogue, DialogueTurn
 from research.eval.command import EvalError, build_text_agent, resolve_variants
 from research.eval.metrics import distinct_n, rate, strategy_mix, tokens
 from research.eval.runner import TextAgent, TurnResult, run_dialogue
-from server.config import Config
-from server.store import ConversationStore, TurnRecord
+from storage.store import ConversationStore, TurnRecord
 
 
 class ReplayError(ValueError):
@@ -166,7 +166,7 @@ def run_replay(
     progress: TextIO | None = None,
 ) -> int:
     """Replay a stored session as `persona` (its own lens unless `lens`) and write the comparison; exit code."""
-    from server.engines import EngineError
+    from compose.engines import EngineError
 
     progress = progress or sys.stderr
     path = config.storage.path

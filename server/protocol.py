@@ -30,7 +30,7 @@ ErrorCode = Literal[
     "unauthorized",
     "rate_limited",  # more turns than `server.max_turns_per_minute`: the turn was not started
     "internal",
-    # A stage failed and the turn went on degraded (server.degrade); the message says what the user gets instead.
+    # A stage failed and the turn went on degraded (server.turn.degrade); the message says what the user gets instead.
     "llm_unavailable",
     "tts_failed",
     "render_failed",

@@ -9,10 +9,10 @@ import sys
 
 from aiohttp import web
 
-from server.app import create_app
-from server.config import Config
-from server.engines import EngineError, load_engines
-from server.store import ConversationStore
+from compose.config import Config
+from compose.engines import EngineError, load_engines
+from server.web.app import create_app
+from storage.store import ConversationStore
 
 LISTENING = "Empathica is listening on {url} — open it in a browser"
 

@@ -8,12 +8,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from compose.config import Config
 from core.emotion import EmotionState
 from research.dialogues import DialogueError, load_dialogues
 from research.eval.report import RunInfo, VariantRun, write_report
 from research.eval.runner import TextAgent, Variant, run_variant
 from research.eval.summary import summarize
-from server.config import Config
 
 
 class EvalError(ValueError):
@@ -47,12 +47,12 @@ def build_text_agent(
     perceive: Callable[[str], EmotionState] | None = None,
     out: TextIO | None = None,
 ) -> TextAgent:
-    """The agent's mind from configuration (server.engines): LLM, perception, safety, transition, responders.
+    """The agent's mind from configuration (compose.engines): LLM, perception, safety, transition, responders.
 
     `model` and `perceive` default to the configured LLM and the server's text perception. Each variant's
-    responder is built (and its prompt cache warmed) on first use. Raises server.engines.EngineError.
+    responder is built (and its prompt cache warmed) on first use. Raises compose.engines.EngineError.
     """
-    from server.engines import (
+    from compose.engines import (
         load_llm,
         load_perception,
         load_reply_emotion,
@@ -97,7 +97,7 @@ def run_eval(
     command: str = "",
 ) -> int:
     """Evaluate and write the report under `out_dir`; returns the exit code (2: bad input or missing model)."""
-    from server.engines import EngineError
+    from compose.engines import EngineError
 
     progress = progress or sys.stderr
     try:

@@ -31,7 +31,7 @@ class ServerProcess:
         env = {**os.environ, "EMPATHICA_STORAGE_DATABASE": str(self.database), **self.extra_env}
         env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         exe = shutil.which("empathica")
-        command = [exe] if exe else [sys.executable, "-m", "server.cli"]
+        command = [exe] if exe else [sys.executable, "-m", "cli.main"]
         log = open(self.log_path, "a")  # noqa: SIM115 - the child writes it for its whole life
         self._proc = subprocess.Popen(
             [*command, "serve", "--host", "127.0.0.1", "--port", str(port)],

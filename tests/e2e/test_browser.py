@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from agent.personas import portrait_path
-from server.store import ConversationStore
+from storage.store import ConversationStore
 from tests.e2e.browser_util import CHROMIUM, CHROMIUM_ARGS, VIDEO_ADVANCING, VIDEO_PROBE
 
 pytestmark = pytest.mark.e2e

@@ -5,7 +5,7 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from server.store import ConversationStore
+from storage.store import ConversationStore
 from tests.e2e.server_process import ServerProcess
 from tests.e2e.ws_client import receive_json, text_turn
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from agent.perception import TextPerception
+from compose.config import Config, load_config
 from research.eval.command import build_text_agent
 from research.eval.runner import TextAgent
-from server.config import Config, load_config
 from tests.server.fakes import PlanModel
 
 PLAN = {

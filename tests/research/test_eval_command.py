@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import build_parser, main
 from research.dialogues import EXAMPLE_DIALOGUES
 from research.eval.command import EvalError, resolve_variants, run_eval
 from research.eval.runner import Variant
-from server.cli import build_parser, main
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from cli.main import main
 from research.dialogues import EXAMPLE_DIALOGUES
-from server.cli import main
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -169,7 +169,7 @@ def test_chat_template_tokenizers_learn_the_templates_end_of_turn(tiny_lm: Path,
 
 
 def run_finetune(tiny_lm: Path, dialogues: Path, out: Path, *extra: str) -> int:
-    from server.cli import main
+    from cli.main import main
 
     return main(["finetune", str(dialogues), "--base", str(tiny_lm), "--out", str(out), *extra])
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from cli.main import main
+from compose.config import load_config
 from core.emotion import EmotionState
 from research.replay import run_replay, word_overlap
-from server.cli import main
-from server.config import load_config
-from server.store import ConversationStore, TurnRecord
+from storage.store import ConversationStore, TurnRecord
 
 SAD = EmotionState.from_label("sadness", 0.6).to_dict()
 CALM = EmotionState.from_label("neutral", 0.2).to_dict()

@@ -14,9 +14,9 @@ from pydantic import BaseModel
 from agent.base import ChatMessage
 from core.emotion import EmotionState
 from core.media import Speech, TimedWord, Transcript
-from server.pipeline import TurnPipeline
 from server.protocol import MediaOut
-from server.store import ConversationStore
+from server.turn.pipeline import TurnPipeline
+from storage.store import ConversationStore
 
 INIT = b"ftyp+moov"
 MIME = 'video/mp4; codecs="avc1.42E01E, mp4a.40.2"'

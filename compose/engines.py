@@ -1,0 +1,462 @@
+"""Build the engines from configuration, once, at start-up (the only place that knows concrete engine classes).
+
+Each loader prints a progress line ("loading ASR whisper-base ... 1.2 s") so a user waiting for the server
+knows what it is doing. A missing or corrupt model becomes an `EngineError` whose message says how to fix it.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO, TypeVar
+
+from compose.config import Config
+from compose.persona_engines import PersonaEngineCache, PersonaSpec
+from core.provision import ModelError, model_dir
+from server.ports import (
+    EncoderFactory,
+    Perceiver,
+    Recognizer,
+    Renderer,
+    ReplyEmotionChooser,
+    Responder,
+    SafetyCheck,
+    Summarizer,
+    Synthesizer,
+)
+
+T = TypeVar("T")
+_PATH_SUFFIXES = (".gguf", ".onnx", ".pt")  # .pt: an openai-whisper checkpoint for asr.model
+# Sentence embeddings for text perception (agent.perception); always needed, so not a configuration key.
+PERCEPTION_MODEL = "minilm-l6"
+
+
+class EngineError(RuntimeError):
+    """An engine could not be loaded; the message says what to do (exit code 2 in the CLI)."""
+
+
+def resolve_model(value: str) -> Path:
+    """A configured model: a path when it contains '/' or ends with .gguf/.onnx/.pt, else a model name.
+
+    Names resolve to their verified directory under the models home (core.provision.model_dir).
+    """
+    if "/" in value or value.endswith(_PATH_SUFFIXES):
+        path = Path(value).expanduser()
+        if not path.exists():
+            raise ModelError(f"model path {path} does not exist; fix the configuration or install a model by name")
+        return path
+    return model_dir(value)
+
+
+def llm_file(value: str) -> Path:
+    """The GGUF file of a configured LLM (a name or a path)."""
+    path = resolve_model(value)
+    return path / "model.gguf" if path.is_dir() else path
+
+
+def voice_file(value: str) -> Path:
+    """The .onnx file of a configured piper voice (a name or a path)."""
+    path = resolve_model(value)
+    if path.is_dir():
+        voices = sorted(path.glob("*.onnx"))
+        if not voices:
+            raise ModelError(f"{path} holds no .onnx piper voice; install one with `empathica models install`")
+        return voices[0]
+    return path
+
+
+HIBARI_VOICE = "hibari-heart"  # the voice inside the hibari-tts package (a pip dependency, not a model package)
+
+
+def voice_engine(voice: str) -> str:
+    """The TTS engine a voice name belongs to: "hibari" for hibari voices, else "piper" (for per-persona voices)."""
+    return "hibari" if voice.startswith("hibari") else "piper"
+
+
+def load_synthesizer(engine: str, voice: str, threads: int) -> Any:
+    """A TTS engine for `voice`: hibari ("hibari-heart" or a hibari .onnx path) or piper (a name or .onnx path)."""
+    if engine == "hibari":
+        from speech.tts.hibari import HibariSynthesizer
+
+        if voice == HIBARI_VOICE:
+            return HibariSynthesizer(None, threads=threads)
+        if not ("/" in voice or voice.endswith(".onnx")):
+            raise ModelError(f"tts.voice {voice!r} is not a hibari voice: use {HIBARI_VOICE!r} or a hibari .onnx path")
+        return HibariSynthesizer(resolve_model(voice), threads=threads)
+    from speech.tts.piper import PiperSynthesizer
+
+    return PiperSynthesizer(voice_file(voice), threads=threads)
+
+
+def make_endpointer(config: Config) -> Any:
+    """A fresh end-of-turn detector for one microphone stream (each stream needs its own VAD state)."""
+    from speech.streaming.endpointer import Endpointer, EndpointerConfig
+    from speech.streaming.vad import SileroVad
+
+    listen = config.listen
+    return Endpointer(
+        SileroVad(),
+        EndpointerConfig(
+            threshold=listen.vad_threshold,
+            release_threshold=listen.release_threshold,
+            hangover_ms=listen.hangover_ms,
+            min_speech_ms=listen.min_speech_ms,
+            partial_interval_ms=listen.partial_interval_ms,
+        ),
+    )
+
+
+def config_model_names(config: Config) -> list[str]:
+    """The model names (not paths) the configuration needs."""
+    from agent.personas import load_personas
+
+    values = [config.asr.model]
+    if config.tts.engine == "piper":  # hibari's voice comes with its pip package
+        values.append(config.tts.voice)
+    # Every shipped persona may be chosen by a client, so its piper voice must be installed too.
+    values += sorted({p.voice for p in load_personas().values() if voice_engine(p.voice) == "piper"} - set(values))
+    if config.llm.backend == "embedded":  # an HTTP backend's model name belongs to that server
+        values.insert(0, config.llm.model)
+    return [v for v in values if not ("/" in v or v.endswith(_PATH_SUFFIXES))] + [PERCEPTION_MODEL]
+
+
+def timed_load(label: str, load: Callable[[], T], out: TextIO | None = None) -> T:
+    """Run `load`, printing `loading LABEL ... 1.2 s`; load failures become EngineError."""
+    out = out or sys.stderr
+    print(f"[empathica] loading {label} ...", end="", flush=True, file=out)
+    start = time.perf_counter()
+    try:
+        result = load()
+    except ModelError as exc:
+        print(" failed", file=out, flush=True)
+        raise EngineError(str(exc)) from exc
+    except Exception as exc:  # engines raise their own error types (LlmError, PortraitError, NoFaceError ...)
+        print(" failed", file=out, flush=True)
+        raise EngineError(f"could not load {label}: {exc}") from exc
+    print(f" {time.perf_counter() - start:.1f} s", file=out, flush=True)
+    return result
+
+
+@dataclass
+class MediaEngines:
+    """What turns text into a talking face: the voice, the face renderer and a per-turn encoder factory."""
+
+    synthesizer: Synthesizer
+    renderer: Renderer
+    encoder_factory: EncoderFactory
+    media_mime: str
+
+
+@dataclass
+class Engines:
+    """Every engine a conversation needs, loaded once and shared by all sessions (one turn at a time)."""
+
+    recognizer: Recognizer
+    perceiver: Perceiver
+    choose_reply_emotion: ReplyEmotionChooser
+    responder: Responder
+    media: MediaEngines
+    safety: SafetyCheck | None = None
+    on_safety: Callable[[dict[str, Any]], object] | None = None
+    memory: Summarizer | None = None
+    # Each session's persona picks its lens, voice and portrait; `responder` and `media` are the configured
+    # persona's (also what a server without this cache uses for every session).
+    personas: PersonaEngineCache | None = None
+
+    @property
+    def media_mime(self) -> str:
+        return self.media.media_mime
+
+
+def synthesizer_loader(config: Config, out: TextIO | None = None) -> Callable[[str], Synthesizer]:
+    """Load a TTS voice by name; the configured voice keeps its configured engine, others go by their name."""
+    tts = config.tts
+
+    def load(voice: str) -> Synthesizer:
+        engine = tts.engine if voice == tts.voice else voice_engine(voice)
+        return timed_load(f"TTS {engine} {voice}", lambda: load_synthesizer(engine, voice, tts.threads), out)
+
+    return load
+
+
+def renderer_loader(config: Config, out: TextIO | None = None) -> Callable[[str], Renderer]:
+    """Load a face renderer for a portrait: "astronaut"/"" (default), "grace_hopper", or an image path."""
+    from agent.personas import portrait_path
+
+    av = config.avatar
+
+    def load(portrait: str) -> Renderer:
+        from avatar.landmarks import LandmarkDetector, default_cache_dir
+        from avatar.portrait import load_portrait
+        from avatar.renderer import FaceRenderer
+
+        path = portrait_path(portrait)
+
+        def build() -> Any:
+            detector = LandmarkDetector(cache_dir=default_cache_dir())
+            image = load_portrait(path, av.size, detector)
+            return FaceRenderer(image, detector.detect(image), fps=av.fps)
+
+        return timed_load(f"avatar {path or 'default portrait'}", build, out)
+
+    return load
+
+
+def encoder_factory_for(config: Config) -> Callable[[int], EncoderFactory]:
+    """An fMP4 encoder factory for a voice's sample rate (hibari speaks at 24 kHz, piper at 22.05 kHz)."""
+    av = config.avatar
+
+    def make(sample_rate: int) -> EncoderFactory:
+        from avatar.encoder import Mp4StreamEncoder
+
+        def encoder_factory() -> Any:
+            return Mp4StreamEncoder(av.size, av.fps, sample_rate)
+
+        return encoder_factory
+
+    return make
+
+
+def load_media(
+    config: Config, portrait: str | None = None, out: TextIO | None = None, voice: str | None = None
+) -> MediaEngines:
+    """Load TTS, portrait + renderer and the encoder (all that `empathica render` needs).
+
+    `voice` and `portrait` default to the configuration's `tts.voice` and `avatar.portrait`.
+    """
+    synthesizer = synthesizer_loader(config, out)(voice if voice is not None else config.tts.voice)
+    renderer = renderer_loader(config, out)(portrait if portrait is not None else config.avatar.portrait)
+    encoder_factory = encoder_factory_for(config)(int(synthesizer.sample_rate))
+    mime = timed_load("video encoder", lambda: encoder_factory().mime, out)
+    return MediaEngines(synthesizer, renderer, encoder_factory, mime)
+
+
+def load_llm(config: Config, out: TextIO | None = None) -> Any:
+    """The configured chat model: embedded llama.cpp, or a client for an OpenAI-compatible server."""
+    llm = config.llm
+    if llm.backend == "openai":
+        from agent.llm.openai_http import OpenAiHttpLlm
+
+        return timed_load(
+            f"LLM client {llm.model} at {llm.base_url}",
+            lambda: OpenAiHttpLlm(
+                llm.base_url,
+                llm.model,
+                api_key=llm.api_key,
+                connect_timeout=llm.connect_timeout,
+                read_timeout=llm.read_timeout,
+            ),
+            out,
+        )
+    if llm.backend == "transformers":
+        return load_transformers_llm(config, out)
+    from agent.llm.embedded import EmbeddedLlm
+
+    return timed_load(
+        f"LLM {llm.model}",
+        lambda: EmbeddedLlm(llm_file(llm.model), threads=llm.threads, context_tokens=llm.context_tokens, seed=llm.seed),
+        out,
+    )
+
+
+def load_transformers_llm(config: Config, out: TextIO | None = None) -> Any:
+    """A Hugging Face model (plus `llm.adapter`, a LoRA adapter) run by transformers: for fine-tuned adapters."""
+    llm = config.llm
+    if config.empathy.enabled:
+        # The chain of empathy needs JSON-schema constrained decoding, which this backend lacks; adapters from
+        # `empathica finetune` are trained on the plain responder's prompt anyway (docs/finetune.md).
+        raise EngineError(
+            'llm.backend = "transformers" needs empathy.enabled = false (it cannot constrain output to the chain '
+            "of empathy's JSON schema); or serve the model with vLLM and use llm.backend = \"openai\""
+        )
+    import importlib.util
+
+    missing = [name for name in ("torch", "transformers", "peft") if importlib.util.find_spec(name) is None]
+    if missing:  # optional packages: scripts/setup.sh installs them on request
+        raise EngineError(
+            f'llm.backend = "transformers" needs {", ".join(missing)}: run EMPATHICA_RESEARCH=1 scripts/setup.sh'
+        )
+    from agent.llm.transformers_chat import TransformersChatLlm
+
+    label = f"LLM {llm.model}" + (f" + adapter {llm.adapter}" if llm.adapter else "") + " (transformers)"
+    adapter = llm.adapter or None
+    return timed_load(
+        label,
+        lambda: TransformersChatLlm(
+            llm.model, adapter=adapter, threads=llm.threads, context_tokens=llm.context_tokens, seed=llm.seed
+        ),
+        out,
+    )
+
+
+def responder_loader(config: Config, model: Any, out: TextIO | None = None) -> Callable[[tuple[str, str, str]], Any]:
+    """Build the reply step for (persona name, prompt template, therapy lens), all on the one loaded `model`.
+
+    The chain of empathy (default) or, with `empathy.enabled = false`, the plain responder. Different lenses
+    make different system prompts, each stable for the chain's life (so each keeps its own prompt prefix).
+    """
+    from agent.empathy.chain import EmpathyChain
+    from agent.prompts import render
+    from agent.responder import Responder as AgentResponder
+
+    empathy, llm = config.empathy, config.llm
+
+    def load(key: tuple[str, str, str]) -> Any:
+        name, prompt, lens = key
+        system_prompt = timed_load(f"persona {prompt}", lambda: render(prompt.removesuffix(".txt"), name=name), out)
+        if not empathy.enabled:
+            return AgentResponder(model, system_prompt, max_tokens=llm.max_reply_tokens, temperature=llm.temperature)
+        return timed_load(
+            f"chain of empathy ({lens})",
+            lambda: EmpathyChain(
+                model,
+                system_prompt,
+                lens=lens,
+                max_tokens=empathy.max_tokens,
+                temperature=empathy.temperature,
+                max_history_messages=2 * config.server.history_turns,
+            ),
+            out,
+        )
+
+    return load
+
+
+def warm_up(responder: Any, config: Config, out: TextIO | None = None) -> None:
+    """Process a chain's system prompt now (when `empathy.warm_up`), so its first reply starts from the cache."""
+    if not (config.empathy.enabled and config.empathy.warm_up and hasattr(responder, "warm_up")):
+        return
+    try:
+        timed_load("prompt cache (system prompt)", responder.warm_up, out)
+    except EngineError as exc:  # e.g. an HTTP server that is not up yet: turns will say so if it stays down
+        print(f"[empathica] warning: {exc}", file=out or sys.stderr, flush=True)
+
+
+def fallback_spec(config: Config) -> PersonaSpec:
+    """The engine needs of a persona name without a persona file: the configured lens, voice and portrait."""
+    return PersonaSpec(
+        config.persona.name, config.persona.prompt, config.empathy.lens, config.tts.voice, config.avatar.portrait
+    )
+
+
+def persona_spec(config: Config, name: str) -> PersonaSpec:
+    """The lens, voice and portrait of persona `name`: its persona file's, or the configured ones without one."""
+    from agent.personas import PersonaError, find_persona
+    from compose.persona_engines import spec_of
+
+    try:
+        return spec_of(find_persona(name))
+    except PersonaError:
+        return fallback_spec(config)
+
+
+def load_persona_engines(config: Config, model: Any, out: TextIO | None = None) -> PersonaEngineCache:
+    """The per-persona engine cache, with the configured persona's engines loaded (and warmed up) now.
+
+    Loading the configured persona at start-up surfaces a missing model before the server listens; the other
+    personas' lenses, voices and portraits load on their first turn and stay loaded.
+    """
+    from agent.personas import load_personas
+
+    cache = PersonaEngineCache(
+        load_personas(),
+        fallback_spec(config),
+        make_responder=responder_loader(config, model, out),
+        make_synthesizer=synthesizer_loader(config, out),
+        make_renderer=renderer_loader(config, out),
+        make_encoder_factory=encoder_factory_for(config),
+    )
+    warm_up(cache.engines(config.persona.name).responder, config, out)
+    return cache
+
+
+def load_safety(config: Config) -> tuple[SafetyCheck | None, Callable[[dict[str, Any]], object] | None]:
+    """The safety screen and the escalation hook (None where disabled or not configured)."""
+    from agent.safety import SafetyScreen
+    from agent.safety_hook import WebhookNotifier
+
+    safety = config.safety
+    if not safety.enabled:
+        return None, None
+    try:
+        screen = SafetyScreen(safety.hotline_text)
+    except Exception as exc:  # a broken prompts/safety_*.txt: refuse to start rather than run unscreened
+        raise EngineError(f"could not load the safety rules: {exc}") from exc
+    return screen.check, (WebhookNotifier(safety.webhook_url) if safety.webhook_url else None)
+
+
+def load_memory(config: Config, model: Any) -> Summarizer:
+    """The running-summary memory (LLM summaries, or extractive ones if so configured)."""
+    from agent.memory import SummaryMemory
+
+    memory = config.memory
+    return SummaryMemory(model if memory.summarizer == "llm" else None, every_turns=memory.summary_every)
+
+
+def load_perception(out: TextIO | None = None) -> Any:
+    """Text perception: MiniLM sentence embeddings + lexical cues (agent.perception.TextPerception)."""
+    from agent.perception import TextPerception
+    from agent.perception.minilm import MiniLmEncoder
+
+    return timed_load(
+        f"perception {PERCEPTION_MODEL}", lambda: TextPerception(MiniLmEncoder(model_dir(PERCEPTION_MODEL))), out
+    )
+
+
+def load_reply_emotion(config: Config) -> ReplyEmotionChooser:
+    """The personality-weighted transition of the agent's emotion, per persona (agent.transition).
+
+    Sessions name their persona (client `hello.persona`, else `persona.name`); an unknown name gets the
+    configured persona's temperament, or Mira's when the configured name is not a shipped persona either.
+    """
+    from agent.personas import PersonaError, find_persona, load_personas, persona_temperaments
+    from agent.transition import PersonaTransition
+
+    personas = load_personas()
+    try:
+        default = find_persona(config.persona.name, personas)
+    except PersonaError:
+        default = find_persona("mira", personas)
+    return PersonaTransition(persona_temperaments(personas), default=default.temperament)
+
+
+def load_recognizer(config: Config) -> Any:
+    """The ASR engine for `asr.model`: openai-whisper (torch) for a `.pt` checkpoint, else faster-whisper."""
+    asr = config.asr
+    path = resolve_model(asr.model)
+    if path.suffix == ".pt":
+        # Imported only here: the engine pulls in torch, which the default set-up never needs.
+        from speech.asr.openai_whisper import OpenAiWhisperRecognizer
+
+        return OpenAiWhisperRecognizer(
+            path, threads=asr.threads, language=asr.language or None, beam_size=asr.beam_size
+        )
+    from speech.asr.faster_whisper import FasterWhisperRecognizer
+
+    return FasterWhisperRecognizer(path, threads=asr.threads, language=asr.language or None, beam_size=asr.beam_size)
+
+
+def load_engines(config: Config, out: TextIO | None = None) -> Engines:
+    """Load every engine the configuration names, printing progress; raises EngineError."""
+    recognizer = timed_load(f"ASR {config.asr.model}", lambda: load_recognizer(config), out)
+    perception = load_perception(out)
+    model = load_llm(config, out)
+    personas = load_persona_engines(config, model, out)
+    default = personas.engines(config.persona.name)
+    safety, on_safety = load_safety(config)
+    mime = timed_load("video encoder", lambda: default.encoder_factory().mime, out)
+    media = MediaEngines(default.synthesizer, default.renderer, default.encoder_factory, mime)
+    return Engines(
+        recognizer=recognizer,
+        perceiver=perception.perceive,
+        choose_reply_emotion=load_reply_emotion(config),
+        responder=default.responder,
+        media=media,
+        safety=safety,
+        on_safety=on_safety,
+        memory=load_memory(config, model),
+        personas=personas,
+    )

@@ -1,0 +1,443 @@
+"""One conversational turn, streamed: ASR -> perception -> reply emotion -> LLM sentences -> TTS -> face -> fMP4.
+
+Blocking stages run in worker threads; the LLM runs in its own thread (server.turn.llm_stream) so sentence n is
+voiced, rendered and encoded while sentence n+1 is being written. Every turn that got past its input is stored,
+also when it was cancelled or a stage failed, so what the user said is never lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import numpy as np
+
+from agent.base import ChatMessage
+from agent.mind import FailedPlan, Mind, Plan, TurnContext
+from agent.sentences import split_sentences
+from compose.persona_engines import PersonaEngines
+from core.emotion import EmotionState
+from core.media import Transcript
+from server.ports import (
+    EncoderFactory,
+    MediaEncoder,
+    Perceiver,
+    Recognizer,
+    Renderer,
+    ReplyEmotionChooser,
+    Responder,
+    SafetyCheck,
+    SafetyVerdictLike,
+    Summarizer,
+    Synthesizer,
+    TurnSink,
+)
+from server.protocol import (
+    EmotionOut,
+    ErrorOut,
+    MediaOut,
+    ProtocolError,
+    ReplyEnd,
+    ReplyStart,
+    ReplyText,
+    SafetyOut,
+    TranscriptOut,
+    UserEmotionOut,
+    WordOut,
+)
+from server.turn.degrade import llm_fallback_text, still_frames
+from server.turn.llm_stream import Done, Failed, Sentence, SentenceStream
+from server.turn.played import ReplyTimeline
+from storage.pending import PendingTurn, PendingTurns
+from storage.store import ConversationStore, InputKind, TurnRecord
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass
+class TurnInput:
+    """What one turn starts from: typed text or an utterance (16 kHz mono int16), and the context."""
+
+    session_id: str
+    turn_index: int
+    kind: InputKind
+    input_end: float  # time.perf_counter() when the user's input ended
+    text: str = ""
+    pcm: np.ndarray | None = None
+    sample_rate: int = 16000
+    history: list[ChatMessage] = field(default_factory=list)
+    previous_emotion: EmotionState | None = None
+    previous_user_emotion: EmotionState | None = None  # the user's smoothed state after the session's last turn
+    persona: str = ""  # recorded with the session when this is its first stored turn
+    portrait: str | None = None  # the session's uploaded portrait file (server.web.portraits); None: the persona's
+    endpoint_ms: float | None = None  # hands-free microphone: the pause the endpointer waited for (a timing)
+
+
+@dataclass
+class TurnOutcome:
+    """What happened in a turn; `record` is what was stored (None when nothing was stored)."""
+
+    record: TurnRecord | None
+    agent_emotion: EmotionState | None
+    user_emotion: EmotionState | None = None  # smoothed across the session's turns (agent.perception.smoothing)
+    timeline: ReplyTimeline = field(default_factory=ReplyTimeline)  # the voiced sentences on the media clock
+
+
+class StageError(Exception):
+    """A pipeline stage raised; the message names the stage."""
+
+    def __init__(self, stage: str, cause: BaseException) -> None:
+        super().__init__(f"{stage} failed: {type(cause).__name__}: {cause}")
+        self.stage = stage
+
+
+@dataclass
+class _TurnState:
+    turn: TurnInput
+    user_text: str = ""
+    user_emotion: EmotionState | None = None
+    agent_emotion: EmotionState | None = None
+    sentences: list[str] = field(default_factory=list)
+    reply_started: bool = False
+    cancelled: bool = False
+    media_index: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    stream: SentenceStream | None = None
+    plan: Plan | None = None  # the chain-of-empathy reasoning, the safety event, or the failed model
+    cancel: asyncio.Event = field(default_factory=asyncio.Event)  # the client stopped the reply (cancel, barge-in)
+    timeline: ReplyTimeline = field(default_factory=ReplyTimeline)
+    # The engines of this turn's persona (its lens, voice and face); set before the reply starts.
+    responder: Responder | None = None
+    synthesizer: Synthesizer | None = None
+    renderer: Renderer | None = None
+    # Degraded modes (server.turn.degrade): once the voice or the face failed, the rest of the turn goes without it.
+    voice_failed: bool = False
+    face_failed: bool = False
+    encoded: bool = False  # the encoder got at least one sentence (else there is nothing to finish)
+    storage_error: str = ""  # why the turn could not be written yet (it is kept and retried)
+
+    def add_time(self, stage: str, seconds: float) -> None:
+        self.timings[stage] = self.timings.get(stage, 0.0) + seconds * 1000.0
+
+
+@dataclass
+class TurnPipeline:
+    """Runs turns on shared engines; the caller makes sure only one turn uses them at a time."""
+
+    recognizer: Recognizer
+    perceiver: Perceiver
+    choose_reply_emotion: ReplyEmotionChooser
+    responder: Responder
+    synthesizer: Synthesizer
+    renderer: Renderer
+    encoder_factory: EncoderFactory
+    store: ConversationStore
+    safety: SafetyCheck | None = None  # messages it flags get a scripted reply instead of the model's
+    on_safety: Callable[[dict[str, Any]], object] | None = None  # escalation hook (e.g. a webhook)
+    memory: Summarizer | None = None  # keeps a running summary of the turns that left the history window
+    memory_window: int = 8  # turns given to the model as history (the summary covers the older ones)
+    # The session persona's responder/voice/face/encoder (compose.persona_engines); None: the fields above for all.
+    persona_engines: Callable[..., PersonaEngines] | None = None  # (persona name[, uploaded portrait file])
+    # Writes turns, keeping the ones the database refuses (locked, full) for later; None: in memory only.
+    pending: PendingTurns | None = None
+    llm_fallback: str = ""  # voiced when the reply model fails; empty: prompts/fallback_llm.txt
+
+    def __post_init__(self) -> None:
+        # The text half of every turn (agent.mind): the same one chat, eval and replay run.
+        self.mind = Mind(self.perceiver, self.choose_reply_emotion, self.safety, self.memory_window)
+        if self.pending is None:
+            self.pending = PendingTurns(self.store)
+        if not self.llm_fallback:
+            self.llm_fallback = llm_fallback_text()
+
+    async def run(self, turn: TurnInput, sink: TurnSink, cancel: asyncio.Event) -> TurnOutcome:
+        """Run one turn, sending its messages to `sink`; setting `cancel` stops it within one sentence."""
+        state = _TurnState(turn=turn, user_text=turn.text.strip(), cancel=cancel)
+        if turn.endpoint_ms is not None:
+            state.timings["endpoint"] = turn.endpoint_ms
+        store_it = True
+        try:
+            await self._run(state, sink, cancel)
+        except ProtocolError as exc:  # empty input: nothing to store
+            store_it = False
+            await sink.send(ErrorOut(code=exc.code, message=exc.message, turn_id=turn.turn_index))
+        except StageError as exc:
+            log.exception("turn %s/%s: %s", turn.session_id, turn.turn_index, exc)
+            await sink.send(ErrorOut(code="internal", message=str(exc), turn_id=turn.turn_index))
+        finally:
+            # Also on task cancellation (the client went away): store synchronously, it takes a millisecond.
+            state.timings["total"] = _ms_since(turn.input_end)
+            record = self._store(state) if store_it else None
+            if state.stream is not None:
+                state.stream.stop()
+        if state.storage_error:
+            await sink.send(ErrorOut(code="storage", message=state.storage_error, turn_id=turn.turn_index))
+        if state.reply_started:
+            await sink.send(
+                ReplyEnd(
+                    turn_id=turn.turn_index,
+                    text=" ".join(state.sentences),
+                    cancelled=state.cancelled,
+                    timings_ms=_rounded(state.timings),
+                    plan=state.plan.to_dict() if state.plan is not None else None,
+                )
+            )
+        if state.stream is not None:
+            await state.stream.wait_finished()  # the model must be idle before the next turn may use it
+        if self.memory is not None and record is not None and not state.storage_error:
+            try:
+                await asyncio.to_thread(self._update_memory, turn.session_id)
+            except Exception:  # the reply is out and stored; a failed summary only costs memory
+                log.exception("could not update the summary of session %s", turn.session_id)
+        return TurnOutcome(
+            record=record, agent_emotion=state.agent_emotion, user_emotion=state.user_emotion, timeline=state.timeline
+        )
+
+    async def _run(self, state: _TurnState, sink: TurnSink, cancel: asyncio.Event) -> None:
+        turn = state.turn
+        tid = turn.turn_index
+        if turn.kind == "audio":
+            assert turn.pcm is not None, "audio turns carry PCM"
+            transcript: Transcript = await self._stage(
+                state, "asr", self.recognizer.transcribe, turn.pcm, turn.sample_rate
+            )
+            state.user_text = transcript.text.strip()
+            if state.user_text:
+                words = [WordOut(text=w.text, start=w.start, end=w.end) for w in transcript.words]
+                await sink.send(
+                    TranscriptOut(turn_id=tid, text=state.user_text, language=transcript.language, words=words)
+                )
+        if not state.user_text:
+            raise ProtocolError("empty_input", "no speech was recognised" if turn.kind == "audio" else "empty text")
+        if cancel.is_set():
+            state.cancelled = True
+            return
+
+        summary, _ = self.store.summary(turn.session_id)
+        context = TurnContext(turn.history, turn.previous_user_emotion, turn.previous_emotion, summary, turn.persona)
+        appraisal = await self._stage(state, "perception", self.mind.appraise, state.user_text, context, timed=False)
+        for stage, ms in appraisal.timings_ms.items():
+            state.timings[stage] = state.timings.get(stage, 0.0) + ms
+        state.user_emotion, state.agent_emotion = appraisal.user, appraisal.agent
+        await sink.send(UserEmotionOut(turn_id=tid, emotion=EmotionOut.of(state.user_emotion)))
+        if appraisal.safety is not None:
+            await self._escalate(state, sink, appraisal.safety)
+        encoder_factory = await self._use_persona(state)
+        assert state.responder is not None, "set by _use_persona"
+        state.reply_started = True
+        await sink.send(ReplyStart(turn_id=tid, emotion=EmotionOut.of(state.agent_emotion)))
+
+        reply = self.mind.reply(state.responder, appraisal, context)
+        stream = SentenceStream(reply.__iter__, asyncio.get_running_loop())
+        state.stream = stream
+        stream.start()
+        encoder: MediaEncoder | None = None
+        while True:
+            item = await stream.next(cancel)
+            if item is None:
+                state.cancelled = True
+                break
+            if isinstance(item, Failed):
+                encoder = await self._speak_fallback(state, sink, encoder, encoder_factory, item.error)
+                break
+            if isinstance(item, Done):
+                break
+            assert isinstance(item, Sentence)
+            _record_llm(state, stream)
+            text = item.text.strip()
+            if not text:
+                continue
+            if encoder is None:
+                encoder = await self._stage(state, "video encoder set-up", encoder_factory, timed=False)
+            await self._voice(state, sink, encoder, text)
+            if cancel.is_set():
+                state.cancelled = True
+                break
+        _record_llm(state, stream)
+        if state.plan is None:  # a failed model already has its FailedPlan
+            state.plan = reply.plan
+        if encoder is not None and state.encoded and not state.cancelled:
+            pieces = await self._stage(state, "encode", encoder.finish)
+            await self._send_pieces(state, sink, pieces)
+
+    async def _speak_fallback(
+        self,
+        state: _TurnState,
+        sink: TurnSink,
+        encoder: MediaEncoder | None,
+        encoder_factory: EncoderFactory,
+        error: BaseException,
+    ) -> MediaEncoder | None:
+        """The reply model failed: tell the client why, then voice the scripted fallback through the usual path."""
+        turn = state.turn
+        log.error("turn %s/%s: the reply model failed: %s: %s", turn.session_id, turn.turn_index,
+                  type(error).__name__, error)
+        message = (
+            f"the reply model failed ({type(error).__name__}: {error}); a short scripted reply was voiced instead. "
+            "Check the LLM settings (llm.*) and the server log, then try again."
+        )
+        await sink.send(ErrorOut(code="llm_unavailable", message=message, turn_id=turn.turn_index))
+        if state.plan is None:
+            state.plan = FailedPlan(type(error).__name__)
+        for text in split_sentences(self.llm_fallback):
+            if state.cancel.is_set():
+                state.cancelled = True
+                break
+            if encoder is None:
+                encoder = await self._stage(state, "video encoder set-up", encoder_factory, timed=False)
+            await self._voice(state, sink, encoder, text)
+        return encoder
+
+    async def _use_persona(self, state: _TurnState) -> EncoderFactory:
+        """Pick this turn's responder, voice and face by the session's persona (the first use loads them)."""
+        if self.persona_engines is None:
+            state.responder, state.synthesizer, state.renderer = self.responder, self.synthesizer, self.renderer
+            return self.encoder_factory
+        # Only a session with an uploaded portrait passes it, so persona lookups without that argument keep working.
+        portrait = () if state.turn.portrait is None else (state.turn.portrait,)
+        engines = await self._stage(
+            state, "persona engines", self.persona_engines, state.turn.persona, *portrait, timed=False
+        )
+        state.responder, state.synthesizer, state.renderer = engines.responder, engines.synthesizer, engines.renderer
+        return engines.encoder_factory
+
+    async def _escalate(self, state: _TurnState, sink: TurnSink, verdict: SafetyVerdictLike) -> None:
+        """Announce a safety event to the client and the operator's hook; the scripted reply follows."""
+        turn = state.turn
+        category: Any = verdict.category  # one of agent.safety.CATEGORIES, which the protocol's Literal lists
+        await sink.send(SafetyOut(turn_id=turn.turn_index, category=category, response=verdict.response))
+        if self.on_safety is not None:
+            event = {
+                "type": "safety",
+                "session_id": turn.session_id,
+                "turn_id": turn.turn_index,
+                "category": verdict.category,
+                "user_text": state.user_text,
+                "response": verdict.response,
+                "time": time.time(),
+            }
+            try:
+                self.on_safety(event)
+            except Exception:  # the hook is best effort: the scripted reply must still go out
+                # Not the event itself: it holds the user's words, which belong in the store, not in logs.
+                log.exception("safety hook failed for the %s event of turn %s/%s", verdict.category,
+                              turn.session_id, turn.turn_index)
+
+    def _update_memory(self, session_id: str) -> None:
+        """Fold the turns that have left the history window into the session's running summary, when due."""
+        assert self.memory is not None
+        summary, through = self.store.summary(session_id)
+        turns = self.store.turns(session_id)
+        old = len(turns) - self.memory_window
+        if old <= through or not self.memory.due(old, through):
+            return
+        pairs = [(t.user_text, t.reply_text) for t in turns[through:old]]
+        self.store.set_summary(session_id, self.memory.update(summary, pairs), old)
+
+    async def _voice(self, state: _TurnState, sink: TurnSink, encoder: MediaEncoder, text: str) -> None:
+        """Send one sentence's text, then voice, animate, encode and send it."""
+        tid = state.turn.turn_index
+        await sink.send(ReplyText(turn_id=tid, text=text, index=len(state.sentences)))
+        state.sentences.append(text)
+        emotion = state.agent_emotion
+        assert state.synthesizer is not None and state.renderer is not None, "set by _use_persona"
+        if state.voice_failed:
+            return
+        try:
+            speech = await self._stage(state, "tts", state.synthesizer.synthesize, text, emotion)
+        except StageError as exc:  # the text is out already: the reply goes on as text
+            state.voice_failed = True
+            log.error("turn %s/%s: %s", state.turn.session_id, tid, exc)
+            await sink.send(ErrorOut(code="tts_failed", message=f"{exc}; the reply continues as text", turn_id=tid))
+            return
+        if state.cancel.is_set():  # barge-in: stop within the segment being made, not after it
+            return
+        frames = await self._render(state, sink, encoder, speech)
+        if state.cancel.is_set():
+            return
+        pieces = await self._stage(state, "encode", encoder.add, frames, speech.pcm)
+        state.encoded = True
+        state.timeline.add(text, len(speech.pcm) / speech.sample_rate)
+        await self._send_pieces(state, sink, pieces)
+
+    async def _render(self, state: _TurnState, sink: TurnSink, encoder: MediaEncoder, speech: Any) -> Any:
+        """The face speaking; when that fails, the still portrait (or a plain frame) for the rest of the turn."""
+        if not state.face_failed:
+            assert state.renderer is not None and state.agent_emotion is not None
+            try:
+                return await self._stage(state, "render", state.renderer.render_speech, speech, state.agent_emotion)
+            except StageError as exc:
+                state.face_failed = True
+                log.error("turn %s/%s: %s", state.turn.session_id, state.turn.turn_index, exc)
+                message = f"{exc}; the reply is shown as a still picture with the voice"
+                await sink.send(ErrorOut(code="render_failed", message=message, turn_id=state.turn.turn_index))
+        return await asyncio.to_thread(still_frames, state.renderer, encoder, speech)
+
+    async def _send_pieces(self, state: _TurnState, sink: TurnSink, pieces: list[bytes]) -> None:
+        for piece in pieces:
+            if state.cancel.is_set():  # the client has flushed its player: later pieces would only be dropped
+                return
+            if not piece:
+                continue
+            if state.media_index == 0:
+                state.timings["first_media"] = _ms_since(state.turn.input_end)
+            announce = MediaOut(turn_id=state.turn.turn_index, index=state.media_index, bytes=len(piece))
+            await sink.send_media(announce, piece)
+            state.media_index += 1
+
+    async def _stage(self, state: _TurnState, name: str, fn: Callable[..., T], *args: Any, timed: bool = True) -> T:
+        """Run a blocking stage in a worker thread, add its time to `timings[name]`, wrap its failure."""
+        start = time.perf_counter()
+        try:
+            result = await asyncio.to_thread(fn, *args)
+        except Exception as exc:
+            raise StageError(name, exc) from exc
+        if timed:
+            state.add_time(name, time.perf_counter() - start)
+        return result
+
+    def _store(self, state: _TurnState) -> TurnRecord | None:
+        turn = state.turn
+        record = TurnRecord(
+            session_id=turn.session_id,
+            turn_index=turn.turn_index,
+            input_kind=turn.kind,
+            user_text=state.user_text,
+            reply_text=" ".join(state.sentences),
+            cancelled=state.cancelled,
+            user_emotion=state.user_emotion.to_dict() if state.user_emotion else None,
+            agent_emotion=state.agent_emotion.to_dict() if state.agent_emotion else None,
+            timings=_rounded(state.timings),
+            created_at=time.time(),  # when it happened, also if the write has to wait
+        )
+        assert self.pending is not None, "set in __post_init__"
+        plan = state.plan.to_dict() if state.plan is not None else None
+        saved = self.pending.save(PendingTurn(record, turn.persona, plan))
+        if not saved.written:  # locked or full: kept in memory (and the journal), written on a later try
+            log.error("could not store turn %s/%s yet (%s); %d turn(s) waiting", turn.session_id,
+                      turn.turn_index, saved.error, saved.waiting)
+            state.storage_error = (
+                f"this turn could not be saved yet ({saved.error}); it is kept and will be saved as soon as the "
+                "database is writable again (free disk space, or close the program that locks it)"
+            )
+        return record
+
+
+def _record_llm(state: _TurnState, stream: SentenceStream) -> None:
+    if stream.first_sentence_s is not None:
+        state.timings["llm_first_sentence"] = stream.first_sentence_s * 1000.0
+    if stream.total_s is not None:
+        state.timings["llm_total"] = stream.total_s * 1000.0
+
+
+def _ms_since(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
+
+
+def _rounded(timings: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 1) for k, v in timings.items()}

@@ -1,0 +1,1 @@
+"""The aiohttp application: the web page, static files, health, metrics, portrait uploads and idle clips."""

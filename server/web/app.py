@@ -1,0 +1,168 @@
+"""The aiohttp application: the web page, its static files, the conversation websocket, health and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+from pathlib import Path
+
+from aiohttp import web
+
+from compose.config import Config
+from compose.engines import Engines, make_endpointer
+from server.metrics import CONTENT_TYPE, Metrics
+from server.session.session import Session, SessionSettings
+from server.turn.pipeline import TurnPipeline
+from server.web.access import origin_allowed
+from server.web.avatar_routes import AvatarRoutes, engine_faces, portrait_store
+from server.web.clips import ClipCache
+from server.web.portraits import portraits_dir
+from server.web.ws_response import LingeringWebSocketResponse
+from storage.pending import PendingTurns, journal_path, retry_context
+from storage.retention import retention_context
+from storage.store import ConversationStore
+
+STATIC_DIR = Path(__file__).with_name("static")
+
+PIPELINE_KEY = web.AppKey("pipeline", TurnPipeline)
+STORE_KEY = web.AppKey("store", ConversationStore)
+SETTINGS_KEY = web.AppKey("session_settings", SessionSettings)
+LOCK_KEY = web.AppKey("turn_lock", asyncio.Lock)
+CONFIG_KEY = web.AppKey("config", Config)
+SESSIONS_KEY = web.AppKey("sessions", set)
+METRICS_KEY = web.AppKey("metrics", Metrics)
+SLOTS_KEY = web.AppKey("session_slots", asyncio.Semaphore)
+AVATAR_KEY = web.AppKey("avatar_routes", AvatarRoutes)
+
+
+def build_pipeline(
+    engines: Engines, store: ConversationStore, memory_window: int = 8, pending: PendingTurns | None = None
+) -> TurnPipeline:
+    """The turn pipeline on the shared engines; `pending` keeps turns the database refuses for a later write."""
+    return TurnPipeline(
+        recognizer=engines.recognizer,
+        perceiver=engines.perceiver,
+        choose_reply_emotion=engines.choose_reply_emotion,
+        responder=engines.responder,
+        synthesizer=engines.media.synthesizer,
+        renderer=engines.media.renderer,
+        encoder_factory=engines.media.encoder_factory,
+        store=store,
+        safety=engines.safety,
+        on_safety=engines.on_safety,
+        memory=engines.memory,
+        memory_window=memory_window,
+        persona_engines=engines.personas.engines if engines.personas is not None else None,
+        pending=pending,
+    )
+
+
+def create_app(config: Config, engines: Engines, store: ConversationStore) -> web.Application:
+    """The web application; engines and store are loaded by the caller and shared by every connection."""
+    app = web.Application()
+    app[CONFIG_KEY] = config
+    app[STORE_KEY] = store
+    # Turns the database refuses (locked, disk full) wait in memory and in a journal beside it: nothing is lost.
+    pending = PendingTurns(store, journal_path(store.path))
+    app[PIPELINE_KEY] = build_pipeline(engines, store, config.server.history_turns, pending)
+    app[LOCK_KEY] = asyncio.Lock()
+    app[SESSIONS_KEY] = set()
+    app[METRICS_KEY] = Metrics()
+    app[SLOTS_KEY] = asyncio.Semaphore(config.server.max_sessions)
+    # Uploaded portraits live beside the database; sessions choose one by id in `hello`.
+    avatar = AvatarRoutes(
+        config,
+        portrait_store(config, portraits_dir(store.path)),
+        ClipCache(config.avatar.fps, config.avatar.clip_seconds, app[LOCK_KEY]),
+        engine_faces(engines),
+        asyncio.Semaphore(1),
+    )
+    app[AVATAR_KEY] = avatar
+    app[SETTINGS_KEY] = SessionSettings(
+        persona=config.persona.name,
+        media_mime=engines.media_mime,
+        max_utterance_seconds=config.server.max_utterance_seconds,
+        token=config.server.token,
+        history_turns=config.server.history_turns,
+        max_turns_per_minute=config.server.max_turns_per_minute,
+        portrait_path=avatar.portraits.path_of,
+    )
+    app.router.add_get("/", index)
+    app.router.add_get("/kiosk", index)  # the same page; the client switches to kiosk mode by its path
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/ws", websocket)
+    app.router.add_static("/static/", STATIC_DIR, show_index=False)
+    avatar.add_to(app)
+    app.on_shutdown.append(_close_sockets)
+    app.cleanup_ctx.append(retention_context(store, config.storage.retention_days))
+    app.cleanup_ctx.append(retry_context(pending))
+    return app
+
+
+async def index(request: web.Request) -> web.StreamResponse:
+    """The conversation page."""
+    page = STATIC_DIR / "index.html"
+    if not page.is_file():
+        raise web.HTTPNotFound(text="the web page is not installed (server/web/static/index.html is missing)")
+    return web.FileResponse(page, headers={"Cache-Control": "no-cache"})
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness: the engines are loaded once the server listens, so being here means ready."""
+    return web.json_response({"ok": True})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Counters, latency histograms and the open-session gauge in the Prometheus text format."""
+    text = request.app[METRICS_KEY].render(open_sessions=len(request.app[SESSIONS_KEY]))
+    return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE})
+
+
+async def websocket(request: web.Request) -> web.WebSocketResponse:
+    """One conversation; messages larger than `max_message_bytes` close it with code 1009.
+
+    A browser page from an origin outside `server.allowed_origins` is refused with 403 before the upgrade, and
+    one more than `server.max_sessions` open conversations with 503.
+    """
+    app = request.app
+    if not origin_allowed(request, app[CONFIG_KEY].server.allowed_origins):
+        raise web.HTTPForbidden(text="this page's origin may not open the conversation (server.allowed_origins)")
+    slots = app[SLOTS_KEY]
+    if slots.locked():
+        raise web.HTTPServiceUnavailable(
+            text="the server is serving as many conversations as it may (server.max_sessions); try again shortly",
+            headers={"Retry-After": "30"},
+        )
+    await slots.acquire()  # free, so this returns at once: no other handshake can take the slot in between
+    try:
+        return await _serve(request, app)
+    finally:
+        slots.release()
+
+
+async def _serve(request: web.Request, app: web.Application) -> web.WebSocketResponse:
+    ws = LingeringWebSocketResponse(max_msg_size=app[CONFIG_KEY].server.max_message_bytes, heartbeat=30.0)
+    await ws.prepare(request)
+    app[METRICS_KEY].connection_opened()
+    session = Session(
+        ws,
+        app[PIPELINE_KEY],
+        app[STORE_KEY],
+        app[LOCK_KEY],
+        app[SETTINGS_KEY],
+        metrics=app[METRICS_KEY],
+        make_endpointer=partial(make_endpointer, app[CONFIG_KEY]),
+    )
+    app[SESSIONS_KEY].add(ws)
+    try:
+        await session.run()
+        await ws.linger(request)
+    finally:
+        app[SESSIONS_KEY].discard(ws)
+    return ws
+
+
+async def _close_sockets(app: web.Application) -> None:
+    for ws in list(app[SESSIONS_KEY]):
+        await ws.close(code=1001, message=b"server shutting down")

@@ -1,0 +1,22 @@
+from compose.config import load_config
+from compose.engines import PERCEPTION_MODEL, config_model_names, load_reply_emotion
+from core.emotion import EmotionState
+
+
+def test_reply_emotion_follows_the_sessions_persona():
+    choose = load_reply_emotion(load_config(environ={}))
+    calm_user = EmotionState.from_label("neutral", 0.0)
+    sunny, kai = choose(calm_user, None, persona="Sunny"), choose(calm_user, None, persona="Kai")
+    assert sunny.vad.arousal > kai.vad.arousal
+    # Unknown names (clients may send anything) fall back to the configured persona.
+    assert choose(calm_user, None, persona="Zed").vad == choose(calm_user, None, persona="Mira").vad
+
+
+def test_unknown_configured_persona_still_loads():
+    config = load_config(environ={"EMPATHICA_PERSONA_NAME": "Robin"})
+    grief = EmotionState.from_label("sadness", 0.9)
+    assert load_reply_emotion(config)(grief, None, persona="Robin").label in {"neutral", "sadness"}
+
+
+def test_perception_model_is_installed_with_the_configured_ones():
+    assert PERCEPTION_MODEL in config_model_names(load_config(environ={}))
