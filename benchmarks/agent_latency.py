@@ -22,9 +22,10 @@ from agent.empathy.chain import LENSES, EmpathyChain
 from agent.llm.embedded import EmbeddedLlm
 from agent.perception import TextPerception
 from agent.prompts import PromptLibrary
-from agent.reply_emotion import choose_reply_emotion
 from agent.responder import Responder
 from agent.sentences import SentenceSplitter
+from compose.config import load_config
+from compose.engines import load_reply_emotion
 from core.provision import model_dir
 
 CONVERSATION = [
@@ -61,6 +62,7 @@ def main() -> None:
     prompts = PromptLibrary()
     responder = Responder(model, prompts.load("persona_default"), max_tokens=args.max_tokens, temperature=0.7)
     perception = TextPerception()
+    choose = load_reply_emotion(load_config())
     history: list[ChatMessage] = []
     agent_emotion = None
     rows: list[dict[str, float]] = []
@@ -71,7 +73,7 @@ def main() -> None:
             history, agent_emotion, text = [], None, CONVERSATION[0]
             print("new conversation (same system prompt):")
         user_emotion = perception.perceive(text)
-        agent_emotion = choose_reply_emotion(user_emotion, agent_emotion)
+        agent_emotion = choose(user_emotion, agent_emotion, persona="mira")  # as a server session chooses it
         messages = responder.messages(text, user_emotion, agent_emotion, history)
         row, pieces = _timed_turn(model, messages, args.max_tokens)
         rows.append(row)
@@ -120,6 +122,7 @@ def _empathy(args: argparse.Namespace) -> None:
         chain.warm_up()
         print(f"prompt cache warm-up (system prompt): {time.perf_counter() - started:.2f} s")
     perception = TextPerception()
+    choose = load_reply_emotion(load_config())
     history: list[ChatMessage] = []
     agent_emotion = None
     rows: list[dict[str, float]] = []
@@ -129,7 +132,7 @@ def _empathy(args: argparse.Namespace) -> None:
             history, agent_emotion, text = [], None, CONVERSATION[0]
             print("new conversation (same system prompt):")
         user_emotion = perception.perceive(text)
-        agent_emotion = choose_reply_emotion(user_emotion, agent_emotion)
+        agent_emotion = choose(user_emotion, agent_emotion, persona="mira")  # as a server session chooses it
         turn = chain.turn(text, user_emotion, agent_emotion, history)
         timed.started = start = time.perf_counter()
         first_sentence = None

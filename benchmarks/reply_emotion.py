@@ -1,13 +1,15 @@
 """Reply emotion appropriateness and schema validity of the chain of empathy on scripted support dialogues.
 
 Each user turn carries a gold emotion (benchmarks/data/dialogues.json), so this measures the chain, not
-perception. Per turn the transition model chooses the face's emotion, the LLM writes its chain-of-empathy JSON,
-and the rules of agent.empathy.rules judge the reply emotion. Printed: the share of schema-valid outputs (first
+perception: the gold emotion stands in for the perceiver, and the rest is the server's own text turn
+(agent.mind: smoothing, the persona's transition for the face's emotion, the chain of empathy); the one rule table
+(agent.reply_emotion) judges the reply emotion. Printed: the share of schema-valid outputs (first
 attempt, and after the one retry), the share of appropriate reply emotions as the model proposed them and after
 the clamp, the share of appropriate face emotions, the model's agreement with the gold user emotion, and the
 strategy mix (Lee et al.: without reasoning small models mostly ask questions).
 
     OMP_WAIT_POLICY=PASSIVE python benchmarks/reply_emotion.py [--model qwen2.5-coder-1.5b] [--lens cbt] [--limit 16]
+        [--persona mira]
 """
 
 from __future__ import annotations
@@ -16,14 +18,17 @@ import argparse
 import collections
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
-from agent.base import ChatMessage
 from agent.empathy.chain import LENSES, EmpathyChain
-from agent.empathy.rules import is_appropriate
+from agent.empathy.schema import EmpathyPlan
 from agent.llm.embedded import EmbeddedLlm
+from agent.mind import Conversation, Mind
 from agent.prompts import PromptLibrary
-from agent.reply_emotion import choose_reply_emotion
+from agent.reply_emotion import is_appropriate
+from compose.config import load_config
+from compose.engines import load_reply_emotion
 from core.emotion import EmotionState
 from core.provision import model_dir
 
@@ -36,6 +41,7 @@ def main() -> None:
     parser.add_argument("--lens", default="cbt", choices=LENSES)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--limit", type=int, default=0, help="only the first N dialogues (0: all)")
+    parser.add_argument("--persona", default="mira", help="whose temperament shapes the face's emotion")
     parser.add_argument("--verbose", action="store_true", help="print every plan")
     args = parser.parse_args()
 
@@ -45,19 +51,26 @@ def main() -> None:
     model = EmbeddedLlm(model_dir(args.model) / "model.gguf", threads=args.threads)
     chain = EmpathyChain(model, PromptLibrary().load("persona_default"), lens=args.lens)
 
+    gold: list[EmotionState] = []
+
+    def perceive_gold(text: str, context: Sequence[str] = ()) -> EmotionState:
+        return gold[-1]
+
+    mind = Mind(perceive_gold, load_reply_emotion(load_config()))
     counts: collections.Counter[str] = collections.Counter()
     strategies: collections.Counter[str] = collections.Counter()
     started = time.perf_counter()
     for dialogue in dialogues:
-        history: list[ChatMessage] = []
-        previous: EmotionState | None = None
+        conversation = Conversation(persona=args.persona)
         for spec in dialogue["turns"]:
-            user = EmotionState.from_label(spec["emotion"], spec["intensity"])
-            face = choose_reply_emotion(user, previous)
-            turn = chain.turn(spec["text"], user, face, history)
-            said = list(turn)
-            plan = turn.plan
-            assert plan is not None
+            gold.append(EmotionState.from_label(spec["emotion"], spec["intensity"]))
+            turn = mind.turn(chain, spec["text"], conversation.context())
+            conversation.add(spec["text"], turn)
+            if turn.error:
+                raise SystemExit(f"the model failed: {turn.error}")
+            said, plan = turn.sentences, turn.plan
+            user, face = turn.appraisal.user, turn.appraisal.agent
+            assert isinstance(plan, EmpathyPlan)
             counts["turns"] += 1
             counts["valid_first"] += turn.attempts == 1 and plan.source == "model"
             counts["valid_any"] += plan.source == "model"
@@ -77,10 +90,6 @@ def main() -> None:
             )
             if args.verbose:
                 print(f"    event: {plan.event} | cause: {plan.cause}\n    said: {' '.join(said)}")
-                for error in turn.errors:
-                    print(f"    rejected: {error}")
-            history += [ChatMessage("user", spec["text"]), ChatMessage("assistant", " ".join(said))]
-            previous = face
     model.close()
 
     n, m = counts["turns"], max(1, counts["model_plans"])

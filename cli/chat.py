@@ -10,12 +10,12 @@ as it does for a server session; `--lens` overrides the lens.
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, TextIO
 
-from agent.base import ChatMessage
-from agent.safety import safety_emotion
+from agent.base import Perceiver
+from agent.empathy.schema import EmpathyPlan
+from agent.mind import Appraisal, Conversation, Mind
 from compose.config import Config
 from core.emotion import EmotionState
 
@@ -40,7 +40,7 @@ def run_chat(
     lines: Iterable[str] | None = None,
     out: TextIO | None = None,
     model: Any = None,
-    perceive: Callable[[str], EmotionState] | None = None,
+    perceive: Perceiver | None = None,
     persona: str | None = None,
     lens: str | None = None,
 ) -> int:
@@ -73,54 +73,52 @@ def run_chat(
     except EngineError as exc:
         print(f"empathica: {exc}", file=sys.stderr)
         return 2
-    choose = load_reply_emotion(config)
     # A persona file's display name ("kai" -> "Kai"); a name without a file is shown as given.
     name = spec.name if spec != fallback_spec(config) else (persona or spec.name)
+    mind = Mind(perceive, load_reply_emotion(config), safety, history_turns=config.server.history_turns)
+    conversation = Conversation(persona=name)
     print(f"Chatting with {name} ({lens} lens; type /quit to leave).", file=out)
-    history: list[ChatMessage] = []
-    previous: EmotionState | None = None
     for raw in lines if lines is not None else _lines(sys.stdin, "you> ", out):
         text = raw.strip()
         if not text:
             continue
         if text in QUIT:
             break
-        started = time.perf_counter()
-        user = perceive(text)
-        verdict = safety(text) if safety is not None else None
-        agent = safety_emotion() if verdict is not None else choose(user, previous, persona=name)
-        print(f"  [user {_emotion(user)} | agent {_emotion(agent)}]", file=out)
-        planned = None
-        if verdict is not None:
-            print(f"  [safety: {verdict.category} (matched {verdict.matched!r})]", file=out)
-            sentences: Iterable[str] = [verdict.response]
-        elif hasattr(responder, "turn"):
-            planned = responder.turn(text, user, agent, history)
-            sentences = planned
-        else:
-            sentences = responder.reply(text, user, agent, history)
-        said: list[str] = []
-        first = None
-        try:
-            for sentence in sentences:
-                first = first if first is not None else time.perf_counter() - started
-                print(f"{name}: {sentence}" if not said else f"{' ' * len(name)}  {sentence}", file=out, flush=True)
-                said.append(sentence)
-        except Exception as exc:  # a dead LLM server: say so, keep the chat open
-            print(f"  [error: {exc}]", file=out)
+        view = _TurnView(name, out)
+        turn = mind.turn(responder, text, conversation.context(), view.appraisal, view.sentence)
+        if turn.error:  # a dead LLM server: say so, keep the chat open
+            print(f"  [error: {turn.error}]", file=out)
             continue
-        plan = planned.plan if planned is not None else None
-        if plan is not None:
-            emotion = plan.reply_emotion
-            if plan.llm_reply_emotion and plan.llm_reply_emotion != plan.reply_emotion:
-                emotion += f" (model said {plan.llm_reply_emotion}; clamped)"
-            print(
-                f"  [event: {plan.event} | their emotion: {plan.user_emotion} | cause: {plan.cause} | "
-                f"strategy: {plan.strategy} | reply emotion: {emotion} | {plan.source}]",
-                file=out,
-            )
-        total = time.perf_counter() - started
-        print(f"  [first sentence {first or total:.1f} s, total {total:.1f} s]", file=out, flush=True)
-        history += [ChatMessage("user", text), ChatMessage("assistant", " ".join(said))]
-        previous = agent
+        if isinstance(turn.plan, EmpathyPlan):
+            view.plan(turn.plan)
+        print(f"  [first sentence {turn.first_sentence_s:.1f} s, total {turn.total_s:.1f} s]", file=out, flush=True)
+        conversation.add(text, turn)
     return 0
+
+
+class _TurnView:
+    """Prints one turn as it happens: the emotions, each sentence, then the chain's reasoning."""
+
+    def __init__(self, name: str, out: TextIO) -> None:
+        self.name, self.out, self.said = name, out, 0
+
+    def appraisal(self, appraisal: Appraisal) -> None:
+        print(f"  [user {_emotion(appraisal.user)} | agent {_emotion(appraisal.agent)}]", file=self.out)
+        if appraisal.safety is not None:
+            verdict = appraisal.safety
+            print(f"  [safety: {verdict.category} (matched {verdict.matched!r})]", file=self.out)
+
+    def sentence(self, sentence: str) -> None:
+        prefix = f"{self.name}: " if not self.said else f"{' ' * len(self.name)}  "
+        print(prefix + sentence, file=self.out, flush=True)
+        self.said += 1
+
+    def plan(self, plan: EmpathyPlan) -> None:
+        emotion = plan.reply_emotion
+        if plan.llm_reply_emotion and plan.llm_reply_emotion != plan.reply_emotion:
+            emotion += f" (model said {plan.llm_reply_emotion}; clamped)"
+        print(
+            f"  [event: {plan.event} | their emotion: {plan.user_emotion} | cause: {plan.cause} | "
+            f"strategy: {plan.strategy} | reply emotion: {emotion} | {plan.source}]",
+            file=self.out,
+        )

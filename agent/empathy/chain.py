@@ -133,6 +133,7 @@ class EmpathyTurn:
             response=" ".join(spoken),
             source="model",
             llm_reply_emotion=proposed,
+            lens=chain.lens,
         )
         chain.last_plan = self.plan
 
@@ -277,6 +278,7 @@ class EmpathyChain:
             reply_emotion=clamp_reply_emotion(user_emotion, agent_emotion.label, agent_emotion),
             response=self._phrase(self._fallback, label),
             source="fallback",
+            lens=self.lens,
         )
 
     def _window(self, history: list[ChatMessage]) -> list[ChatMessage]:

@@ -39,6 +39,7 @@ class EmpathyPlan:
     response: str
     source: str = "model"  # "model" | "fallback" | "safety"
     llm_reply_emotion: str = ""  # what the model proposed before the appropriateness clamp ("" if unclamped)
+    lens: str = ""  # the therapy lens the chain reasoned through
 
     def to_dict(self) -> dict[str, str]:
         """A JSON-ready form (for the store, the chat command and the benchmark)."""

@@ -1,30 +1,24 @@
 """Run the agent's mind in text mode over scripted dialogues, turn by turn, as a server session would.
 
-Per turn, as server.pipeline does: perceive the user's words, smooth the reading across the dialogue's turns
-(agent.perception.smoothing), screen for crises (scripted reply), choose the agent's emotion with the persona's
-transition from its previous one, then answer through the persona's responder (the chain of empathy, or the plain
-responder) with the dialogue so far as history. No voice, no face: what is measured is what the agent perceives,
-feels, reasons and says, and how long that takes.
+Each turn is `agent.mind.Mind.turn`, the same text turn the server runs before it adds voice and face: perceive the
+user's words with their previous utterances in view, smooth the reading across the dialogue, screen for crises
+(scripted reply), choose the agent's emotion with the persona's transition, then answer through the persona's
+responder (the chain of empathy, or the plain responder) with the dialogue so far as history. What is measured is
+what the agent perceives, feels, reasons and says, and how long that takes.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TextIO
+from typing import Any, TextIO
 
-from agent.base import ChatMessage
-from agent.perception.smoothing import smooth
-from agent.safety import safety_emotion
+from agent.base import Perceiver, Planner, ReplyEmotionChooser, Responder, SafetyCheck
+from agent.empathy.schema import EmpathyPlan
+from agent.mind import Conversation, Mind
 from core.emotion import EmotionState
 from research.dialogues import Dialogue
-
-
-class ReplyEmotionChooser(Protocol):
-    """The persona-weighted transition of the agent's emotion (agent.transition.PersonaTransition)."""
-
-    def __call__(self, user: EmotionState, previous: EmotionState | None, persona: str = "") -> EmotionState: ...
 
 
 @dataclass(frozen=True)
@@ -48,11 +42,16 @@ class TextAgent:
     it should cache, so each lens keeps its prompt prefix across dialogues.
     """
 
-    perceive: Callable[[str], EmotionState]
+    perceive: Perceiver
     choose_reply_emotion: ReplyEmotionChooser
-    responder_for: Callable[[Variant], Any]
-    safety: Callable[[str], Any] | None = None
+    responder_for: Callable[[Variant], Responder | Planner]
+    safety: SafetyCheck | None = None
     history_turns: int = 8  # as the server: the last N turns are the model's context
+
+    @property
+    def mind(self) -> Mind:
+        """The one text turn (agent.mind) over these parts."""
+        return Mind(self.perceive, self.choose_reply_emotion, self.safety, self.history_turns)
 
 
 @dataclass
@@ -119,75 +118,34 @@ class DialogueResult:
 def run_dialogue(agent: TextAgent, dialogue: Dialogue, variant: Variant, max_turns: int = 0) -> DialogueResult:
     """Play `dialogue`'s user turns (the first `max_turns`; 0: all) against the agent as `variant`."""
     responder = agent.responder_for(variant)
+    mind = agent.mind
     result = DialogueResult(dialogue.id, dialogue.topic, variant)
-    history: list[ChatMessage] = []
-    user_state: EmotionState | None = None
-    agent_state: EmotionState | None = None
+    conversation = Conversation(persona=variant.persona)
     turns = dialogue.turns[:max_turns] if max_turns > 0 else dialogue.turns
     for index, spec in enumerate(turns):
-        window = history[-2 * agent.history_turns :] if agent.history_turns > 0 else []
-        turn = run_turn(agent, responder, variant, spec.user, window, user_state, agent_state)
-        turn.index = index
-        turn.gold_user_emotion = spec.user_emotion
-        turn.reference_reply, turn.reference_reply_emotion = spec.reply, spec.reply_emotion
-        result.turns.append(turn)
-        history += [ChatMessage("user", spec.user), ChatMessage("assistant", turn.reply)]
-        user_state, agent_state = turn.user_emotion, turn.agent_emotion
+        turn = mind.turn(responder, spec.user, conversation.context())
+        conversation.add(spec.user, turn)
+        plan = turn.plan if isinstance(turn.plan, EmpathyPlan) else None  # the chain's reasoning, when it ran
+        result.turns.append(
+            TurnResult(
+                index=index,
+                user_text=spec.user,
+                perceived=turn.appraisal.perceived,
+                user_emotion=turn.appraisal.user,
+                agent_emotion=turn.appraisal.agent,
+                reply=turn.reply,
+                source=turn.source,
+                first_sentence_s=turn.first_sentence_s,
+                total_s=turn.total_s,
+                plan=plan.to_dict() if plan is not None else None,
+                attempts=turn.attempts,
+                error=turn.error,
+                gold_user_emotion=spec.user_emotion,
+                reference_reply=spec.reply,
+                reference_reply_emotion=spec.reply_emotion,
+            )
+        )
     return result
-
-
-def run_turn(
-    agent: TextAgent,
-    responder: Any,
-    variant: Variant,
-    text: str,
-    history: list[ChatMessage],
-    previous_user: EmotionState | None,
-    previous_agent: EmotionState | None,
-) -> TurnResult:
-    """One turn as server.pipeline runs it, without voice and face; a failing model is recorded, not raised."""
-    started = time.perf_counter()
-    perceived = agent.perceive(text)
-    user = smooth(previous_user, perceived)
-    verdict = agent.safety(text) if agent.safety is not None else None
-    if verdict is not None:
-        agent_emotion = safety_emotion()
-    else:
-        agent_emotion = agent.choose_reply_emotion(user, previous_agent, persona=variant.persona)
-    planned = None
-    if verdict is not None:
-        sentences: Iterable[str] = [verdict.response]
-        source = "safety"
-    elif hasattr(responder, "turn"):  # the chain of empathy: its plan is read after the sentences
-        planned = responder.turn(text, user, agent_emotion, list(history))
-        sentences, source = planned, "model"
-    else:
-        sentences, source = responder.reply(text, user, agent_emotion, list(history)), "plain"
-    said: list[str] = []
-    first: float | None = None
-    error = ""
-    try:
-        for sentence in sentences:
-            first = first if first is not None else time.perf_counter() - started
-            said.append(sentence.strip())
-    except Exception as exc:  # a dead LLM server: keep evaluating, the report counts the errors
-        error, source = f"{type(exc).__name__}: {exc}", "error"
-    total = time.perf_counter() - started
-    plan = planned.plan if planned is not None else None
-    return TurnResult(
-        index=0,
-        user_text=text,
-        perceived=perceived,
-        user_emotion=user,
-        agent_emotion=agent_emotion,
-        reply=" ".join(s for s in said if s),
-        source=plan.source if plan is not None and not error else source,
-        first_sentence_s=first if first is not None else total,
-        total_s=total,
-        plan=plan.to_dict() if plan is not None and not error else None,
-        attempts=getattr(planned, "attempts", 0),
-        error=error,
-    )
 
 
 def run_variant(

@@ -6,7 +6,7 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from agent.empathy.rules import is_appropriate
+from agent.reply_emotion import is_appropriate
 from core.emotion import BASIC_EMOTIONS, PALETTE_VAD, VAD, EmotionState
 from research.eval.metrics import (
     LatencyStats,

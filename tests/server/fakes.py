@@ -31,7 +31,7 @@ class FakeRecognizer:
         return Transcript(text=self.text, words=words, language="en")
 
 
-def fake_perceive(text: str) -> EmotionState:
+def fake_perceive(text: str, context: Sequence[str] = ()) -> EmotionState:
     return EmotionState.from_label("sadness" if "sad" in text else "neutral", 0.5)
 
 

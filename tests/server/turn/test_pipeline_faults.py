@@ -282,6 +282,7 @@ class _Verdict:
     category = "self_harm"
     matched = "hurt myself"
     response = "I'm really glad you told me. You deserve support right now."
+    score = None  # a rule matched
 
 
 async def test_a_failing_safety_hook_keeps_the_reply_and_the_users_words_out_of_the_log(
