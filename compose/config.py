@@ -120,6 +120,10 @@ class MemorySettings(_Section):
 class PersonaSettings(_Section):
     name: str = "Mira"
     prompt: str = "persona_default.txt"
+    # The agent's emotion dynamics (agent.transition): E' = E + (1 + k·T)·ΔE + pull·(T - E), |ΔE| <= max_shift.
+    transition_k: float = Field(0.5, ge=0.0)
+    transition_pull: float = Field(0.1, ge=0.0, le=1.0)
+    transition_max_shift: float = Field(0.6, gt=0.0)
 
 
 class Config(_Section):

@@ -413,14 +413,16 @@ def load_reply_emotion(config: Config) -> ReplyEmotionChooser:
     configured persona's temperament, or Mira's when the configured name is not a shipped persona either.
     """
     from agent.personas import PersonaError, find_persona, load_personas, persona_temperaments
-    from agent.transition import PersonaTransition
+    from agent.transition import PersonaTransition, TransitionSettings
 
     personas = load_personas()
     try:
         default = find_persona(config.persona.name, personas)
     except PersonaError:
         default = find_persona("mira", personas)
-    return PersonaTransition(persona_temperaments(personas), default=default.temperament)
+    p = config.persona
+    settings = TransitionSettings(k=p.transition_k, pull=p.transition_pull, max_shift=p.transition_max_shift)
+    return PersonaTransition(persona_temperaments(personas), default=default.temperament, settings=settings)
 
 
 def load_recognizer(config: Config) -> Any:

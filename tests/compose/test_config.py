@@ -60,3 +60,17 @@ def test_openai_backend_settings_and_its_model_is_not_a_local_model():
     assert "qwen2.5-7b-instruct" not in config_model_names(config)
     model = load_llm(config)
     assert model.url == "http://127.0.0.1:9/v1/chat/completions" and model.model == "qwen2.5-7b-instruct"
+
+
+def test_the_transition_parameters_are_configured_and_reach_the_chooser():
+    from compose.engines import load_reply_emotion
+    from core.emotion import EmotionState
+
+    config = load_config(environ={"EMPATHICA_PERSONA_TRANSITION_MAX_SHIFT": "0.05"})
+    assert config.persona.transition_max_shift == 0.05 and config.persona.transition_k == 0.5
+    joy = EmotionState.from_label("joy", 0.9)
+    slow = load_reply_emotion(config)(joy, None, persona="kai")
+    usual = load_reply_emotion(load_config(environ={}))(joy, None, persona="kai")
+    rest = load_reply_emotion(config)(EmotionState.from_label("neutral", 0.0), None, persona="kai")
+    # A tiny max shift keeps Kai near rest; the default moves it a long way toward shared joy.
+    assert slow.vad.distance(rest.vad) < 0.2 < usual.vad.distance(rest.vad)
