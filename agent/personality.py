@@ -1,4 +1,4 @@
-"""Personality: Big Five traits mapped to a resting temperament in VAD space (Mehrabian 1996; DESIGN §5).
+"""Personality: Big Five traits mapped to a resting temperament in VAD space (Mehrabian 1996).
 
 Mehrabian's fifth factor is emotional *stability*, so neuroticism enters with the opposite sign of the published
 stability weights (a frequent bug elsewhere): a more neurotic persona rests less pleasant and more aroused.

@@ -1,6 +1,6 @@
 """The safety screen: messages about suicide, self-harm, abuse or a medical emergency bypass free generation.
 
-DESIGN §6: such a message gets a calm, scripted reply with the deployment's own help text (a local hotline)
+Such a message gets a calm, scripted reply with the deployment's own help text (a local hotline)
 and raises an escalation event a kiosk operator can act on. Detection is deliberately rule-based and
 transparent: the rules live in `prompts/safety_patterns.txt`, where a deployment can review and extend them;
 harmless idioms ("this traffic is killing me", "I could kill for a coffee", "my phone died") never match.

@@ -1,6 +1,6 @@
 """From an emotion to facial action units (AUs): EMFACS prototypes, blended region by region.
 
-DESIGN.md §8: happiness 6+12; sadness 1+4+15; surprise 1+2+5+26; fear 1+2+4+5+7+20+26; anger 4+5+7+23;
+EMFACS prototypes: happiness 6+12; sadness 1+4+15; surprise 1+2+5+26; fear 1+2+4+5+7+20+26; anger 4+5+7+23;
 disgust 9+15+16. Compound emotions take each face region (brows, eyes, nose, mouth) mostly from the emotion that
 is both strong in the mixture and expressive in that region (PC-Talk: a happy mouth with concerned brows), instead
 of averaging every prototype into a mush. While speaking, mouth AUs stay (the renderer clamps them against the

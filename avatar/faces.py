@@ -2,7 +2,7 @@
 
 `avatar.landmarks.LandmarkDetector` animates the largest face and only logs when there are more; a portrait
 upload must instead refuse a group photo, so this counts them. It uses the same legacy mediapipe face mesh
-(DESIGN.md §4), so a face found here is a face the renderer can animate.
+route as the renderer, so a face found here is a face the renderer can animate.
 """
 
 from __future__ import annotations

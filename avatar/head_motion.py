@@ -1,6 +1,6 @@
 """Head motion as a similarity transform of the head: nods and turns from speech energy and phrase boundaries.
 
-DESIGN.md §8: small nods and turns following speech energy and phrase boundaries, applied as a global similarity
+Small nods and turns following speech energy and phrase boundaries, applied as a global similarity
 transform. The transform is feathered by a head mask (1 over the head, fading out down the neck and toward the
 frame edge) so the shoulders and the frame border stay put, and it is added to the face's backward displacement on
 the coarse grid: still one remap per frame.

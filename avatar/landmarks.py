@@ -1,6 +1,6 @@
 """Face landmarks of a portrait, from mediapipe's legacy face mesh (468 points + 10 iris points).
 
-DESIGN.md §4: only the legacy `mediapipe.solutions.face_mesh` route places the points correctly; a `.task` bundle
+Only the legacy `mediapipe.solutions.face_mesh` route places the points correctly; a `.task` bundle
 for the newer Tasks API loads but misplaces them, so that route is deliberately not used here.
 """
 

@@ -1,6 +1,6 @@
 """Blinks and gaze shifts with EmoFace's measured statistics, on a frame clock that runs across calls.
 
-DESIGN.md §8: blink rate per minute ~ LogNormal(mu=3.518, sigma=0.532) (median ~34), clamped to [15, 100]; a
+Blink rate per minute ~ LogNormal(mu=3.518, sigma=0.532) (median ~34), clamped to [15, 100]; a
 blink lasts ~13 frames at 60 fps (~0.22 s) with a fast close and a slower open; gaze holds 25-45 frames at 60 fps
 (0.42-0.75 s), then moves over ~5 frames (~0.08 s), 40 % of the time back to centre, else to a small random
 offset. Events are drawn from one seeded generator as the clock advances, so a seed reproduces the stream.

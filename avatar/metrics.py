@@ -1,6 +1,6 @@
 """Independent measurements of rendered video: lip-sync and expression, read back with the landmark detector.
 
-DESIGN.md §9: measure what the viewer sees, not what the animation code intended. Every figure here runs the face
+Measure what the viewer sees, not what the animation code intended. Every figure here runs the face
 mesh on the *rendered frames* (never the renderer's own landmark offsets): mouth opening per frame against the
 speech loudness envelope for lip-sync, and mouth-corner and brow heights against a neutral frame for expressions.
 """

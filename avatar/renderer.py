@@ -1,6 +1,6 @@
 """Talking-head frames from one portrait: visemes, expressions, blinks, gaze and head motion, one remap per frame.
 
-Pipeline per frame (DESIGN.md §8): the eyes are edited on the portrait (blink: lid slides down; gaze: iris moves);
+Pipeline per frame: the eyes are edited on the portrait (blink: lid slides down; gaze: iris moves);
 mouth shape + mouth AUs move the lip and jaw landmarks (thin-plate field over the lower face); the upper-face AUs
 (brows, lids, cheeks, nose) and the head's similarity transform add their precomputed / analytic fields on a
 coarse whole-frame grid; the summed backward field is upsampled and applied with one cv2.remap; a mouth interior

@@ -1,6 +1,6 @@
 """From IPA phonemes to Oculus visemes to mouth shapes, sampled at video frame times.
 
-DESIGN.md §8: blend each viseme over ~60-120 ms with its onset ~30 ms before the phoneme, and never smooth away
+Blend each viseme over ~60-120 ms with its onset ~30 ms before the phoneme, and never smooth away
 the lip closure of p/b/m.
 """
 
@@ -90,7 +90,7 @@ _PHONEME_VISEME: dict[str, str] = {
 _IGNORED = set("ˈˌːˑ.‿̩̯̃͡ ")
 _SILENCE = {"_", "", "#", "^", "$", "sil", "sp", "pau", " ", ",", ".", "!", "?", ";", ":", "-"}
 
-# Timing (DESIGN.md §8): viseme onsets lead the audio by ~30 ms; each blends in over ~80 ms.
+# Timing: viseme onsets lead the audio by ~30 ms; each blends in over ~80 ms.
 ONSET_LEAD_S = 0.03
 BLEND_S = 0.08
 

@@ -1,6 +1,6 @@
 """Emotions as points in valence-arousal-dominance (VAD) space, and their categorical labels.
 
-Coordinates follow Russell & Mehrabian (1977) as used by Wen et al. (2021); see DESIGN.md §5.
+Coordinates follow Russell & Mehrabian (1977) as used by Wen et al. (2021).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ EMOTION_VAD: dict[str, tuple[float, float, float]] = {
     "surprise": (0.40, 0.67, -0.13),
 }
 
-# The agent's finer palette for its own state (same source, DESIGN §5): support conversations need "calm",
+# The agent's finer palette for its own state (same source): support conversations need "calm",
 # "hopeful" or "thankful" rather than only the seven basics. The face and voice still take the basic labels.
 AGENT_PALETTE_VAD: dict[str, tuple[float, float, float]] = {
     "calm": (0.79, -0.01, 0.33),

@@ -1,4 +1,4 @@
-"""Word error rate, as used by the ASR tests and benchmarks (DESIGN.md §9)."""
+"""Word error rate, as used by the ASR tests and benchmarks."""
 
 from __future__ import annotations
 

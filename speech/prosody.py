@@ -1,4 +1,4 @@
-"""Emotion to voice prosody: Schröder's rules as used in MARY TTS (DESIGN.md §7).
+"""Emotion to voice prosody: Schröder's rules as used in MARY TTS.
 
 With A, E, P = arousal, valence (evaluation) and dominance (power) of the emotion times 100:
 

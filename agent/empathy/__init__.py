@@ -1,1 +1,1 @@
-"""The chain of empathy (DESIGN §6): schema-constrained reasoning through a therapy lens before the reply."""
+"""The chain of empathy: schema-constrained reasoning through a therapy lens before the reply."""

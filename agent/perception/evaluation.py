@@ -1,4 +1,4 @@
-"""Classification metrics for emotion recognition: macro-F1 (DESIGN §9: accuracy flatters a majority guess)."""
+"""Classification metrics for emotion recognition: macro-F1 (accuracy flatters a majority guess)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Words and voice together: the user's emotion with a flag where they disagree (DESIGN §3, §5).
+"""Words and voice together: the user's emotion with a flag where they disagree.
 
 Words carry valence best, the voice carries arousal best, dominance comes from both; each channel is weighted by
 the voice's confidence, so a missing or unsure voice leaves the text reading untouched. A mismatch ("I'm fine",
@@ -13,7 +13,7 @@ from core.emotion import VAD, EmotionState, VoiceAffect, label_mixture
 
 # Share of each VAD dimension taken from a fully confident voice.
 VOICE_WEIGHT = VAD(valence=0.3, arousal=0.7, dominance=0.5)
-# DESIGN §5: flag when the valences differ by more than this ...
+# Flag when the valences differ by more than this ...
 MISMATCH_VALENCE_GAP = 0.5
 # ... or when both channels are confident and name different emotions.
 CONFIDENT_VOICE = 0.5

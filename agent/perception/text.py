@@ -2,12 +2,12 @@
 
 How: a softmax-regression classifier over [MiniLM sentence embedding (384-d) ; lexical cue features] is fitted at
 start-up on the shipped dev set (`data/emotion_dev.jsonl`, 245 hand-written utterances across the seven basic
-emotions). Its class probabilities are the label mixture (DESIGN §5's Gaussian mixture is for points in VAD space;
+emotions). Its class probabilities are the label mixture (a Gaussian mixture over VAD space is for points;
 here the labels come first); the VAD point is the sharpened probability-weighted blend of the category centres, with
 valence nudged by VADER's polarity, arousal raised by typography (!!, CAPS, emoji) and the whole point scaled by
 intensifiers and hedges ("so very sad" vs "a bit down"). Without an encoder the same classifier runs on the lexical
 features alone: a weaker but model-free fallback (unit tests, `perceive_text`). Text-only arousal is weak
-(DESIGN §5): the voice refines it (`agent.perception.fusion`).
+(arousal shows in the voice more than in words): the voice refines it (`agent.perception.fusion`).
 """
 
 from __future__ import annotations

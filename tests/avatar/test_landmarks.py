@@ -1,4 +1,4 @@
-"""Landmark positions on the default portrait (DESIGN.md §4 warns that a wrong route misplaces them)."""
+"""Landmark positions on the default portrait (a wrong mediapipe route misplaces them)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Lip-sync and expressions measured independently: the face mesh reads the rendered frames back (DESIGN.md §9).
+"""Lip-sync and expressions measured independently: the face mesh reads the rendered frames back.
 
 Lip-sync uses real synthesised speech (Piper, voice joe): mouth opening measured on the rendered frames must
 correlate with the speech envelope (Pearson r >= 0.6) at a lag within 40 ms.

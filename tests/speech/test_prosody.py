@@ -5,7 +5,7 @@ from speech.prosody import NEUTRAL_PROSODY, prosody_for
 
 
 def test_joy_at_full_intensity():
-    # DESIGN.md §7 quotes +19% pitch and +42% rate; joy's VAD (0.81, 0.51, 0.46) gives 18.8% and 41.7%.
+    # MARY TTS's rules quote +19% pitch and +42% rate; joy's VAD (0.81, 0.51, 0.46) gives 18.8% and 41.7%.
     prosody = prosody_for(EmotionState.from_label("joy", 1.0))
     assert prosody.pitch_pct == pytest.approx(18.8)
     assert prosody.rate_pct == pytest.approx(41.7)
@@ -14,7 +14,7 @@ def test_joy_at_full_intensity():
 
 
 def test_sadness_at_full_intensity():
-    # DESIGN.md quotes -11% pitch and -26% rate; sadness (-0.63, -0.27, -0.33) gives -11.1% and -26.1%.
+    # MARY TTS's rules quote -11% pitch and -26% rate; sadness (-0.63, -0.27, -0.33) gives -11.1% and -26.1%.
     prosody = prosody_for(EmotionState.from_label("sadness", 1.0))
     assert prosody.pitch_pct == pytest.approx(-11.1)
     assert prosody.rate_pct == pytest.approx(-26.1)
