@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
-from agent.base import ChatMessage
+from agent.base import ChatMessage, Summarizer
 from agent.prompts import PromptLibrary
 from agent.sentences import SentenceSplitter, clean_for_speech
 
@@ -69,6 +69,21 @@ class SummaryMemory:
         if not text:
             raise ValueError("the model wrote an empty summary")
         return _limit(text, self.max_chars)
+
+
+def fold_old_turns(
+    memory: Summarizer, summary: str, through: int, turns: Sequence[tuple[str, str]], window: int
+) -> tuple[str, int] | None:
+    """Fold the turns that have left the history window into the running summary, when due.
+
+    `turns` are all of a conversation's (user text, reply text) pairs, oldest first; `summary` covers the first
+    `through` of them; the model sees the last `window`. Returns the new summary and how many turns it covers,
+    or None when no update is due. The server (with its store) and in-memory conversations (eval) both use this.
+    """
+    old = len(turns) - window
+    if old <= through or not memory.due(old, through):
+        return None
+    return memory.update(summary, turns[through:old]), old
 
 
 def extractive_summary(summary: str, turns: Sequence[tuple[str, str]], max_chars: int = 500) -> str:

@@ -31,8 +31,10 @@ from agent.base import (
     Responder,
     SafetyCheck,
     SafetyVerdictLike,
+    Summarizer,
 )
 from agent.empathy.schema import EmpathyPlan
+from agent.memory import fold_old_turns
 from agent.perception.smoothing import smooth
 from agent.safety import safety_emotion
 from agent.sentences import split_sentences
@@ -243,19 +245,27 @@ class Conversation:
     """The running context of a conversation held in memory (chat, eval); the server keeps its own in the store."""
 
     persona: str = ""
+    memory: Summarizer | None = None  # keeps a running summary of what left the window, as the server does
+    window: int = 8  # the exchanges the model sees (Mind.history_turns)
     history: list[ChatMessage] = field(default_factory=list)
     user: EmotionState | None = None
     agent: EmotionState | None = None
     summary: str = ""
+    summarised_through: int = 0  # how many exchanges the summary covers
 
     def context(self) -> TurnContext:
         """The context for the next turn."""
         return TurnContext(tuple(self.history), self.user, self.agent, self.summary, self.persona)
 
     def add(self, user_text: str, turn: TextTurn) -> None:
-        """Remember a finished turn: the exchange, and the emotions the next turn starts from."""
+        """Remember a finished turn: the exchange, the emotions the next turn starts from, and the summary."""
         self.history += [ChatMessage("user", user_text), ChatMessage("assistant", turn.reply)]
         self.user, self.agent = turn.appraisal.user, turn.appraisal.agent
+        if self.memory is not None:
+            pairs = [(u.content, a.content) for u, a in zip(self.history[::2], self.history[1::2], strict=True)]
+            folded = fold_old_turns(self.memory, self.summary, self.summarised_through, pairs, self.window)
+            if folded is not None:
+                self.summary, self.summarised_through = folded
 
 
 def _ms_since(start: float) -> float:

@@ -53,6 +53,7 @@ def run_chat(
         EngineError,
         fallback_spec,
         load_llm,
+        load_memory,
         load_perception,
         load_reply_emotion,
         load_safety,
@@ -75,8 +76,9 @@ def run_chat(
         return 2
     # A persona file's display name ("kai" -> "Kai"); a name without a file is shown as given.
     name = spec.name if spec != fallback_spec(config) else (persona or spec.name)
-    mind = Mind(perceive, load_reply_emotion(config), safety, history_turns=config.server.history_turns)
-    conversation = Conversation(persona=name)
+    window = config.server.history_turns
+    mind = Mind(perceive, load_reply_emotion(config), safety, history_turns=window)
+    conversation = Conversation(persona=name, memory=load_memory(config, model), window=window)
     print(f"Chatting with {name} ({lens} lens; type /quit to leave).", file=out)
     for raw in lines if lines is not None else _lines(sys.stdin, "you> ", out):
         text = raw.strip()

@@ -54,6 +54,7 @@ def build_text_agent(
     """
     from compose.engines import (
         load_llm,
+        load_memory,
         load_perception,
         load_reply_emotion,
         load_safety,
@@ -81,6 +82,7 @@ def build_text_agent(
         responder_for=responder_for,
         safety=safety,
         history_turns=config.server.history_turns,
+        memory=load_memory(config, model),
     )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from agent.base import Perceiver, Planner, ReplyEmotionChooser, Responder, SafetyCheck
+from agent.base import Perceiver, Planner, ReplyEmotionChooser, Responder, SafetyCheck, Summarizer
 from agent.empathy.schema import EmpathyPlan
 from agent.mind import Conversation, Mind
 from core.emotion import EmotionState
@@ -47,6 +47,7 @@ class TextAgent:
     responder_for: Callable[[Variant], Responder | Planner]
     safety: SafetyCheck | None = None
     history_turns: int = 8  # as the server: the last N turns are the model's context
+    memory: Summarizer | None = None  # as the server: a running summary of the turns older than that
 
     @property
     def mind(self) -> Mind:
@@ -120,7 +121,7 @@ def run_dialogue(agent: TextAgent, dialogue: Dialogue, variant: Variant, max_tur
     responder = agent.responder_for(variant)
     mind = agent.mind
     result = DialogueResult(dialogue.id, dialogue.topic, variant)
-    conversation = Conversation(persona=variant.persona)
+    conversation = Conversation(persona=variant.persona, memory=agent.memory, window=agent.history_turns)
     turns = dialogue.turns[:max_turns] if max_turns > 0 else dialogue.turns
     for index, spec in enumerate(turns):
         turn = mind.turn(responder, spec.user, conversation.context())

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from agent.base import ChatMessage
+from agent.memory import fold_old_turns
 from agent.mind import FailedPlan, Mind, Plan, TurnContext
 from agent.sentences import split_sentences
 from compose.persona_engines import PersonaEngines
@@ -332,12 +333,10 @@ class TurnPipeline:
         """Fold the turns that have left the history window into the session's running summary, when due."""
         assert self.memory is not None
         summary, through = self.store.summary(session_id)
-        turns = self.store.turns(session_id)
-        old = len(turns) - self.memory_window
-        if old <= through or not self.memory.due(old, through):
-            return
-        pairs = [(t.user_text, t.reply_text) for t in turns[through:old]]
-        self.store.set_summary(session_id, self.memory.update(summary, pairs), old)
+        pairs = [(t.user_text, t.reply_text) for t in self.store.turns(session_id)]
+        folded = fold_old_turns(self.memory, summary, through, pairs, self.memory_window)
+        if folded is not None:
+            self.store.set_summary(session_id, *folded)
 
     async def _voice(self, state: _TurnState, sink: TurnSink, encoder: MediaEncoder, text: str) -> None:
         """Send one sentence's text, then voice, animate, encode and send it."""

@@ -82,3 +82,16 @@ def test_the_model_sees_only_the_history_window() -> None:
     responder = Plain()
     Mind(RecordingPerceiver(), choose, history_turns=2).turn(responder, "hi", TurnContext(history=history))
     assert [m.content for m in responder.histories[0]] == ["m6", "m7", "m8", "m9"]
+
+
+def test_an_in_memory_conversation_keeps_a_running_summary_like_the_server() -> None:
+    from agent.memory import SummaryMemory
+
+    mind = Mind(RecordingPerceiver(), choose, history_turns=2)
+    conversation = Conversation(memory=SummaryMemory(None, every_turns=2), window=2)
+    for n in range(5):
+        text = f"I am sad about thing {n}."
+        conversation.add(text, mind.turn(Plain(), text, conversation.context()))
+    # After four exchanges two had left the window: due (every 2), folded in (extractive); the fifth's one is not due.
+    assert conversation.summarised_through == 2
+    assert "thing 1" in conversation.summary and "thing 2" not in conversation.summary
