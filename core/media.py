@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class Phoneme:
 class Speech:
     """Synthesised speech: mono PCM16 samples, their rate, and the phoneme timeline covering them."""
 
-    pcm: np.ndarray  # int16, shape (n,)
+    pcm: npt.NDArray[np.int16]  # shape (n,)
     sample_rate: int
     phonemes: tuple[Phoneme, ...] = field(default_factory=tuple)
     text: str = ""

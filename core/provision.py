@@ -17,6 +17,7 @@ import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Never
 
 from tqdm import tqdm
 
@@ -222,5 +223,5 @@ def _write_stamp(path: Path, sha256: str) -> None:
     _stamp_path(path).write_text(_stamp_value(path, sha256) + "\n")
 
 
-def _progress(total: int, label: str | None) -> tqdm:
+def _progress(total: int, label: str | None) -> tqdm[Never]:  # a bar updated by hand, no iterable
     return tqdm(total=total, unit="B", unit_scale=True, desc=label, disable=label is None, file=sys.stderr)

@@ -9,16 +9,17 @@ prominence, CPP) decides voicing. It shares no code or method with `speech.affec
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 
 def cepstral_f0(
-    pcm: np.ndarray,
+    pcm: npt.NDArray[np.int16],
     sample_rate: int,
     fmin: float = 60.0,
     fmax: float = 600.0,
     hop_s: float = 0.01,
     min_prominence: float = 0.1,
-) -> np.ndarray:
+) -> npt.NDArray[np.float64]:
     """f0 (Hz) of each voiced frame of mono int16 `pcm` (50 ms frames); quiet and aperiodic frames are left out."""
     x = np.asarray(pcm, dtype=np.float64) / 32768.0
     frame = int(0.05 * sample_rate)  # three periods of a 60 Hz voice
@@ -40,10 +41,11 @@ def cepstral_f0(
     prominence = search[rows, peak] - trend[rows, peak]
     energy = (frames**2).sum(axis=1)
     voiced = (energy > energy.max() * 1e-3) & (prominence > min_prominence)
-    return sample_rate / (peak[voiced] + lo)
+    f0: npt.NDArray[np.float64] = sample_rate / (peak[voiced] + lo)
+    return f0
 
 
-def speech_span(pcm: np.ndarray, sample_rate: int, floor_db: float = -35.0) -> float:
+def speech_span(pcm: npt.NDArray[np.int16], sample_rate: int, floor_db: float = -35.0) -> float:
     """Seconds from the first to the last 10 ms frame louder than `floor_db` below the loudest frame."""
     x = np.asarray(pcm, dtype=np.float64)
     hop = int(0.01 * sample_rate)
@@ -52,4 +54,4 @@ def speech_span(pcm: np.ndarray, sample_rate: int, floor_db: float = -35.0) -> f
         return 0.0
     level = 10 * np.log10((x[: n * hop].reshape(n, hop) ** 2).mean(axis=1) + 1e-9)
     active = np.flatnonzero(level > level.max() + floor_db)
-    return (active[-1] - active[0] + 1) * hop / sample_rate
+    return float((active[-1] - active[0] + 1) * hop / sample_rate)

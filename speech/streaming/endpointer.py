@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 import numpy as np
+import numpy.typing as npt
 
 from speech.streaming.vad import VAD_RATE, WINDOW
 
@@ -69,7 +70,7 @@ class SpeechStart:
 class PartialAudio:
     """The utterance so far (int16 PCM at 16 kHz), for a partial transcript."""
 
-    pcm: np.ndarray
+    pcm: npt.NDArray[np.int16]
     start: float
     time: float
 
@@ -78,7 +79,7 @@ class PartialAudio:
 class EndOfTurn:
     """A finished utterance: its PCM (int16, 16 kHz), onset, end of speech, and when the end was decided."""
 
-    pcm: np.ndarray
+    pcm: npt.NDArray[np.int16]
     start: float
     speech_end: float
     time: float
@@ -101,7 +102,7 @@ class Endpointer:
     Set `agent_speaking` while the avatar talks: a turn that starts then is flagged as a barge-in.
     """
 
-    def __init__(self, vad: Callable[[np.ndarray], float], config: EndpointerConfig | None = None) -> None:
+    def __init__(self, vad: Callable[[npt.NDArray[np.int16]], float], config: EndpointerConfig | None = None) -> None:
         self._vad = vad
         self.config = config or EndpointerConfig()
         self.agent_speaking = False
@@ -120,7 +121,7 @@ class Endpointer:
 
     def _reset_turn(self) -> None:
         self._state = _State.SILENCE
-        self._audio: list[np.ndarray] = []  # windows since the kept pre-roll (SILENCE: just the pre-roll)
+        self._audio: list[npt.NDArray[np.int16]] = []  # windows since the kept pre-roll (SILENCE: just the pre-roll)
         self._audio_start = self._fed  # stream sample of self._audio[0]
         self._onset = 0  # stream sample where speech began
         self._speech_windows = 0
@@ -128,7 +129,7 @@ class Endpointer:
         self._last_speech_end = 0  # stream sample after the last speech window
         self._next_partial = 0
 
-    def feed(self, pcm: np.ndarray) -> list[EndpointerEvent]:
+    def feed(self, pcm: npt.NDArray[np.int16]) -> list[EndpointerEvent]:
         """Process more of the stream (mono int16 at 16 kHz, any length); returns the events it caused."""
         pcm = np.asarray(pcm)
         if pcm.ndim != 1 or pcm.dtype != np.int16:
@@ -154,7 +155,7 @@ class Endpointer:
         self._pending = np.zeros(0, dtype=np.int16)
         self._reset_turn()
 
-    def _window(self, window: np.ndarray) -> list[EndpointerEvent]:
+    def _window(self, window: npt.NDArray[np.int16]) -> list[EndpointerEvent]:
         probability = self._vad(window)
         start = self._fed
         self._fed += WINDOW
@@ -208,7 +209,7 @@ class Endpointer:
         self._reset_turn()
         return event
 
-    def _utterance(self, end: int) -> np.ndarray:
+    def _utterance(self, end: int) -> npt.NDArray[np.int16]:
         """Samples from pre-roll before the onset to stream sample `end`."""
         audio = np.concatenate(self._audio) if self._audio else np.zeros(0, dtype=np.int16)
         first = max(self._onset - self._pre_roll, self._audio_start) - self._audio_start

@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from core.media import Transcript
 from speech.base import SpeechRecognizer
-from speech.streaming.endpointer import EndOfTurn, Endpointer, PartialAudio, SpeechStart
+from speech.streaming.endpointer import EndOfTurn, Endpointer, EndpointerEvent, PartialAudio, SpeechStart
 from speech.streaming.vad import VAD_RATE
 
 
@@ -31,7 +32,7 @@ class FinalTranscript:
     """A finished turn: its transcript, its PCM (int16, 16 kHz) and the end-of-turn event it came from."""
 
     transcript: Transcript
-    pcm: np.ndarray
+    pcm: npt.NDArray[np.int16]
     end: EndOfTurn
 
 
@@ -47,7 +48,7 @@ class Listener:
         self._recognizer = recognizer
         self._partials = partials
 
-    def feed(self, pcm: np.ndarray) -> list[ListenerEvent]:
+    def feed(self, pcm: npt.NDArray[np.int16]) -> list[ListenerEvent]:
         """Process more 16 kHz int16 PCM; returns the listener events it caused, in order."""
         return self._convert(self.endpointer.feed(pcm))
 
@@ -55,7 +56,7 @@ class Listener:
         """End of the stream: finish a turn in progress."""
         return self._convert(self.endpointer.flush())
 
-    def _convert(self, events: list) -> list[ListenerEvent]:
+    def _convert(self, events: list[EndpointerEvent]) -> list[ListenerEvent]:
         out: list[ListenerEvent] = []
         # Only the newest partial of a batch is worth transcribing: older ones are already stale.
         last_partial = max((i for i, e in enumerate(events) if isinstance(e, PartialAudio)), default=-1)

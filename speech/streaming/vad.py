@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import onnxruntime
 
 from core.provision import ModelError
@@ -57,7 +58,7 @@ class SileroVad:
         self._c = np.zeros(_STATE_SHAPE, dtype=np.float32)
         self._context = np.zeros(_CONTEXT, dtype=np.float32)
 
-    def __call__(self, window: np.ndarray) -> float:
+    def __call__(self, window: npt.NDArray[np.int16]) -> float:
         """Speech probability of one window of exactly `WINDOW` int16 samples."""
         if window.shape != (WINDOW,):
             raise ValueError(f"SileroVad needs windows of {WINDOW} samples, got shape {window.shape}")
