@@ -8,8 +8,10 @@ doubles as a voicing decision and a harmonics-to-noise measure. Frames are analy
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy.signal import butter, sosfiltfilt
 
 _SILENCE_DB = -70.0
@@ -20,22 +22,22 @@ class PitchTrack:
     """f0 per frame (Hz; NaN where unvoiced), each frame's aperiodicity in [0, 1], the hop and the centre time of
     the first frame in seconds."""
 
-    f0: np.ndarray
-    aperiodicity: np.ndarray
+    f0: npt.NDArray[np.float64]
+    aperiodicity: npt.NDArray[np.float64]
     hop_s: float
     first_s: float = 0.0
 
     @property
-    def voiced(self) -> np.ndarray:
+    def voiced(self) -> npt.NDArray[np.bool_]:
         return ~np.isnan(self.f0)
 
-    def times(self) -> np.ndarray:
+    def times(self) -> npt.NDArray[np.float64]:
         """Centre time of each frame in seconds."""
         return self.first_s + np.arange(len(self.f0)) * self.hop_s
 
 
 def yin(
-    pcm: np.ndarray,
+    pcm: npt.NDArray[np.int16] | npt.NDArray[np.floating[Any]],
     sample_rate: int,
     fmin: float = 60.0,
     fmax: float = 450.0,
@@ -101,7 +103,7 @@ def yin(
     return PitchTrack(f0=f0, aperiodicity=aperiodicity, hop_s=hop / sample_rate, first_s=window / 2 / sample_rate)
 
 
-def _as_float(pcm: np.ndarray) -> np.ndarray:
+def _as_float(pcm: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
     pcm = np.asarray(pcm)
     if pcm.ndim != 1:
         raise ValueError(f"expected mono audio of shape (n,), got shape {pcm.shape}")
