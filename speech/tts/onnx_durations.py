@@ -35,19 +35,17 @@ def with_duration_output(model: bytes, source: str = "ceil") -> tuple[bytes, str
         raise ValueError(f"source must be 'ceil' or 'cumsum', got {source!r}")
     op, position = ("Ceil", "output") if source == "ceil" else ("CumSum", "input")
     try:
-        graphs = [value for field, wire, value in _fields(memoryview(model)) if field == _MODEL_GRAPH and wire == _LEN]
+        graphs = [value for field, value in _messages(memoryview(model)) if field == _MODEL_GRAPH]
         candidates: list[str] = []
         graph_outputs: set[str] = set()
         for graph in graphs:
-            for field, wire, value in _fields(graph):
-                if field == _GRAPH_NODE and wire == _LEN:
+            for field, value in _messages(graph):
+                if field == _GRAPH_NODE:
                     op_type, inputs, outputs = _node(value)
                     if op_type == op:
                         candidates.extend(outputs if position == "output" else inputs[:1])
-                elif field == _GRAPH_OUTPUT and wire == _LEN:
-                    graph_outputs.update(
-                        bytes(v).decode() for f, w, v in _fields(value) if f == _VALUE_INFO_NAME and w == _LEN
-                    )
+                elif field == _GRAPH_OUTPUT:
+                    graph_outputs.update(bytes(v).decode() for f, v in _messages(value) if f == _VALUE_INFO_NAME)
     except (IndexError, UnicodeDecodeError, ValueError):
         return None  # not a protobuf we understand: synthesise without durations
     if len(candidates) != 1 or candidates[0] in graph_outputs:
@@ -59,9 +57,7 @@ def with_duration_output(model: bytes, source: str = "ceil") -> tuple[bytes, str
 
 def _node(node: memoryview) -> tuple[str, list[str], list[str]]:
     op_type, inputs, outputs = "", [], []
-    for field, wire, value in _fields(node):
-        if wire != _LEN:
-            continue
+    for field, value in _messages(node):
         if field == _NODE_OP_TYPE:
             op_type = bytes(value).decode()
         elif field == _NODE_INPUT:
@@ -69,6 +65,13 @@ def _node(node: memoryview) -> tuple[str, list[str], list[str]]:
         elif field == _NODE_OUTPUT:
             outputs.append(bytes(value).decode())
     return op_type, inputs, outputs
+
+
+def _messages(buffer: memoryview) -> Iterator[tuple[int, memoryview]]:
+    """(field number, bytes) of each length-delimited top-level field (string, bytes or message) of one message."""
+    for field, _, value in _fields(buffer):
+        if isinstance(value, memoryview):  # only length-delimited fields carry bytes; varints are ints
+            yield field, value
 
 
 def _fields(buffer: memoryview) -> Iterator[tuple[int, int, memoryview | int]]:

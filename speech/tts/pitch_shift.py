@@ -22,12 +22,14 @@ import numpy as np
 import numpy.typing as npt
 from scipy.signal import butter, correlate, resample_poly, sosfiltfilt
 
+_Samples = npt.NDArray[np.float64]  # float samples, or one value per sample
+
 _FRAME_S = 0.03  # WSOLA frame: about three pitch periods of a low voice
 _TOLERANCE_S = 0.01  # search range; more than half the longest pitch period (80 Hz -> 6.25 ms)
 
 
 def shift_pitch(
-    pcm: npt.NDArray[np.int16], sample_rate: int, factor: float | npt.NDArray[np.float64]
+    pcm: npt.NDArray[np.int16], sample_rate: int, factor: float | _Samples
 ) -> npt.NDArray[np.int16]:
     """Multiply the pitch of mono int16 `pcm` by `factor` without changing its length or timing.
 
@@ -44,11 +46,11 @@ def shift_pitch(
     x = pcm.astype(np.float64)
     warped, position = _warp(x, sample_rate, ratio)
     out = _wsola(warped, position, n, sample_rate)
-    clipped: npt.NDArray[np.float64] = np.clip(np.round(out), -32768, 32767)
+    clipped: _Samples = np.clip(np.round(out), -32768, 32767)
     return clipped.astype(np.int16)
 
 
-def _warp(x: npt.NDArray[np.float64], sample_rate: int, ratio: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+def _warp(x: _Samples, sample_rate: int, ratio: _Samples) -> tuple[_Samples, _Samples]:
     """The signal read r(t) input samples per output sample, and, per input sample, its position in it."""
     top = float(ratio.max())
     if top > 1.0:  # reading faster folds content above fs / (2 r) back down: remove it first
@@ -61,7 +63,7 @@ def _warp(x: npt.NDArray[np.float64], sample_rate: int, ratio: npt.NDArray[np.fl
     return np.interp(2.0 * input_time, np.arange(len(fine)), fine), position
 
 
-def _wsola(y: npt.NDArray[np.float64], position: npt.NDArray[np.float64], n: int, sample_rate: int) -> npt.NDArray[np.float64]:
+def _wsola(y: _Samples, position: _Samples, n: int, sample_rate: int) -> _Samples:
     """Overlap-add frames of `y` at the output grid of length `n`, frame k read near `position[t_k]`."""
     frame = int(_FRAME_S * sample_rate) // 2 * 2
     hop = frame // 2
@@ -89,13 +91,13 @@ def _wsola(y: npt.NDArray[np.float64], position: npt.NDArray[np.float64], n: int
         lo = max(start, 0)
         out[lo : start + frame] += segment[lo - start :]
         norm[lo : start + frame] += window[lo - start :]
-    result: npt.NDArray[np.float64] = out[:n] / np.maximum(norm[:n], 1e-3)
+    result: _Samples = out[:n] / np.maximum(norm[:n], 1e-3)
     return result
 
 
 def prosody_pitch_factor(
     pcm: npt.NDArray[np.int16], sample_rate: int, level: float, range_scale: float, hop_s: float = 0.01
-) -> npt.NDArray[np.float64]:
+) -> _Samples:
     """Per-sample pitch factor that moves the median f0 by `level` and scales the f0 contour's excursions
     around that median by `range_scale` (1 keeps the voice's range; 1.5 widens it by half, in semitones).
 

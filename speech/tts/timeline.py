@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from core.media import Phoneme
 
@@ -46,48 +47,57 @@ def _kind(symbol: str) -> str:
     return "sound"
 
 
+@dataclass
+class _Piece:
+    """A timeline entry being built: its symbol, its samples, and whether it is a pause."""
+
+    symbol: str
+    samples: int
+    pause: bool
+
+
 def clean_alignment(segments: Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
     """Fold non-sound tokens of (symbol, samples) pairs into sounds and pauses (see the module docstring).
 
     The result has the same total number of samples, only sound symbols and `PAUSE`, and no zero-length entries.
     """
     kinds = [_kind(symbol) for symbol, _ in segments]
-    out: list[list] = []  # [symbol, samples, is_pause]
+    out: list[_Piece] = []
     carry = 0  # samples owed to the next sound or pause
     for i, ((symbol, samples), kind) in enumerate(zip(segments, kinds, strict=True)):
         if kind == "stress":
             carry += samples
         elif kind == "modifier":
-            if out and not out[-1][2]:
-                out[-1][0] += symbol
-                out[-1][1] += samples
+            if out and not out[-1].pause:
+                out[-1].symbol += symbol
+                out[-1].samples += samples
             else:
                 carry += samples
         elif kind == "space":
             next_kind = next((k for k in kinds[i + 1 :] if k not in ("stress", "space")), "pause")
-            if out and out[-1][2]:
-                out[-1][1] += samples
+            if out and out[-1].pause:
+                out[-1].samples += samples
             elif not out or next_kind == "pause":
                 carry += samples
             else:
                 half = samples // 2
-                out[-1][1] += half
+                out[-1].samples += half
                 carry += samples - half
         elif kind == "pause":
-            if out and out[-1][2]:
-                out[-1][1] += samples + carry
+            if out and out[-1].pause:
+                out[-1].samples += samples + carry
             else:
-                out.append([PAUSE, samples + carry, True])
+                out.append(_Piece(PAUSE, samples + carry, True))
             carry = 0
         else:
-            out.append([symbol, samples + carry, False])
+            out.append(_Piece(symbol, samples + carry, False))
             carry = 0
     if carry:
         if out:
-            out[-1][1] += carry
+            out[-1].samples += carry
         else:
-            out.append([PAUSE, carry, True])
-    return [(symbol, samples) for symbol, samples, _ in out if samples > 0]
+            out.append(_Piece(PAUSE, carry, True))
+    return [(piece.symbol, piece.samples) for piece in out if piece.samples > 0]
 
 
 def estimate_alignment(symbols: Sequence[str], num_samples: int) -> list[tuple[str, int]]:
