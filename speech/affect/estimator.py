@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from core.emotion import VAD, VoiceAffect
 from speech.affect.features import ProsodyFeatures, measure
@@ -98,7 +99,7 @@ class VoiceAffectEstimator:
     def baseline_utterances(self) -> int:
         return self._baseline["f0"].n
 
-    def calibrate(self, pcm: np.ndarray, sample_rate: int, text: str | None = None) -> bool:
+    def calibrate(self, pcm: npt.NDArray[np.int16], sample_rate: int, text: str | None = None) -> bool:
         """Add an utterance to the baseline without estimating; False when it had too little voiced speech."""
         features = measure(pcm, sample_rate, text)
         if features is None:
@@ -106,7 +107,7 @@ class VoiceAffectEstimator:
         self._add(features)
         return True
 
-    def estimate(self, pcm: np.ndarray, sample_rate: int, text: str | None = None) -> VoiceAffect | None:
+    def estimate(self, pcm: npt.NDArray[np.int16], sample_rate: int, text: str | None = None) -> VoiceAffect | None:
         """Voice affect of one utterance (mono int16), or None when it has too little voiced speech to judge.
 
         text: the utterance's transcript, when known: gives a reliable speaking rate (`measure`).
@@ -114,7 +115,7 @@ class VoiceAffectEstimator:
         reading = self.analyse(pcm, sample_rate, text)
         return reading.affect if reading is not None else None
 
-    def analyse(self, pcm: np.ndarray, sample_rate: int, text: str | None = None) -> VoiceReading | None:
+    def analyse(self, pcm: npt.NDArray[np.int16], sample_rate: int, text: str | None = None) -> VoiceReading | None:
         """Like `estimate`, with the measurements and z-scores behind the estimate (for logs and research)."""
         features = measure(pcm, sample_rate, text)
         if features is None:

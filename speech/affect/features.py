@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from scipy.signal import butter, find_peaks, sosfiltfilt
 
 from speech.affect.pitch import yin
@@ -46,7 +47,7 @@ class ProsodyFeatures:
     active_seconds: float
 
 
-def measure(pcm: np.ndarray, sample_rate: int, text: str | None = None) -> ProsodyFeatures | None:
+def measure(pcm: npt.NDArray[np.int16], sample_rate: int, text: str | None = None) -> ProsodyFeatures | None:
     """Features of mono int16 `pcm`, or None when there is too little voiced speech (< 0.2 s) to measure.
 
     text: what was said (the transcript), if known. The speaking rate then counts the text's syllables, which is
@@ -96,7 +97,9 @@ def measure(pcm: np.ndarray, sample_rate: int, text: str | None = None) -> Proso
     )
 
 
-def _syllable_nuclei(x: np.ndarray, sample_rate: int, centres: np.ndarray, voiced: np.ndarray) -> int:
+def _syllable_nuclei(
+    x: npt.NDArray[np.float64], sample_rate: int, centres: npt.NDArray[np.int_], voiced: npt.NDArray[np.bool_]
+) -> int:
     """Count intensity peaks in voiced frames that stand 1.5 dB above their surroundings, >= 70 ms apart."""
     # Vowels carry their energy in the first formant region: 300-3000 Hz keeps them and drops fricatives.
     band = sosfiltfilt(
@@ -127,7 +130,7 @@ def count_syllables(text: str) -> int:
     return total
 
 
-def _relative_step(values: np.ndarray, voiced: np.ndarray) -> float:
+def _relative_step(values: npt.NDArray[np.float64], voiced: npt.NDArray[np.bool_]) -> float:
     """Mean |v[i] - v[i-1]| / mean(v) over consecutive voiced frames."""
     pairs = voiced[1:] & voiced[:-1]
     if not pairs.any():
@@ -136,13 +139,13 @@ def _relative_step(values: np.ndarray, voiced: np.ndarray) -> float:
     return float(np.mean(np.abs(a - b)) / np.mean((a + b) / 2))
 
 
-def _hnr_db(aperiodicity: np.ndarray) -> float:
+def _hnr_db(aperiodicity: npt.NDArray[np.float64]) -> float:
     """HNR from YIN's aperiodicity d' (roughly the noise-to-total power ratio at the period lag)."""
     ap = np.clip(np.median(aperiodicity), 1e-3, 0.999)
     return float(10 * np.log10((1 - ap) / ap))
 
 
-def _tilt_db(frames: np.ndarray, sample_rate: int) -> float:
+def _tilt_db(frames: npt.NDArray[np.float64], sample_rate: int) -> float:
     """Energy below 1 kHz minus energy in 1-4 kHz, in dB, over the given frames (alpha-ratio style)."""
     if len(frames) == 0:
         return 0.0
