@@ -17,8 +17,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import onnxruntime
 
 from core.emotion import EmotionState
@@ -92,7 +94,7 @@ class HibariSynthesizer:
     def synthesize(self, text: str, emotion: EmotionState) -> Speech:
         """Speak `text` (one or more sentences) with the pitch, range, rate and loudness of `emotion`."""
         prosody = prosody_for(emotion)
-        pieces: list[np.ndarray] = []
+        pieces: list[npt.NDArray[np.int16]] = []
         alignment: list[tuple[str, int]] = []
         rng = np.random.default_rng(_SEED)
         for phonemes in self._tts.phonemize(text):
@@ -105,7 +107,7 @@ class HibariSynthesizer:
 
     def _sentence(
         self, ids: list[int], prosody: Prosody, rng: np.random.Generator
-    ) -> tuple[np.ndarray, list[tuple[str, int]]]:
+    ) -> tuple[npt.NDArray[np.int16], list[tuple[str, int]]]:
         speed = float(np.clip(1.0 + prosody.rate_pct / 100.0, _MIN_SPEED, _MAX_SPEED))
         outputs = self._session.run(
             None, {"ids": np.asarray([ids], np.int64), "speed": np.asarray([speed], np.float32)}
@@ -124,7 +126,7 @@ class HibariSynthesizer:
         return audio, estimate_alignment(symbols, len(audio))
 
 
-def _shape_f0(f0: np.ndarray, level: float, range_scale: float) -> np.ndarray:
+def _shape_f0(f0: npt.NDArray[np.floating[Any]], level: float, range_scale: float) -> npt.NDArray[np.float32]:
     """Scale voiced f0 by `level` and stretch its log excursions around the median by `range_scale`."""
     f0 = np.asarray(f0, dtype=np.float32).copy()
     voiced = f0 > 40.0  # hibari's own voicing threshold (dsp.pulses)
@@ -136,7 +138,9 @@ def _shape_f0(f0: np.ndarray, level: float, range_scale: float) -> np.ndarray:
     return f0
 
 
-def _exact_alignment(symbols: list[str], durations: np.ndarray, num_samples: int) -> list[tuple[str, int]] | None:
+def _exact_alignment(
+    symbols: list[str], durations: npt.NDArray[np.number[Any]], num_samples: int
+) -> list[tuple[str, int]] | None:
     """(symbol, samples) from integer durations: each duration unit is a whole number of frames."""
     total = int(durations.sum())
     if len(durations) != len(symbols) or total <= 0 or num_samples % total:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import onnxruntime
 from piper import PiperVoice
 from piper.config import PiperConfig, SynthesisConfig
@@ -100,7 +101,7 @@ class PiperSynthesizer:
         """Speak `text` with the prosody of `emotion`; one Piper chunk per sentence, concatenated."""
         prosody = prosody_for(emotion)
         config = SynthesisConfig(length_scale=self._length_scale(prosody), volume=_peak(prosody))
-        pieces: list[np.ndarray] = []
+        pieces: list[npt.NDArray[np.int16]] = []
         alignment: list[tuple[str, int]] = []
         for chunk in self._voice.synthesize(text, config, include_alignments=self.uses_model_durations):
             audio = self._shift(chunk.audio_int16_array, prosody)
@@ -111,7 +112,7 @@ class PiperSynthesizer:
         phonemes = to_phonemes(clean_alignment(alignment), self.sample_rate)
         return Speech(pcm=pcm, sample_rate=self.sample_rate, phonemes=tuple(phonemes), text=text)
 
-    def _shift(self, audio: np.ndarray, prosody: Prosody) -> np.ndarray:
+    def _shift(self, audio: npt.NDArray[np.int16], prosody: Prosody) -> npt.NDArray[np.int16]:
         """Apply pitch level and range; the audio keeps its length and timing."""
         level = 1.0 + prosody.pitch_pct / 100.0
         range_scale = prosody.range_semitones / NEUTRAL_PROSODY.range_semitones
