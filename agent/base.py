@@ -103,8 +103,9 @@ class Planner(Responder, Protocol):
         agent_emotion: EmotionState,
         history: list[ChatMessage],
         summary: str = "",
+        mismatch: bool = False,
     ) -> PlannedTurn:
-        """One turn, not yet started."""
+        """One turn, not yet started; `mismatch`: the user's words and voice disagree."""
         ...
 
 

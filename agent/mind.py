@@ -33,15 +33,19 @@ from agent.base import (
     SafetyVerdictLike,
     Summarizer,
 )
+from agent.congruence import CongruenceCheck, Contradiction
 from agent.empathy.schema import EmpathyPlan
 from agent.memory import fold_old_turns
+from agent.perception.fusion import fuse
 from agent.perception.smoothing import smooth
 from agent.safety import safety_emotion
 from agent.sentences import split_sentences
-from core.emotion import EmotionState
+from core.emotion import EmotionState, VoiceAffect
 
 # The user's earlier utterances the perceiver sees next to the new one (a short "I'm fine." after grief).
 PERCEPTION_CONTEXT_TURNS = 2
+# A reply whose words contradict the user's state is generated once more before a scripted reply replaces it.
+_REGENERATIONS = 1
 
 
 @dataclass(frozen=True)
@@ -100,36 +104,90 @@ class Appraisal:
     """Step 1 of a turn: how the user seems and how the agent will feel in reply."""
 
     text: str
-    perceived: EmotionState  # this utterance alone
+    perceived: EmotionState  # this utterance alone: the words, fused with the voice when there is one
     user: EmotionState  # smoothed across the conversation: what the agent answers
     agent: EmotionState  # the reply emotion: face, voice, and the target for the words
     safety: SafetyVerdictLike | None = None  # a crisis: the scripted reply goes out instead of the model's
     timings_ms: dict[str, float] = field(default_factory=dict)  # "perception", "safety"
+    words: EmotionState | None = None  # the words' reading alone (differs from `perceived` when voiced)
+    voice: VoiceAffect | None = None  # the voice's reading against the speaker's baseline (spoken turns)
+    mismatch: bool = False  # words and voice disagree ("I'm fine" in a flat, tired voice)
+
+
+Generation = Callable[[], tuple[Iterator[str], PlannedTurn | None]]
+"""Starts one model generation of a reply: its sentences, and the chain's turn (None for a plain responder)."""
 
 
 @dataclass
 class Reply:
-    """Step 2 of a turn: iterate for the reply's sentences as they are generated; then read `plan`."""
+    """Step 2 of a turn: iterate for the reply's sentences as they are generated; then read `plan`.
 
-    sentences: Iterator[str]
+    With a congruence check (agent.congruence) every sentence is read back before it is yielded: a reply whose
+    words contradict the user's state is generated once more if nothing was said yet, else (or when the second one
+    contradicts too) the rest is a scripted reply that fits. `contradictions` records what was rejected.
+    """
+
     source: str  # "safety" | "model" (the chain; its plan may say "fallback") | "plain" (chain off)
-    planned: PlannedTurn | None = None
+    generate: Generation | None = None  # None: the scripted `lines` (a safety reply)
+    lines: Sequence[str] = ()
+    user: EmotionState | None = None  # whom the words must fit
+    check: CongruenceCheck | None = None
     safety_plan: SafetyPlan | None = None
+    planned: PlannedTurn | None = None  # the chain's turn of the generation that was spoken
+    contradictions: list[Contradiction] = field(default_factory=list)
+    replaced: bool = False  # the words were replaced by the scripted reply
+    generations: int = 0
 
     def __iter__(self) -> Iterator[str]:
-        return self.sentences
+        if self.generate is None:
+            yield from self.lines
+            return
+        spoken = 0
+        for _ in range(1 + _REGENERATIONS):
+            self.generations += 1
+            sentences, self.planned = self.generate()
+            contradiction = None
+            try:
+                for sentence in sentences:
+                    contradiction = self._contradiction(sentence)
+                    if contradiction is not None:
+                        break
+                    spoken += 1
+                    yield sentence
+            finally:
+                close = getattr(sentences, "close", None)  # a generator: closing it stops the model
+                if close is not None:
+                    close()
+            if contradiction is None:
+                return
+            self.contradictions.append(contradiction)
+            if spoken:  # what was said cannot be unsaid: finish with the scripted reply
+                break
+        self.replaced = True
+        assert self.check is not None and self.user is not None, "only a check finds contradictions"
+        yield from split_sentences(self.check.safe_reply(self.user))
+
+    def _contradiction(self, sentence: str) -> Contradiction | None:
+        if self.check is None or self.user is None:
+            return None
+        return self.check.contradiction(sentence, self.user)
 
     @property
     def plan(self) -> Plan | None:
         """The typed plan, once the sentences are out (None for a plain responder or an unfinished chain)."""
         if self.safety_plan is not None:
             return self.safety_plan
+        if self.replaced:
+            return FailedPlan(f"incongruent words ({self.contradictions[-1].label})")
         return self.planned.plan if self.planned is not None else None
 
     @property
     def attempts(self) -> int:
-        """Model calls the chain needed (2: the first output broke the schema); 0 without a chain."""
-        return self.planned.attempts if self.planned is not None else 0
+        """Model calls the reply needed (a chain's retries included); 0 without a model."""
+        if self.generate is None:
+            return 0
+        chain_calls = self.planned.attempts if self.planned is not None else 1
+        return self.generations - 1 + chain_calls
 
 
 @dataclass
@@ -162,12 +220,21 @@ class Mind:
     choose_reply_emotion: ReplyEmotionChooser
     safety: SafetyCheck | None = None
     history_turns: int = 8
+    check_words: bool = True  # read each reply sentence back (agent.congruence) before it is spoken
 
-    def appraise(self, text: str, context: TurnContext = TurnContext()) -> Appraisal:
-        """Step 1: perceive and smooth the user's emotion, screen for a crisis, choose the reply emotion."""
+    def __post_init__(self) -> None:
+        self.congruence = CongruenceCheck(self.perceive)
+
+    def appraise(
+        self, text: str, context: TurnContext = TurnContext(), voice: VoiceAffect | None = None
+    ) -> Appraisal:
+        """Step 1: perceive the user's emotion (words, and voice when spoken), smooth it, screen for a crisis,
+        choose the reply emotion."""
         timings: dict[str, float] = {}
         started = time.perf_counter()
-        perceived = self.perceive(text, context.user_utterances(PERCEPTION_CONTEXT_TURNS))
+        words = self.perceive(text, context.user_utterances(PERCEPTION_CONTEXT_TURNS))
+        fused = fuse(words, voice)
+        perceived = fused.emotion
         timings["perception"] = _ms_since(started)
         user = smooth(context.previous_user, perceived)
         verdict = None
@@ -179,7 +246,7 @@ class Mind:
             agent = safety_emotion()
         else:
             agent = self.choose_reply_emotion(user, context.previous_agent, persona=context.persona)
-        return Appraisal(text, perceived, user, agent, verdict, timings)
+        return Appraisal(text, perceived, user, agent, verdict, timings, words, voice, fused.mismatch)
 
     def reply(
         self, responder: Responder | Planner, appraisal: Appraisal, context: TurnContext = TurnContext()
@@ -188,12 +255,18 @@ class Mind:
         verdict = appraisal.safety
         if verdict is not None:
             plan = SafetyPlan(verdict.category, verdict.matched, verdict.response, verdict.score)
-            return Reply(iter(split_sentences(verdict.response)), "safety", safety_plan=plan)
+            return Reply("safety", lines=split_sentences(verdict.response), safety_plan=plan)
         history = self.window(context.history)
+        user, agent, text = appraisal.user, appraisal.agent, appraisal.text
+        check = self.congruence if self.check_words else None
         if isinstance(responder, Planner):
-            planned = responder.turn(appraisal.text, appraisal.user, appraisal.agent, history, summary=context.summary)
-            return Reply(iter(planned), "model", planned=planned)
-        return Reply(responder.reply(appraisal.text, appraisal.user, appraisal.agent, history), "plain")
+
+            def plan() -> tuple[Iterator[str], PlannedTurn | None]:
+                planned = responder.turn(text, user, agent, history, context.summary, appraisal.mismatch)
+                return iter(planned), planned
+
+            return Reply("model", plan, user=user, check=check)
+        return Reply("plain", lambda: (responder.reply(text, user, agent, history), None), user=user, check=check)
 
     def turn(
         self,

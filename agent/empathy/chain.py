@@ -23,9 +23,9 @@ from agent.empathy.json_stream import JsonFieldStream
 from agent.empathy.schema import FIELDS, STRATEGIES, EmpathyPlan, PlanError, check_fields, parse_plan, plan_schema
 from agent.empathy.strategy import suggest_strategy
 from agent.prompts import PromptError, PromptLibrary
-from agent.reply_emotion import clamp_reply_emotion, effective_label
+from agent.reply_emotion import allowed_reply_emotions, clamp_reply_emotion, effective_label
 from agent.sentences import SentenceSplitter, split_sentences
-from core.emotion import EmotionState
+from core.emotion import BASIC_EMOTIONS, EmotionState
 
 LENSES: tuple[str, ...] = ("cbt", "dbt", "person_centred", "reality")
 _DEGREES = ((0.35, "low"), (0.7, "medium"))
@@ -211,14 +211,12 @@ class EmpathyChain:
         agent_emotion: EmotionState,
         history: list[ChatMessage],
         summary: str = "",
-        mismatch: bool | None = None,
+        mismatch: bool = False,
     ) -> EmpathyTurn:
         """One turn, not yet started: iterate it for the sentences, then read its `plan`.
 
-        `mismatch` (words and voice disagree) defaults to the perceived emotion's own `mismatch` flag, if any.
+        `mismatch`: the user's words and voice disagree (agent.perception.fusion); the prompt then says so.
         """
-        if mismatch is None:
-            mismatch = bool(getattr(user_emotion, "mismatch", False))
         steer = _asked_lately(history)
         strategies = tuple(s for s in STRATEGIES if not (steer and s == "exploration"))
         replies = sum(1 for m in history if m.role == "assistant")
@@ -228,7 +226,10 @@ class EmpathyChain:
             *self._window(history),
             self.turn_message(user_text, user_emotion, agent_emotion, summary, mismatch, steer, strategy),
         ]
-        return EmpathyTurn(self, messages, plan_schema(strategies), user_emotion, agent_emotion)
+        # The model may only propose reply emotions the rules allow for this user (the clamp stays as a guard for
+        # backends that do not enforce the schema).
+        allowed = tuple(e for e in BASIC_EMOTIONS if e in allowed_reply_emotions(user_emotion))
+        return EmpathyTurn(self, messages, plan_schema(strategies, allowed), user_emotion, agent_emotion)
 
     # ------------------------------------------------------------ prompt parts
 

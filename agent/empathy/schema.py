@@ -46,8 +46,11 @@ class EmpathyPlan:
         return asdict(self)
 
 
-def plan_schema(strategies: tuple[str, ...] = STRATEGIES) -> dict[str, Any]:
-    """The JSON schema the model's output must match; `strategies` may be narrowed to steer the mix."""
+def plan_schema(
+    strategies: tuple[str, ...] = STRATEGIES, reply_emotions: tuple[str, ...] = BASIC_EMOTIONS
+) -> dict[str, Any]:
+    """The JSON schema the model's output must match; `strategies` may be narrowed to steer the mix, and
+    `reply_emotions` to the labels the rules allow for this user (the grammar then cannot propose another)."""
     return {
         "type": "object",
         "properties": {
@@ -55,7 +58,7 @@ def plan_schema(strategies: tuple[str, ...] = STRATEGIES) -> dict[str, Any]:
             "user_emotion": {"type": "string", "enum": list(BASIC_EMOTIONS)},
             "cause": {"type": "string", "minLength": 3, "maxLength": CAUSE_MAX_CHARS},
             "strategy": {"type": "string", "enum": list(strategies)},
-            "reply_emotion": {"type": "string", "enum": list(BASIC_EMOTIONS)},
+            "reply_emotion": {"type": "string", "enum": list(reply_emotions)},
             "response": {"type": "string", "minLength": 2, "maxLength": RESPONSE_MAX_CHARS},
         },
         "required": list(FIELDS),

@@ -51,7 +51,7 @@ class Plain:
 
 def test_the_user_is_read_with_earlier_utterances_and_smoothed() -> None:
     perceive = RecordingPerceiver()
-    mind = Mind(perceive, choose)
+    mind = Mind(perceive, choose, check_words=False)  # the perceiver sees only the user's words
     conversation = Conversation(persona="calm")
     first = mind.turn(Plain(), "I am so sad", conversation.context())
     conversation.add("I am so sad", first)
@@ -95,3 +95,55 @@ def test_an_in_memory_conversation_keeps_a_running_summary_like_the_server() -> 
     # After four exchanges two had left the window: due (every 2), folded in (extractive); the fifth's one is not due.
     assert conversation.summarised_through == 2
     assert "thing 1" in conversation.summary and "thing 2" not in conversation.summary
+
+
+class Scripted:
+    """A plain responder that says each of `replies` in turn (one per generation)."""
+
+    def __init__(self, *replies: list[str]) -> None:
+        self.replies = list(replies)
+        self.generations = 0
+
+    def reply(
+        self, user_text: str, user_emotion: EmotionState, agent_emotion: EmotionState, history: list[ChatMessage]
+    ) -> Iterator[str]:
+        self.generations += 1
+        yield from self.replies.pop(0)
+
+    def warm_up(self) -> None:
+        pass
+
+
+def cheer_reader(text: str, context: Sequence[str] = ()) -> EmotionState:
+    """Reads "Yay" as joy, "sad"/"sorry" as sadness, anything else as neutral (a stand-in text perceiver)."""
+    label = "joy" if "Yay" in text else "sadness" if ("sad" in text or "sorry" in text) else "neutral"
+    return EmotionState.from_label(label, 0.8)
+
+
+def test_cheer_at_grief_is_regenerated_once_then_replaced_and_never_spoken() -> None:
+    mind = Mind(cheer_reader, choose)
+    once = Scripted(["Yay! Great news."], ["I am so sorry.", "I am here."])
+    turn = mind.turn(once, "I am so sad, my cat died")
+    assert turn.sentences == ["I am so sorry.", "I am here."] and once.generations == 2
+    twice = Scripted(["Yay! Great news."], ["Yay, cheer up!"])
+    turn = mind.turn(twice, "I am so sad, my cat died")
+    assert not any("Yay" in s for s in turn.sentences) and twice.generations == 2
+    assert turn.sentences == ["I'm so sorry you're going through this.", "I'm here with you."]  # the scripted line
+    assert turn.plan is not None and turn.plan.to_dict() == {"source": "fallback", "reason": "incongruent words (joy)"}
+
+
+def test_a_late_contradiction_stops_the_reply_without_a_second_generation() -> None:
+    late = Scripted(["I am sorry.", "Yay, look on the bright side!", "More."])
+    turn = Mind(cheer_reader, choose).turn(late, "I am so sad")
+    assert turn.sentences[0] == "I am sorry." and late.generations == 1
+    assert not any("Yay" in s or s == "More." for s in turn.sentences)
+
+
+def test_naming_the_users_own_feeling_is_not_a_contradiction() -> None:
+    def fear_reader(text: str, context: Sequence[str] = ()) -> EmotionState:
+        return EmotionState.from_label("fear" if "scared" in text else "neutral", 0.9)
+
+    said = Scripted(["That sounds really scary, feeling scared like that."])
+    mind = Mind(fear_reader, lambda user, previous, persona="": EmotionState.from_label("neutral", 0.2))
+    turn = mind.turn(said, "I am scared of the surgery")
+    assert turn.sentences == ["That sounds really scary, feeling scared like that."] and said.generations == 1
