@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 from faster_whisper import WhisperModel
 
 from core.media import TimedWord, Transcript
@@ -60,7 +61,7 @@ class FasterWhisperRecognizer:
         self._language = language
         self._beam_size = beam_size
 
-    def transcribe(self, pcm: np.ndarray, sample_rate: int) -> Transcript:
+    def transcribe(self, pcm: npt.NDArray[np.int16], sample_rate: int) -> Transcript:
         """Transcribe mono int16 PCM; silent or empty audio gives an empty transcript."""
         audio = whisper_audio(pcm, sample_rate)
         if audio is None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from core.media import TimedWord, Transcript
 from core.provision import ModelError
@@ -79,7 +80,7 @@ class OpenAiWhisperRecognizer:
         self._beam_size = beam_size
         self._temperatures = temperatures
 
-    def transcribe(self, pcm: np.ndarray, sample_rate: int) -> Transcript:
+    def transcribe(self, pcm: npt.NDArray[np.int16], sample_rate: int) -> Transcript:
         """Transcribe mono int16 PCM; silent or empty audio gives an empty transcript."""
         audio = whisper_audio(pcm, sample_rate)
         if audio is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from speech.audio import resample
 
@@ -11,7 +12,7 @@ WHISPER_RATE = 16_000
 _SILENCE_PEAK = 100
 
 
-def whisper_audio(pcm: np.ndarray, sample_rate: int) -> np.ndarray | None:
+def whisper_audio(pcm: npt.NDArray[np.int16], sample_rate: int) -> npt.NDArray[np.float32] | None:
     """Mono int16 PCM as 16 kHz float32 in [-1, 1], or None when it is empty or silent.
 
     Raises ValueError for anything but a 1-D int16 array.
