@@ -17,6 +17,10 @@ from core.emotion import EmotionState
 PROTOCOL_VERSION = 1
 SUPPORTED_VERSIONS = (1,)
 MAX_TEXT_CHARS = 2000
+# Bounds on integers from clients, so that no number a client sends is larger than any the server could mean.
+MAX_PROTOCOL_NUMBER = 1_000
+MAX_TURN_ID = 2**31 - 1
+MAX_SAMPLE_RATE = 192_000
 
 ErrorCode = Literal[
     "bad_json",
@@ -57,7 +61,7 @@ class _ClientMessage(BaseModel):
 
 class Hello(_ClientMessage):
     type: Literal["hello"]
-    protocol: int = PROTOCOL_VERSION
+    protocol: int = Field(PROTOCOL_VERSION, ge=0, le=MAX_PROTOCOL_NUMBER)
     token: str | None = None
     persona: str | None = Field(None, min_length=1, max_length=100)
     session_id: str | None = Field(None, min_length=1, max_length=100)
@@ -80,7 +84,7 @@ class TextInput(_ClientMessage):
 class AudioStart(_ClientMessage):
     type: Literal["audio_start"]
     format: Literal["pcm16", "wav"]
-    sample_rate: int | None = Field(None, gt=0)
+    sample_rate: int | None = Field(None, gt=0, le=MAX_SAMPLE_RATE)
 
 
 class AudioEnd(_ClientMessage):
@@ -107,7 +111,7 @@ class Played(_ClientMessage):
     """How many seconds of a turn's reply media the client actually played before it stopped it."""
 
     type: Literal["played"]
-    turn_id: int = Field(ge=0)
+    turn_id: int = Field(ge=0, le=MAX_TURN_ID)
     seconds: float = Field(ge=0.0, le=3600.0)
 
 
@@ -125,11 +129,21 @@ _CLIENT_TYPES: dict[str, type[_ClientMessage]] = {
 
 
 def parse_client_message(raw: str) -> ClientMessage:
-    """Parse one text frame into a client message, or raise ProtocolError with the matching code."""
+    """Parse one text frame into a client message, or raise ProtocolError with the matching code.
+
+    Nothing a client sends escapes as another exception: JSON nested too deeply for the parser (RecursionError)
+    and integers too long to convert (ValueError) are `bad_json` like any other malformed frame.
+    """
     try:
         data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except RecursionError:
+        raise ProtocolError("bad_json", "the JSON is nested too deeply; send a flat message object") from None
+    except json.JSONDecodeError as exc:
         raise ProtocolError("bad_json", f"not valid JSON: {exc}") from None
+    except ValueError:  # an integer of thousands of digits (Python refuses to convert it), a bad surrogate
+        raise ProtocolError(
+            "bad_json", "the JSON holds a number too long to read; send numbers of normal size"
+        ) from None
     if not isinstance(data, dict):
         raise ProtocolError("bad_json", "a message must be a JSON object")
     kind = data.get("type")
@@ -140,6 +154,8 @@ def parse_client_message(raw: str) -> ClientMessage:
         )
     try:
         message = model.model_validate(data)
+    except RecursionError:
+        raise ProtocolError("invalid_message", f"invalid {kind!r} message: nested too deeply") from None
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'message'}: {e['msg']}" for e in exc.errors())
         raise ProtocolError("invalid_message", f"invalid {kind!r} message: {problems}") from None

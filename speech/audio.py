@@ -9,9 +9,12 @@ from __future__ import annotations
 import io
 import struct
 import wave
-from math import gcd
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy.signal import resample_poly
 
 _EXPECTED = "expected a 16-bit PCM WAV (RIFF/WAVE, format 1, mono or stereo)"
@@ -30,43 +33,73 @@ _FORMAT_NAMES = {
 _WAVE_FORMAT_PCM = 0x0001
 _WAVE_FORMAT_EXTENSIBLE = 0xFFFE
 
+# What a WAV header may declare. Anything outside is refused before a sample is decoded: a tiny file declaring
+# 4294967291 Hz (or 1 Hz) would otherwise ask the resampler for gigabytes.
+MIN_SAMPLE_RATE = 8_000
+MAX_SAMPLE_RATE = 192_000
+MAX_CHANNELS = 8
+# Resampling factors are kept below this (see `resample`): the polyphase filter grows with them.
+_MAX_RESAMPLE_FACTOR = 1000
+
 
 class AudioFormatError(ValueError):
     """Audio bytes are not in a format we accept; the message says what was expected."""
 
 
-def decode_wav(data: bytes) -> tuple[np.ndarray, int]:
-    """Decode a 16-bit PCM WAV file into mono int16 samples and their sample rate.
+@dataclass(frozen=True)
+class WavInfo:
+    """What a WAV header says: its layout, and how long the audio is, known before any sample is decoded."""
 
-    Multi-channel audio is downmixed by averaging the channels. Compressed, 8-bit, 24/32-bit and float WAVs, and
-    anything that is not a RIFF/WAVE file, raise `AudioFormatError` naming the problem.
+    channels: int
+    sample_rate: int
+    frames: int  # whole sample frames present in the file (a streaming writer's too-large size is not trusted)
+    data_offset: int  # where the samples start in the file
+
+    @property
+    def seconds(self) -> float:
+        """The audio's duration."""
+        return self.frames / self.sample_rate
+
+
+def wav_info(data: bytes) -> WavInfo:
+    """Read a 16-bit PCM WAV file's header without decoding it; raises `AudioFormatError` naming the problem.
+
+    The sample rate must lie in [MIN_SAMPLE_RATE, MAX_SAMPLE_RATE] and there may be at most MAX_CHANNELS channels.
     """
     if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         raise AudioFormatError(f"not a WAV file (no RIFF/WAVE header); {_EXPECTED}")
     fmt: tuple[int, int, int, int] | None = None
-    samples: bytes | None = None
     pos = 12
     while pos + 8 <= len(data):
         chunk_id = data[pos : pos + 4]
         (size,) = struct.unpack_from("<I", data, pos + 4)
-        body = data[pos + 8 : pos + 8 + size]  # streaming writers may leave a too-large size: take what is there
         if chunk_id == b"fmt ":
-            fmt = _parse_fmt(body)
+            fmt = _parse_fmt(data[pos + 8 : pos + 8 + size])
         elif chunk_id == b"data":
-            samples = body
-            break
+            if fmt is None:
+                break
+            channels, rate, _, _ = fmt
+            present = min(size, len(data) - pos - 8)  # streaming writers may leave a too-large size
+            return WavInfo(channels, rate, present // (2 * channels), pos + 8)
         pos += 8 + size + (size & 1)  # chunks are word-aligned
     if fmt is None:
         raise AudioFormatError(f"WAV file has no 'fmt ' chunk; {_EXPECTED}")
-    if samples is None:
-        raise AudioFormatError(f"WAV file has no 'data' chunk; {_EXPECTED}")
-    channels, rate, _, _ = fmt
-    frame_bytes = 2 * channels
-    usable = len(samples) - len(samples) % frame_bytes  # drop a truncated last frame
-    pcm = np.frombuffer(samples[:usable], dtype="<i2").astype(np.int16)
-    if channels > 1:
-        pcm = pcm.reshape(-1, channels).astype(np.int32).mean(axis=1).round().astype(np.int16)
-    return pcm, rate
+    raise AudioFormatError(f"WAV file has no 'data' chunk; {_EXPECTED}")
+
+
+def decode_wav(data: bytes) -> tuple[np.ndarray, int]:
+    """Decode a 16-bit PCM WAV file into mono int16 samples and their sample rate.
+
+    Multi-channel audio is downmixed by averaging the channels. Compressed, 8-bit, 24/32-bit and float WAVs,
+    rates outside [MIN_SAMPLE_RATE, MAX_SAMPLE_RATE], and anything that is not a RIFF/WAVE file raise
+    `AudioFormatError` naming the problem. Check `wav_info(data).seconds` first to refuse long audio cheaply.
+    """
+    info = wav_info(data)
+    usable = info.frames * 2 * info.channels  # a truncated last frame is dropped
+    pcm = np.frombuffer(data, dtype="<i2", count=usable // 2, offset=info.data_offset).astype(np.int16)
+    if info.channels > 1:
+        pcm = pcm.reshape(-1, info.channels).astype(np.int32).mean(axis=1).round().astype(np.int16)
+    return pcm, info.sample_rate
 
 
 def _parse_fmt(body: bytes) -> tuple[int, int, int, int]:
@@ -81,12 +114,17 @@ def _parse_fmt(body: bytes) -> tuple[int, int, int, int]:
         raise AudioFormatError(f"WAV audio is {name}, not integer PCM; {_EXPECTED} (convert it, e.g. with ffmpeg)")
     if bits != 16:
         raise AudioFormatError(f"WAV audio has {bits}-bit samples; {_EXPECTED}")
-    if channels < 1 or rate < 1:
-        raise AudioFormatError(f"WAV header has {channels} channels at {rate} Hz; {_EXPECTED}")
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise AudioFormatError(f"WAV header declares {channels} channels (1 to {MAX_CHANNELS}); {_EXPECTED}")
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise AudioFormatError(
+            f"WAV header declares {rate} Hz; the sample rate must be {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE} Hz "
+            "(e.g. 16000, 44100 or 48000)"
+        )
     return channels, rate, bits, tag
 
 
-def pcm16_from_bytes(data: bytes) -> np.ndarray:
+def pcm16_from_bytes(data: bytes) -> npt.NDArray[np.int16]:
     """Interpret raw bytes as little-endian mono PCM16 samples (no header)."""
     if len(data) % 2:
         raise AudioFormatError(
@@ -95,19 +133,28 @@ def pcm16_from_bytes(data: bytes) -> np.ndarray:
     return np.frombuffer(data, dtype="<i2").astype(np.int16)
 
 
-def resample(pcm: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
-    """Resample mono int16 PCM from `from_rate` to `to_rate` Hz with a polyphase filter; returns int16."""
+def resample(pcm: npt.NDArray[np.int16], from_rate: int, to_rate: int) -> npt.NDArray[np.int16]:
+    """Resample mono int16 PCM from `from_rate` to `to_rate` Hz with a polyphase filter; returns int16.
+
+    Common rate pairs are converted exactly. An odd pair (e.g. 191999 -> 16000) would need a polyphase filter
+    with millions of taps, so its ratio is approximated by one with factors below 1000 (off by a few parts per
+    million: inaudible, and irrelevant to recognition).
+    """
     if from_rate <= 0 or to_rate <= 0:
         raise ValueError(f"sample rates must be positive, got {from_rate} -> {to_rate}")
     pcm = _as_mono_int16(pcm)
     if from_rate == to_rate or len(pcm) == 0:
         return pcm.copy()
-    g = gcd(from_rate, to_rate)
-    out = resample_poly(pcm.astype(np.float32), to_rate // g, from_rate // g)
+    ratio = Fraction(to_rate, from_rate)
+    if max(ratio.numerator, ratio.denominator) >= _MAX_RESAMPLE_FACTOR:
+        ratio = ratio.limit_denominator(_MAX_RESAMPLE_FACTOR - 1)
+    if ratio.numerator >= 4 * _MAX_RESAMPLE_FACTOR:
+        raise ValueError(f"cannot resample {from_rate} Hz to {to_rate} Hz: the rates are too far apart")
+    out = resample_poly(pcm.astype(np.float32), ratio.numerator, ratio.denominator)
     return np.clip(np.round(out), -32768, 32767).astype(np.int16)
 
 
-def encode_wav(pcm: np.ndarray, rate: int) -> bytes:
+def encode_wav(pcm: npt.NDArray[np.int16], rate: int) -> bytes:
     """Encode mono int16 PCM as a 16-bit PCM WAV file."""
     pcm = _as_mono_int16(pcm)
     buffer = io.BytesIO()
@@ -119,7 +166,7 @@ def encode_wav(pcm: np.ndarray, rate: int) -> bytes:
     return buffer.getvalue()
 
 
-def _as_mono_int16(pcm: np.ndarray) -> np.ndarray:
+def _as_mono_int16(pcm: npt.NDArray[Any]) -> npt.NDArray[np.int16]:  # checked here: callers may pass anything
     pcm = np.asarray(pcm)
     if pcm.dtype != np.int16 or pcm.ndim != 1:
         raise ValueError(f"expected mono int16 PCM of shape (n,), got {pcm.dtype} with shape {pcm.shape}")

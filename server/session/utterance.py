@@ -1,16 +1,20 @@
 """Collect one spoken utterance (`audio_start` ... binary frames ... `audio_end`) and validate it.
 
 The recogniser gets 16 kHz mono int16 PCM; anything else is refused with `bad_audio` (raw PCM) or resampled
-(WAV files, whose header states their rate).
+(WAV files, whose header states their rate). A WAV's length is judged from its header before a sample is decoded
+or resampled, and any failure while handling the audio is `bad_audio`: a client's bytes never take the session down.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Literal
 
 import numpy as np
 
 from server.protocol import ProtocolError
+
+log = logging.getLogger(__name__)
 
 ASR_RATE = 16000
 # A WAV file may carry a larger header and other chunks; this slack keeps the byte check from refusing them.
@@ -38,23 +42,36 @@ class Utterance:
         self._size += len(data)
         if self._size > self._max_bytes:
             self._chunks.clear()
-            raise ProtocolError("audio_too_long", self._too_long_message())
+            message = self._too_long_message()
+            if self.format == "wav":  # the bound is in bytes: a high-rate file reaches it sooner
+                message += f" (a WAV may hold at most {self._max_bytes} bytes: {self.max_seconds:g} s at 48 kHz stereo)"
+            raise ProtocolError("audio_too_long", message)
         self._chunks.append(data)
 
     def finish(self) -> np.ndarray:
         """The utterance as 16 kHz mono int16 PCM; raises ProtocolError (bad_audio, audio_too_long)."""
-        from speech.audio import AudioFormatError, decode_wav, pcm16_from_bytes, resample
+        from speech.audio import AudioFormatError, decode_wav, pcm16_from_bytes, resample, wav_info
 
         data = b"".join(self._chunks)
+        self._chunks.clear()
         try:
             if self.format == "pcm16":
                 pcm = pcm16_from_bytes(data)
             else:
+                if wav_info(data).seconds > self.max_seconds:  # before decoding: the header says how long it is
+                    raise ProtocolError("audio_too_long", self._too_long_message())
                 pcm, rate = decode_wav(data)
                 if rate != ASR_RATE:
                     pcm = resample(pcm, rate, ASR_RATE)
         except AudioFormatError as exc:
             raise ProtocolError("bad_audio", str(exc)) from None
+        except ProtocolError:
+            raise
+        except Exception as exc:  # MemoryError, a resampler failure: the client's audio, not the server, is at fault
+            log.warning("could not prepare an utterance (%s): %s", self.format, type(exc).__name__)
+            raise ProtocolError(
+                "bad_audio", f"the audio could not be read ({type(exc).__name__}); send 16-bit PCM at 16 kHz"
+            ) from None
         if len(pcm) > self.max_seconds * ASR_RATE:
             raise ProtocolError("audio_too_long", self._too_long_message())
         return pcm

@@ -24,19 +24,47 @@ class Refused(Exception):
         self.headers = headers or {}
 
 
-def origin_allowed(request: web.Request, allowed: Sequence[str]) -> bool:
+# Names that always mean this machine: no other site's page can have them as its origin, so a page served under
+# one of them on the port the request arrived at is the server's own.
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "[::1]"})
+_WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::", "[::]"})
+
+
+def origin_allowed(request: web.Request, allowed: Sequence[str], host: str = "") -> bool:
     """Whether the request's Origin may use the server.
 
-    Allowed: no allowlist (local use), no Origin header (not a browser: `server.token` protects those), the
-    server's own host (its page must keep working behind any proxy scheme), or an origin on the list.
+    Allowed: no allowlist (local use), no Origin header (not a browser: `server.token` protects those), an origin
+    on the list, or the server's own page: served under a loopback name or the configured `host`
+    (`server.host`, when it is a name or address rather than a wildcard) on the port this connection arrived at.
+    The request's Host header is never trusted for this: under DNS rebinding the attacker's domain points at this
+    server, so its page's Origin equals the Host header it sends.
     """
     origin = request.headers.get("Origin")
     if not allowed or origin is None:
         return True
     origin = origin.strip().rstrip("/").lower()
-    if urlsplit(origin).netloc == request.host.lower():
+    if origin in {entry.strip().rstrip("/").lower() for entry in allowed}:
         return True
-    return origin in {entry.strip().rstrip("/").lower() for entry in allowed}
+    return _is_own_origin(origin, request, host)
+
+
+def _is_own_origin(origin: str, request: web.Request, host: str) -> bool:
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or parts.hostname is None:
+        return False
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:  # a port that is not a number
+        return False
+    sockname = request.transport.get_extra_info("sockname") if request.transport is not None else None
+    if not sockname or port != sockname[1]:
+        return False
+    name = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    names = set(LOOPBACK_NAMES)
+    configured = host.strip().lower()
+    if configured not in _WILDCARD_HOSTS:
+        names.add(f"[{configured.strip('[]')}]" if ":" in configured else configured)
+    return name in names
 
 
 def request_token(request: web.Request) -> str | None:
@@ -53,9 +81,12 @@ def token_matches(supplied: str | None, expected: str) -> bool:
     return hmac.compare_digest((supplied or "").encode(), expected.encode())
 
 
-def check_access(request: web.Request, allowed_origins: Sequence[str], token: str) -> None:
-    """Raise Refused (403 for a foreign origin, 401 for a wrong or missing token) unless the request may proceed."""
-    if not origin_allowed(request, allowed_origins):
+def check_access(request: web.Request, allowed_origins: Sequence[str], token: str, host: str = "") -> None:
+    """Raise Refused (403 for a foreign origin, 401 for a wrong or missing token) unless the request may proceed.
+
+    `host` is the configured `server.host` (see `origin_allowed`).
+    """
+    if not origin_allowed(request, allowed_origins, host):
         raise Refused(403, "forbidden_origin", "this page's origin may not use the server (server.allowed_origins)")
     if token and not token_matches(request_token(request), token):
         raise Refused(

@@ -126,7 +126,8 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     one more than `server.max_sessions` open conversations with 503.
     """
     app = request.app
-    if not origin_allowed(request, app[CONFIG_KEY].server.allowed_origins):
+    server = app[CONFIG_KEY].server
+    if not origin_allowed(request, server.allowed_origins, server.host):
         raise web.HTTPForbidden(text="this page's origin may not open the conversation (server.allowed_origins)")
     slots = app[SLOTS_KEY]
     if slots.locked():

@@ -62,7 +62,7 @@ class AvatarRoutes:
 
     def _check(self, request: web.Request) -> None:
         server = self.config.server
-        check_access(request, server.allowed_origins, server.token)
+        check_access(request, server.allowed_origins, server.token, server.host)
 
     async def upload_portrait(self, request: web.Request) -> web.Response:
         """Store an uploaded portrait (raw JPEG/PNG/WebP body, or multipart with a file field).
@@ -177,6 +177,7 @@ async def _read_bounded(read: Callable[[int], Awaitable[bytes]], limit: int, too
 
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+_MAX_RANGE_DIGITS = 15  # no clip is a petabyte: a longer number cannot be satisfied (and int() of 5,000 digits fails)
 
 
 def clip_response(request: web.Request, clip: Clip) -> web.Response:
@@ -188,6 +189,8 @@ def clip_response(request: web.Request, clip: Clip) -> web.Response:
     match = _RANGE.fullmatch(request.headers.get("Range", "").strip())
     if match and (match.group(1) or match.group(2)):
         first, last = match.groups()
+        if max(len(first), len(last)) > _MAX_RANGE_DIGITS:
+            return web.Response(status=416, headers={**headers, "Content-Range": f"bytes */{size}"})
         start = int(first) if first else max(0, size - int(last))
         end = min(size - 1, int(last)) if first and last else size - 1
         if start >= size or start > end:

@@ -3,13 +3,13 @@ import struct
 import numpy as np
 import pytest
 
-from speech.audio import AudioFormatError, decode_wav, encode_wav, pcm16_from_bytes, resample
+from speech.audio import AudioFormatError, decode_wav, encode_wav, pcm16_from_bytes, resample, wav_info
 
 
 def _wav(payload: bytes, *, tag: int = 1, channels: int = 1, rate: int = 16000, bits: int = 16, extra: bytes = b""):
     """A hand-made WAV file, so the tests can describe formats our encoder never writes."""
     block = channels * bits // 8
-    fmt = struct.pack("<HHIIHH", tag, channels, rate, rate * block, block, bits) + extra
+    fmt = struct.pack("<HHIIHH", tag, channels, rate, (rate * block) & 0xFFFFFFFF, block, bits) + extra
     chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(payload)) + payload
     return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks
 
@@ -127,3 +127,39 @@ def test_encode_and_resample_reject_non_mono_int16(bad: np.ndarray):
 def test_resample_rejects_bad_rates():
     with pytest.raises(ValueError, match="positive"):
         resample(np.zeros(4, dtype=np.int16), 0, 16000)
+
+
+@pytest.mark.parametrize("rate", [1, 7999, 192001, 4294967291])
+def test_rates_outside_8_to_192_khz_are_refused_from_the_header(rate: int):
+    data = _wav(bytes(200), rate=rate)
+    with pytest.raises(AudioFormatError, match="8000 to 192000 Hz"):
+        wav_info(data)
+    with pytest.raises(AudioFormatError, match="8000 to 192000 Hz"):
+        decode_wav(data)
+
+
+@pytest.mark.parametrize("rate", [8000, 192000])
+def test_the_rate_bounds_themselves_are_accepted(rate: int):
+    assert decode_wav(_wav(bytes(8), rate=rate))[1] == rate
+
+
+def test_too_many_channels_are_refused():
+    with pytest.raises(AudioFormatError, match="9 channels"):
+        wav_info(_wav(bytes(36), channels=9))
+
+
+def test_wav_info_gives_the_duration_without_decoding():
+    info = wav_info(_wav(bytes(4 * 24000), channels=2, rate=24000))  # 1 s of 16-bit stereo
+    assert (info.channels, info.sample_rate, info.frames) == (2, 24000, 24000)
+    assert info.seconds == pytest.approx(1.0)
+    # A streaming writer's data size larger than the file: only the bytes present count.
+    cut = _wav(bytes(4 * 24000), channels=2, rate=24000)[: -4 * 12000]
+    assert wav_info(cut).seconds == pytest.approx(0.5)
+
+
+def test_an_odd_rate_is_resampled_with_a_small_filter():
+    pcm = _tone(191999, 1.0, hz=440.0)
+    out = resample(pcm, 191999, 16000)
+    assert abs(len(out) - 16000) <= 2  # the ratio is approximated to a few parts per million
+    spectrum = np.abs(np.fft.rfft(out.astype(np.float64)))
+    assert abs(np.argmax(spectrum) * 16000 / len(out) - 440.0) <= 1.0

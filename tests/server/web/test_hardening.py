@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from server.protocol import _CLIENT_TYPES
+from server.protocol import _CLIENT_TYPES, MAX_TURN_ID
 from server.web.app import STATIC_DIR
 from storage.store import ConversationStore
 from tests.server.web.test_app import connect, fake_engines, receive_json, start, until_reply_end
@@ -71,7 +71,24 @@ def bad_type_message(draw: st.DrawFn) -> str:
 not_an_object = (json_scalars | st.lists(json_values, max_size=3)).map(json.dumps) | st.text(max_size=40).filter(
     lambda t: not t.strip().startswith("{")
 )
-bad_frames = wrong_typed_message() | bad_type_message() | not_an_object
+
+
+@st.composite
+def hostile_json(draw: st.DrawFn) -> str:
+    """Shapes that break parsers rather than schemas: nesting thousands deep, integers of thousands of digits,
+    placed as the whole frame or inside a message (as a field's value or an extra field)."""
+    kind = draw(st.sampled_from(sorted(_CLIENT_TYPES)))
+    depth = draw(st.integers(1_000, 20_000))
+    opener = draw(st.sampled_from(["[", '{"a":']))
+    closer = "]" if opener == "[" else "}"
+    nested = opener * depth + "0" + closer * depth
+    number = draw(st.sampled_from(["", "-"])) + "1" + "0" * draw(st.integers(4_300, 6_000))
+    value = draw(st.sampled_from([nested, number]))
+    key = draw(st.sampled_from([*_fields(kind), "extra"]) if _fields(kind) else st.just("extra"))
+    return draw(st.sampled_from([value, f'{{"type": "{kind}", "{key}": {value}}}']))
+
+
+bad_frames = wrong_typed_message() | bad_type_message() | not_an_object | hostile_json()
 
 
 def _run(coro: Any) -> Any:
@@ -127,7 +144,7 @@ def test_every_bad_message_gets_one_error_and_nothing_else_breaks(tmp_path_facto
     persona=st.text(min_size=1, max_size=100),
     session_id=st.none() | st.text(min_size=1, max_size=100),
     text=st.text(min_size=1, max_size=400),
-    played=st.tuples(st.integers(0, 2**40), st.floats(0.0, 3600.0)),
+    played=st.tuples(st.integers(0, MAX_TURN_ID), st.floats(0.0, 3600.0)),
 )
 def test_valid_messages_with_any_content_are_served(
     tmp_path_factory: Any, persona: str, session_id: str | None, text: str, played: tuple[int, float]
