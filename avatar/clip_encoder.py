@@ -15,10 +15,12 @@ from pathlib import Path
 import av
 import numpy as np
 
+from avatar.arrays import Image
+
 CLIP_MIME = "video/mp4"
 
 
-def encode_clip(frames: Sequence[np.ndarray], fps: int, crf: int = 20, threads: int = 1) -> bytes:
+def encode_clip(frames: Sequence[Image], fps: int, crf: int = 20, threads: int = 1) -> bytes:
     """Encode square or rectangular RGB uint8 frames (even width and height) as an MP4 file's bytes."""
     if not frames:
         raise ValueError("a clip needs at least one frame")
@@ -32,7 +34,7 @@ def encode_clip(frames: Sequence[np.ndarray], fps: int, crf: int = 20, threads: 
         return path.read_bytes()
 
 
-def _write(path: Path, frames: Sequence[np.ndarray], fps: int, w: int, h: int, crf: int, threads: int) -> None:
+def _write(path: Path, frames: Sequence[Image], fps: int, w: int, h: int, crf: int, threads: int) -> None:
     with av.open(str(path), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
         video = container.add_stream("libx264", rate=fps)
         video.width, video.height = w, h

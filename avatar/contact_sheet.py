@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from avatar.arrays import Floats, Image
 from avatar.renderer import REST_MOUTH, FaceRenderer
 from core.emotion import BASIC_EMOTIONS, EmotionState
 
@@ -21,7 +22,7 @@ def contact_sheet(
     tile: int = 160,
     intensities: Sequence[float] = (0.5, 1.0),
     emotions: Sequence[str] = SHEET_EMOTIONS,
-) -> np.ndarray:
+) -> Image:
     """An RGB image: one column per emotion, one row per intensity, each tile the face cropped to `face_box`
     (x0, y0, side) and labelled "emotion intensity". Neutral is shown at intensity 0 in every row."""
     for e in emotions:
@@ -47,7 +48,7 @@ def contact_sheet(
     return np.vstack(rows)
 
 
-def face_square(points: np.ndarray, size: tuple[int, int], margin: float = 0.12) -> tuple[int, int, int]:
+def face_square(points: Floats, size: tuple[int, int], margin: float = 0.12) -> tuple[int, int, int]:
     """A square (x0, y0, side) around landmark points with some margin, kept inside a `size` (w, h) image."""
     (ax, ay), (bx, by) = points.min(axis=0), points.max(axis=0)
     side = int(max(bx - ax, by - ay) * (1 + 2 * margin))

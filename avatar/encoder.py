@@ -13,6 +13,9 @@ from fractions import Fraction
 
 import av
 import numpy as np
+import numpy.typing as npt
+
+from avatar.arrays import Image
 
 # AAC's sampling-frequency table; other rates are resampled to 48 kHz.
 _AAC_RATES = {96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000}
@@ -135,7 +138,7 @@ class Mp4StreamEncoder:
         """Seconds of media added so far."""
         return self._frames / self.fps
 
-    def add(self, frames: list[np.ndarray], pcm: np.ndarray) -> list[bytes]:
+    def add(self, frames: list[Image], pcm: npt.NDArray[np.int16]) -> list[bytes]:
         """Append one chunk (its RGB uint8 frames and mono int16 PCM) and return the complete pieces produced so far.
 
         The audio is padded with silence or trimmed to exactly len(frames) / fps seconds.
@@ -165,7 +168,7 @@ class Mp4StreamEncoder:
         self._container.close()
         return self._collect()
 
-    def _encode_audio(self, pcm: np.ndarray) -> None:
+    def _encode_audio(self, pcm: npt.NDArray[np.int16]) -> None:
         # Target sample count from the video clock, so rounding never accumulates across chunks.
         target = round(self._frames * self.sample_rate / self.fps) - self._samples
         samples = np.asarray(pcm, dtype=np.int16).reshape(-1)[: max(target, 0)]

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from avatar.arrays import Floats
 from core.emotion import EmotionState
 
 AUS: tuple[int, ...] = (1, 2, 4, 5, 6, 7, 9, 12, 15, 16, 20, 23, 26)
@@ -86,7 +87,7 @@ def region_shares(mixture: Mapping[str, float]) -> dict[str, dict[str, float]]:
     return shares
 
 
-def action_units(emotion: EmotionState, speaking: bool = False, gain: float = 1.0) -> np.ndarray:
+def action_units(emotion: EmotionState, speaking: bool = False, gain: float = 1.0) -> Floats:
     """AU intensities (len(AUS),) in [0, 1] for an emotion; `gain` scales all (e.g. 0.4 for soft mirroring)."""
     amplitude = float(np.clip(emotion.intensity / _FULL_AT, 0.0, 1.0)) * gain
     weights = np.zeros(len(AUS), np.float32)

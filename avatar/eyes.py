@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from avatar.arrays import Floats, Image
 from avatar.face_field import EYES
 
 IRIS = ((468, (469, 470, 471, 472)), (473, (474, 475, 476, 477)))  # centre, contour; same eye order as EYES
@@ -26,17 +27,17 @@ class _Eye:
     y0: int
     x1: int
     y1: int
-    upper: np.ndarray  # upper lid y per column of the box
-    lower: np.ndarray  # lower lid y per column
-    top: np.ndarray  # where the stretched lid skin starts, per column
-    opening: np.ndarray  # eye-opening mask over the box, float32 0-1
-    empty: np.ndarray | None  # box without the iris (RGB), None without iris landmarks
-    iris: np.ndarray | None  # the iris patch (RGB) over the box
-    iris_alpha: np.ndarray | None  # its alpha over the box
+    upper: Floats  # upper lid y per column of the box
+    lower: Floats  # lower lid y per column
+    top: Floats  # where the stretched lid skin starts, per column
+    opening: Floats  # eye-opening mask over the box, float32 0-1
+    empty: Image | None  # box without the iris (RGB), None without iris landmarks
+    iris: Floats | None  # the iris patch (RGB) over the box
+    iris_alpha: Floats | None  # its alpha over the box
     radius: float
 
 
-def _lid_curve(pts: np.ndarray, ids: tuple[int, ...], corners: tuple[int, int], cols: np.ndarray) -> np.ndarray:
+def _lid_curve(pts: Floats, ids: tuple[int, ...], corners: tuple[int, int], cols: Floats) -> Floats:
     p = pts[list((corners[0], *ids, corners[1]))]
     order = np.argsort(p[:, 0])
     return np.interp(cols, p[order, 0], p[order, 1])
@@ -45,10 +46,10 @@ def _lid_curve(pts: np.ndarray, ids: tuple[int, ...], corners: tuple[int, int], 
 class EyeAnimator:
     """Blinks and gaze for both eyes of one portrait."""
 
-    def __init__(self, image: np.ndarray, pts: np.ndarray) -> None:
+    def __init__(self, image: Image, pts: Floats) -> None:
         h, w = image.shape[:2]
         self._eyes: list[_Eye] = []
-        self._last: tuple[tuple[int, float, float, float], np.ndarray] | None = None
+        self._last: tuple[tuple[int, float, float, float], Image] | None = None
         for eye_no, (corners, upper_ids, lower_ids, _fold) in enumerate(EYES):
             ring = pts[list(corners + upper_ids + lower_ids)]
             (ex0, ey0), (ex1, ey1) = ring.min(axis=0), ring.max(axis=0)
@@ -62,7 +63,7 @@ class EyeAnimator:
             top = upper - 0.7 * eye_h  # the lid skin between lashes and crease; above it the brow must not move
             poly = np.concatenate([pts[[corners[0], *upper_ids, corners[1]]], pts[list(lower_ids[::-1])]])
             mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-            cv2.fillPoly(mask, [np.round((poly - [x0, y0]) * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+            cv2.fillPoly(mask, [np.round((poly - [x0, y0]) * 16).astype(np.int32)], (255,), cv2.LINE_AA, 4)
             opening = mask.astype(np.float32) / 255.0
             empty = iris = alpha = None
             radius = 0.0
@@ -72,16 +73,16 @@ class EyeAnimator:
                 radius = float(np.linalg.norm(pts[list(contour)] - c, axis=1).mean())
                 box = np.ascontiguousarray(image[y0:y1, x0:x1])
                 disk = np.zeros(mask.shape, np.uint8)
-                cv2.circle(disk, (round((c[0] - x0) * 16), round((c[1] - y0) * 16)), round(radius * 1.15 * 16), 255,
+                cv2.circle(disk, (round((c[0] - x0) * 16), round((c[1] - y0) * 16)), round(radius * 1.15 * 16), (255,),
                            -1, cv2.LINE_AA, 4)  # fmt: skip
                 hole = cv2.bitwise_and(cv2.dilate(disk, np.ones((3, 3), np.uint8)), mask)
-                empty = cv2.inpaint(box, hole, 3, cv2.INPAINT_TELEA)
+                empty = np.asarray(cv2.inpaint(box, hole, 3, cv2.INPAINT_TELEA), np.uint8)
                 iris = box.astype(np.float32)
                 alpha = (disk.astype(np.float32) / 255.0) * opening
             rows = (upper - y0, lower - y0, top - y0)
             self._eyes.append(_Eye(x0, y0, x1, y1, *rows, opening, empty, iris, alpha, radius))
 
-    def apply(self, image: np.ndarray, blink: float, gaze: tuple[float, float]) -> np.ndarray:
+    def apply(self, image: Image, blink: float, gaze: tuple[float, float]) -> Image:
         """`image` (the portrait, not modified) with lids closed by `blink` in [0, 1] and irises moved by `gaze`.
 
         Returns `image` itself when nothing changes, else a copy with the eye boxes edited.
@@ -97,7 +98,7 @@ class EyeAnimator:
         out = image.copy()
         for eye in self._eyes:
             if moving_iris and eye.empty is not None and eye.iris is not None and eye.iris_alpha is not None:
-                shift = np.float32([[1, 0, gx * eye.radius], [0, 1, gy * eye.radius]])
+                shift = np.array([[1, 0, gx * eye.radius], [0, 1, gy * eye.radius]], np.float32)
                 size = (eye.x1 - eye.x0, eye.y1 - eye.y0)
                 iris = cv2.warpAffine(eye.iris, shift, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
                 a = cv2.warpAffine(eye.iris_alpha, shift, size, flags=cv2.INTER_LINEAR) * eye.opening
@@ -109,7 +110,7 @@ class EyeAnimator:
         return out
 
     @staticmethod
-    def _close(out: np.ndarray, eye: _Eye, closure: float) -> None:
+    def _close(out: Image, eye: _Eye, closure: float) -> None:
         """Slide the upper lid down by `closure` of the eye opening, in place.
 
         The band from the crease to the lashes moves down rigidly (lashes stay crisp; stretching them smears), and

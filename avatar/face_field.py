@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
+from avatar.arrays import Floats
 from avatar.expressions import AU_INDEX, AUS
 from avatar.landmarks import FACE_OVAL, LOWER_OUTER, UPPER_OUTER
 from avatar.warp import coarse_grid, tps_fields
@@ -33,7 +35,7 @@ GLABELLA = (168, 8, 6)
 _STILL = tuple(dict.fromkeys(UPPER_OUTER + LOWER_OUTER + (152, 175, 199, 200, 18, 1, 4, 5, 195)))
 
 
-def au_patterns(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def au_patterns(pts: Floats) -> tuple[npt.NDArray[np.int_], Floats]:
     """Landmark ids (N,) and their displacement per AU (len(AUS), N, 2) for the upper-face AUs, in pixels."""
     eyes_c = np.array([pts[list(e[1])].mean(axis=0) for e in EYES])
     iod = float(np.linalg.norm(eyes_c[1] - eyes_c[0]))
@@ -93,7 +95,7 @@ def au_patterns(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class FaceField:
     """Coarse whole-frame displacement fields: upper-face AUs (precomputed) and head motion, to one dense map."""
 
-    def __init__(self, pts: np.ndarray, size: tuple[int, int], step: int = 8) -> None:
+    def __init__(self, pts: Floats, size: tuple[int, int], step: int = 8) -> None:
         w, h = size
         self.size = size
         gx, gy = coarse_grid(w, h, step)
@@ -133,18 +135,18 @@ class FaceField:
         self._fix_x = fix_x[self._fix_cols].astype(np.float32)
         self._fix_y = fix_y[self._fix_rows].astype(np.float32)
 
-    def coarse(self, aus: np.ndarray) -> np.ndarray:
+    def coarse(self, aus: Floats) -> Floats:
         """The AUs' summed backward displacement on the coarse grid, (G, 2)."""
         return (np.asarray(aus, np.float32) @ self._basis).reshape(-1, 2)
 
-    def dense(self, coarse: np.ndarray) -> np.ndarray:
+    def dense(self, coarse: Floats) -> Floats:
         """The full-resolution backward map (H, W, 2) (x, y per pixel) from a coarse displacement (G, 2)."""
         dense = self._upsample(coarse + self._coarse_ident)
         dense[:, self._fix_cols, 0] += self._fix_x
         dense[self._fix_rows, :, 1] += self._fix_y[:, None]
         return dense
 
-    def _upsample(self, coarse: np.ndarray) -> np.ndarray:
+    def _upsample(self, coarse: Floats) -> Floats:
         gh, gw = self._shape
         c = np.ascontiguousarray(coarse.reshape(gh, gw, 2), dtype=np.float32)
-        return cv2.resize(c, self.size, interpolation=cv2.INTER_LINEAR)
+        return np.asarray(cv2.resize(c, self.size, interpolation=cv2.INTER_LINEAR), np.float32)

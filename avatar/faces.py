@@ -10,11 +10,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from avatar.arrays import Floats, Image
+
 # Face mesh works on a small internal image anyway; detecting on a bounded copy keeps a 4096 px photo cheap.
 _DETECT_SIDE = 1024
 
 
-def find_faces(image: np.ndarray, max_faces: int = 3) -> list[np.ndarray]:
+def find_faces(image: Image, max_faces: int = 3) -> list[Floats]:
     """The face-mesh points (468 or more, (N, 2) float32 pixels of `image`) of up to `max_faces` faces, largest first.
 
     `image` is RGB uint8 (H, W, 3). An empty list means no face.
@@ -26,7 +28,9 @@ def find_faces(image: np.ndarray, max_faces: int = 3) -> list[np.ndarray]:
 
     h, w = image.shape[:2]
     scale = min(1.0, _DETECT_SIDE / max(h, w))
-    small = image if scale == 1.0 else cv2.resize(image, (round(w * scale), round(h * scale)), cv2.INTER_AREA)
+    small = image
+    if scale < 1.0:
+        small = np.asarray(cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA))
     with face_mesh.FaceMesh(
         static_image_mode=True, refine_landmarks=False, max_num_faces=max_faces, min_detection_confidence=0.5
     ) as mesh:

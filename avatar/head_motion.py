@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from avatar.arrays import Floats
 from core.media import Phoneme
 
 # Amplitudes, as fractions of the face height (forehead to chin) or degrees.
@@ -41,7 +42,7 @@ class HeadMotion:
     """Head poses for speech and idle frames, and their backward displacement on a coarse grid."""
 
     def __init__(
-        self, grid: np.ndarray, pivot: np.ndarray, face_h: float, face_w: float, size: tuple[int, int], seed: int = 0
+        self, grid: Floats, pivot: Floats, face_h: float, face_w: float, size: tuple[int, int], seed: int = 0
     ) -> None:
         rng = np.random.default_rng([seed, 0x4EAD])
         # Sway phases and the listening-nod schedule are fixed per stream, functions of absolute time, so
@@ -62,26 +63,29 @@ class HeadMotion:
         self._mask = (mask * mask * (3 - 2 * mask))[:, None]
         self._grid = grid
 
-    def coarse(self, pose: HeadPose) -> np.ndarray:
+    def coarse(self, pose: HeadPose) -> Floats:
         """Backward displacement (G, 2) that moves the head by `pose` (zero at rest)."""
         if pose == REST:
             return np.zeros_like(self._grid, dtype=np.float32)
-        return ((self.source_of(self._grid, pose) - self._grid) * self._mask).astype(np.float32)
+        coarse: Floats = ((self.source_of(self._grid, pose) - self._grid) * self._mask).astype(np.float32)
+        return coarse
 
-    def source_of(self, points: np.ndarray, pose: HeadPose) -> np.ndarray:
+    def source_of(self, points: Floats, pose: HeadPose) -> Floats:
         """Where each output point samples the un-moved head: the inverse of the similarity transform."""
         a = np.deg2rad(pose.roll)
         rot_t = np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])
         rel = points - self.pivot - [pose.dx, pose.dy]
-        return self.pivot + (rel @ rot_t.T) / pose.scale
+        source: Floats = self.pivot + (rel @ rot_t.T) / pose.scale
+        return source
 
-    def moved(self, points: np.ndarray, pose: HeadPose) -> np.ndarray:
+    def moved(self, points: Floats, pose: HeadPose) -> Floats:
         """Where head points end up on screen under `pose` (the forward transform)."""
         a = np.deg2rad(pose.roll)
         rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
-        return self.pivot + pose.scale * ((points - self.pivot) @ rot.T) + [pose.dx, pose.dy]
+        moved: Floats = self.pivot + pose.scale * ((points - self.pivot) @ rot.T) + [pose.dx, pose.dy]
+        return moved
 
-    def speech_poses(self, envelope: np.ndarray, phonemes: Sequence[Phoneme], fps: float, t0: float) -> list[HeadPose]:
+    def speech_poses(self, envelope: Floats, phonemes: Sequence[Phoneme], fps: float, t0: float) -> list[HeadPose]:
         """Poses for speech frames: nods with emphasis (smoothed loudness), dips at phrase boundaries, slow turns."""
         n = len(envelope)
         if n == 0:
@@ -112,7 +116,7 @@ class HeadMotion:
                     dy = dy + 0.012 * self.face_h * np.exp(-0.5 * ((t - start) / 0.18) ** 2)
         return self._poses(t, dy)
 
-    def _poses(self, t: np.ndarray, nod: np.ndarray) -> list[HeadPose]:
+    def _poses(self, t: Floats, nod: Floats) -> list[HeadPose]:
         """Poses at absolute times `t`: slow sway and breathing (continuous across calls) plus a nod offset."""
         breath = 0.5 - 0.5 * np.cos(2 * np.pi * t / 4.2)  # one breath per ~4 s
         drift = self._slow(t, 2)
@@ -123,7 +127,7 @@ class HeadMotion:
             for i in range(len(t))
         ]  # fmt: skip
 
-    def _slow(self, t: np.ndarray, k: int) -> list[np.ndarray]:
+    def _slow(self, t: Floats, k: int) -> list[Floats]:
         """k smooth signals in about [-1, 1] of absolute time: sums of slow sines (0.07-0.31 Hz), seeded phases."""
         freqs = np.array([0.07, 0.17, 0.31])
         return [

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from avatar.arrays import Floats, Image
+
 log = logging.getLogger(__name__)
 
 # Indices into the 468-point canonical face mesh, named once so the renderer and tests read clearly.
@@ -49,7 +51,7 @@ class NoFaceError(ValueError):
 class FaceLandmarks:
     """Landmark pixel coordinates (x, y) as float32 (N, 2), for an image of `width` x `height` pixels."""
 
-    points: np.ndarray
+    points: Floats
     width: int
     height: int
 
@@ -60,8 +62,9 @@ class FaceLandmarks:
     def __len__(self) -> int:
         return len(self.points)
 
-    def __getitem__(self, index: int) -> np.ndarray:
-        return self.points[index]
+    def __getitem__(self, index: int) -> Floats:
+        point: Floats = self.points[index]
+        return point
 
     def bbox(self) -> tuple[float, float, float, float]:
         """The tight box (x0, y0, x1, y1) around all points."""
@@ -100,7 +103,7 @@ class LandmarkDetector:
         self._lock = threading.Lock()
         self._cache_dir = Path(cache_dir) if cache_dir is not None else None
 
-    def detect(self, image: np.ndarray) -> FaceLandmarks:
+    def detect(self, image: Image) -> FaceLandmarks:
         """Landmarks of the largest face in an RGB uint8 image.
 
         Raises NoFaceError when no face is found; logs a warning and keeps the largest face when there are several.
@@ -148,7 +151,7 @@ class LandmarkDetector:
         except OSError as exc:  # a read-only home must not stop the avatar
             log.warning("cannot write the landmark cache in %s (%s); continuing without it", self._cache_dir, exc)
 
-    def _run(self, image: np.ndarray) -> FaceLandmarks:
+    def _run(self, image: Image) -> FaceLandmarks:
         # Imported here: mediapipe pulls in a lot (jax, tflite) and only this path needs it.
         from mediapipe.python.solutions import face_mesh
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from avatar.arrays import Floats
+
 BLINK_MU, BLINK_SIGMA = 3.518, 0.532
 BLINK_RATE_RANGE = (15.0, 100.0)  # per minute
 BLINK_S = 13 / 60
@@ -23,7 +25,7 @@ GAZE_CENTRE_P = 0.4
 GAZE_RANGE = (0.45, 0.2)  # max offset (x, y) in iris radii
 
 
-def blink_closure(t: np.ndarray) -> np.ndarray:
+def blink_closure(t: Floats) -> Floats:
     """Lid closure in [0, 1] at times `t` (s) since a blink's start: eased close, short hold, slower open."""
     t = np.asarray(t, np.float64)
     open_s = BLINK_S - BLINK_CLOSE_S - BLINK_HOLD_S
@@ -55,7 +57,7 @@ class Liveliness:
         self.blink_rate = rate  # per minute, drawn once per stream (a person's own rate)
         self._gaze = [(0.0, 0.0, 0.0)]  # (start time, x, y)
 
-    def advance(self, n: int, blink_scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    def advance(self, n: int, blink_scale: float = 1.0) -> tuple[Floats, Floats]:
         """Blink closure (n,) and gaze offset (n, 2) in iris radii for the next n frames.
 
         `blink_scale` multiplies the rate (e.g. more blinks while talking, fewer while listening intently).

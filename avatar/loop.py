@@ -15,6 +15,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from avatar.arrays import Floats, Image
 from avatar.head_motion import HeadPose
 from avatar.liveliness import GAZE_MOVE_S, blink_closure
 from avatar.renderer import REST_MOUTH, FramePose
@@ -98,7 +99,7 @@ def loop_poses(n_frames: int, fps: float, state: LoopState, face_h: float, seed:
     ]
 
 
-def _gaze_track(t: np.ndarray, period: float, targets: Sequence[tuple[float, float, float]]) -> np.ndarray:
+def _gaze_track(t: Floats, period: float, targets: Sequence[tuple[float, float, float]]) -> Floats:
     """Gaze that starts centred and eases to each target at its time over GAZE_MOVE_S (a saccade-like shift)."""
     gaze = np.zeros((len(t), 2))
     prev = np.zeros(2)
@@ -113,7 +114,7 @@ def _gaze_track(t: np.ndarray, period: float, targets: Sequence[tuple[float, flo
 
 def render_loop(
     renderer: LoopRenderer, state: LoopState, fps: int, seconds: float, emotion: EmotionState | None = None
-) -> list[np.ndarray]:
+) -> list[Image]:
     """round(seconds * fps) RGB frames of a seamless `state` loop (lips together) showing `emotion` (neutral)."""
     if state not in PLANS:
         raise ValueError(f"unknown loop state {state!r}; expected one of {', '.join(LOOP_STATES)}")

@@ -13,6 +13,7 @@ import math
 import cv2
 import numpy as np
 
+from avatar.arrays import Floats, Image
 from avatar.expressions import AU_INDEX
 from avatar.landmarks import FACE_OVAL, LOWER_INNER, LOWER_OUTER, MOUTH_LEFT, MOUTH_RIGHT, UPPER_INNER, UPPER_OUTER
 from avatar.visemes import JAW_OPEN, LIP_CLOSED, LIP_ROUND, LIP_WIDTH
@@ -46,7 +47,7 @@ _AU26_JAW = 0.6  # jaw_open added by a full AU26
 _CORNER_LIMIT = 0.2  # clamp on the corners' emotional vertical travel, so visemes + AUs never tear the mouth
 
 
-def close_mouth(image: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def close_mouth(image: Image, points: Floats) -> tuple[Image, Floats]:
     """The portrait with its lips brought together (teeth hidden) and the landmarks moved to match.
 
     Each image column across the mouth is remapped piecewise-linearly: the band above the lip seam samples down to
@@ -65,7 +66,7 @@ def close_mouth(image: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.n
     # Landmarks sit on the lip edge give or take a pixel; skipping a little more keeps teeth out of the seam.
     margin = max(1.0, 0.02 * width)
 
-    def curves(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def curves(x: Floats) -> tuple[Floats, Floats, Floats, Floats, Floats]:
         yu = np.interp(x, ui[ou, 0], ui[ou, 1])
         yl = np.maximum(np.interp(x, li[ol, 0], li[ol, 1]), yu)
         apart = margin * np.clip((yl - yu - 0.5) / 2.0, 0.0, 1.0)  # no margin where the lips already touch
@@ -115,7 +116,7 @@ def close_mouth(image: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.n
 class MouthRig:
     """Lip and jaw landmark motion for mouth shapes and mouth AUs, and its dense field over the lower face."""
 
-    def __init__(self, pts: np.ndarray, size: tuple[int, int]) -> None:
+    def __init__(self, pts: Floats, size: tuple[int, int]) -> None:
         w, h = size
         left, right = pts[MOUTH_LEFT], pts[MOUTH_RIGHT]
         self.mouth_w = float(np.linalg.norm(right - left))
@@ -164,9 +165,12 @@ class MouthRig:
         self.upper_rows = np.array([moving.index(i) for i in UPPER_INNER])
         self.lower_rows = np.array([moving.index(i) for i in LOWER_INNER])
 
-    def offsets(self, params: np.ndarray, aus: np.ndarray) -> np.ndarray:
+    def offsets(self, params: Floats, aus: Floats) -> Floats:
         """Displacements (M, 2) of the moving landmarks for mouth params (MOUTH_PARAMS) and AU weights (AUS)."""
-        au = lambda n: float(aus[AU_INDEX[n]])  # noqa: E731
+
+        def au(n: int) -> float:
+            return float(aus[AU_INDEX[n]])
+
         jaw, width, rnd, closed = (
             float(np.clip(params[i], 0.0, 1.0)) for i in (JAW_OPEN, LIP_WIDTH, LIP_ROUND, LIP_CLOSED)
         )
@@ -204,11 +208,11 @@ class MouthRig:
         dx += _SMILE_OUT * au(12) * mw * u * self._drag
         return np.stack([dx, dy], axis=1)
 
-    def dense_offsets(self, offsets: np.ndarray) -> np.ndarray:
+    def dense_offsets(self, offsets: Floats) -> Floats:
         """The backward displacement (H, W, 2) over the warper's box for these landmark offsets."""
         return self.warper.offset_field(self.src, offsets)
 
-    def inner_lips(self, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def inner_lips(self, offsets: Floats) -> tuple[Floats, Floats]:
         """Moved inner upper and lower lip contours (corner to corner) for the interior drawing."""
         moved = self.src + offsets
         return moved[self.upper_rows], moved[self.lower_rows]

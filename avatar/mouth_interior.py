@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import numpy.typing as npt
+
+from avatar.arrays import Floats, Image
 
 _CAVITY = np.array([58, 22, 24], np.float32)
 _TEETH = np.array([226, 218, 204], np.float32)
@@ -18,7 +21,7 @@ _SHIFT = 4  # sub-pixel vertex positions for fillPoly
 _SCALE = 1 << _SHIFT
 
 
-def draw_interior(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, centre_x: float, mouth_w: float) -> None:
+def draw_interior(frame: Image, upper: Floats, lower: Floats, centre_x: float, mouth_w: float) -> None:
     """Composite a mouth interior into `frame` inside the polygon of the inner lips (corner to corner), in place."""
     gaps = lower[1:-1, 1] - upper[1:-1, 1]
     gap = float(gaps.max())
@@ -33,11 +36,12 @@ def draw_interior(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, centr
     if x1 - x0 < 2 or y1 - y0 < 2:
         return
 
-    def fixed(p: np.ndarray) -> np.ndarray:
-        return np.round((p - [x0, y0]) * _SCALE).astype(np.int32)
+    def fixed(p: Floats) -> npt.NDArray[np.int32]:
+        vertices: npt.NDArray[np.int32] = np.round((p - [x0, y0]) * _SCALE).astype(np.int32)
+        return vertices
 
     mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    cv2.fillPoly(mask, [fixed(poly)], 255, cv2.LINE_AA, _SHIFT)
+    cv2.fillPoly(mask, [fixed(poly)], (255,), cv2.LINE_AA, _SHIFT)
     roi_h, roi_w = mask.shape
     mw = mouth_w
     # Cavity: dark, darker toward the back (lower middle of the opening) and the corners.
@@ -57,7 +61,7 @@ def draw_interior(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, centr
     teeth_poly = np.concatenate(
         [upper[2:-2], (upper[2:-2] + np.stack([np.zeros(len(depth) - 4), depth[2:-2]], 1))[::-1]]
     )
-    cv2.fillPoly(layer, [fixed(teeth_poly)], 255, cv2.LINE_AA, _SHIFT)
+    cv2.fillPoly(layer, [fixed(teeth_poly)], (255,), cv2.LINE_AA, _SHIFT)
     shade = np.clip(1.0 - 0.45 * cx**4, 0.45, 1.0)[None, :, None]
     # Teeth catch light at the lip and fall into shadow toward their edges: a vertical gradient from the upper lip.
     cols = np.arange(roi_w, dtype=np.float32) + x0
@@ -76,13 +80,13 @@ def draw_interior(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, centr
         mid = len(upper) // 2
         centre = fixed((upper[mid] + lower[mid]) / 2 + [0, 0.32 * gap])
         axes = (int(0.26 * mw * _SCALE), int(0.2 * gap * _SCALE))
-        cv2.ellipse(layer, (int(centre[0]), int(centre[1])), axes, 0, 0, 360, 255, -1, cv2.LINE_AA, _SHIFT)
+        cv2.ellipse(layer, (int(centre[0]), int(centre[1])), axes, 0, 0, 360, (255,), -1, cv2.LINE_AA, _SHIFT)
         a = (layer.astype(np.float32) / 255.0)[..., None] * 0.7
         interior = interior * (1 - a) + (_TONGUE * shade) * a
         layer[:] = 0
         low = lower[3:-3]
         band = np.concatenate([low, (low - [0, 0.045 * mw])[::-1]])
-        cv2.fillPoly(layer, [fixed(band)], 255, cv2.LINE_AA, _SHIFT)
+        cv2.fillPoly(layer, [fixed(band)], (255,), cv2.LINE_AA, _SHIFT)
         a = (layer.astype(np.float32) / 255.0)[..., None] * 0.5
         interior = interior * (1 - a) + (_LOWER_TEETH * shade) * a
     interior = cv2.GaussianBlur(interior, (3, 3), 0)
@@ -91,7 +95,7 @@ def draw_interior(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, centr
     frame[y0:y1, x0:x1] = (roi * (1 - alpha) + interior * alpha + 0.5).astype(np.uint8)
 
 
-def _draw_seam(frame: np.ndarray, seam: np.ndarray) -> None:
+def _draw_seam(frame: Image, seam: Floats) -> None:
     """A faint darker line where closed lips meet, as lips in a photo show; without it the mouth looks painted on."""
     h, w = frame.shape[:2]
     x0, y0 = np.maximum(np.floor(seam.min(axis=0)).astype(int) - 2, 0)
@@ -101,7 +105,7 @@ def _draw_seam(frame: np.ndarray, seam: np.ndarray) -> None:
         return
     mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
     pts = np.round((seam - [x0, y0]) * _SCALE).astype(np.int32)
-    cv2.polylines(mask, [pts], False, 255, 1, cv2.LINE_AA, _SHIFT)
+    cv2.polylines(mask, [pts], False, (255,), 1, cv2.LINE_AA, _SHIFT)
     a = (cv2.GaussianBlur(mask, (3, 3), 0).astype(np.float32) / 255.0 * 0.35)[..., None]
     roi = frame[y0:y1, x0:x1].astype(np.float32)
     frame[y0:y1, x0:x1] = (roi * (1 - a) + roi * 0.45 * a + 0.5).astype(np.uint8)

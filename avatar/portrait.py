@@ -7,6 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from avatar.arrays import Floats, Image
 from avatar.landmarks import FACE_OVAL, LandmarkDetector
 
 # The face (oval from forehead to chin) fills about this fraction of the square crop's height: enough margin
@@ -18,7 +19,7 @@ class PortraitError(ValueError):
     """The portrait file is missing, unreadable or not an image."""
 
 
-def default_portrait() -> np.ndarray:
+def default_portrait() -> Image:
     """NASA's astronaut portrait (public domain), as bundled with scikit-image."""
     try:
         from skimage import data
@@ -27,7 +28,7 @@ def default_portrait() -> np.ndarray:
     return np.ascontiguousarray(data.astronaut())
 
 
-def read_image(path: Path) -> np.ndarray:
+def read_image(path: Path) -> Image:
     """Read a JPEG/PNG (anything OpenCV decodes) as RGB uint8; alpha is dropped, grey is expanded."""
     path = Path(path)
     if not path.is_file():
@@ -36,10 +37,10 @@ def read_image(path: Path) -> np.ndarray:
     image = cv2.imdecode(raw, cv2.IMREAD_COLOR) if raw.size else None
     if image is None:
         raise PortraitError(f"cannot read {path} as an image; use a JPEG or PNG photo of a face")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), np.uint8)
 
 
-def face_square(points: np.ndarray, width: int, height: int) -> tuple[int, int, int]:
+def face_square(points: Floats, width: int, height: int) -> tuple[int, int, int]:
     """The square (x0, y0, side) around the face oval, with margin, shifted to stay inside the image if it can."""
     oval = points[list(FACE_OVAL)]
     (x0, y0), (x1, y1) = oval.min(axis=0), oval.max(axis=0)
@@ -51,7 +52,7 @@ def face_square(points: np.ndarray, width: int, height: int) -> tuple[int, int, 
     return left, top, side
 
 
-def load_portrait(path: Path | None, size: int, detector: LandmarkDetector | None = None) -> np.ndarray:
+def load_portrait(path: Path | None, size: int, detector: LandmarkDetector | None = None) -> Image:
     """The portrait as an RGB uint8 (size, size, 3) array, cropped square around its (largest) face.
 
     `path` None gives the default astronaut portrait. Raises PortraitError for unreadable files and

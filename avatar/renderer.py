@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from avatar.arrays import Floats, Image
 from avatar.expressions import action_units
 from avatar.eyes import EyeAnimator
 from avatar.face_field import FaceField
@@ -55,7 +56,7 @@ class FaceRenderer:
     with the 10 iris points (478 landmarks) the eyes can look around. `seed` fixes blinks, gaze and sway.
     """
 
-    def __init__(self, portrait: np.ndarray, landmarks: FaceLandmarks, fps: int = 25, seed: int = 0) -> None:
+    def __init__(self, portrait: Image, landmarks: FaceLandmarks, fps: int = 25, seed: int = 0) -> None:
         if portrait.ndim != 3 or portrait.shape[2] != 3 or portrait.dtype != np.uint8:
             raise ValueError(f"portrait must be RGB uint8 (H, W, 3), got {portrait.dtype} {portrait.shape}")
         h, w = portrait.shape[:2]
@@ -82,7 +83,7 @@ class FaceRenderer:
         self._life = Liveliness(fps, seed)
 
     @property
-    def base(self) -> np.ndarray:
+    def base(self) -> Image:
         """The portrait with lips closed: what every frame is warped from."""
         return self._base
 
@@ -91,7 +92,7 @@ class FaceRenderer:
         """Frames rendered so far by render_speech / idle / listening (the liveliness clock)."""
         return self._life.frame
 
-    def render_speech(self, speech: Speech, emotion: EmotionState) -> list[np.ndarray]:
+    def render_speech(self, speech: Speech, emotion: EmotionState) -> list[Image]:
         """round(speech.duration * fps) RGB frames: mouth from phonemes and loudness, face from the emotion,
         head nodding with emphasis and phrase ends, blinks and gaze continuing the renderer's clock."""
         n = round(speech.duration * self.fps)
@@ -106,13 +107,13 @@ class FaceRenderer:
             for i in range(n)
         ]
 
-    def idle(self, n_frames: int, emotion: EmotionState) -> list[np.ndarray]:
+    def idle(self, n_frames: int, emotion: EmotionState) -> list[Image]:
         """Resting frames showing `emotion`: lips together, breathing, slow sway, blinks and gaze shifts."""
         return self._rest(n_frames, action_units(emotion), nods=False, blink_scale=1.0)
 
     def listening(
         self, n_frames: int, user_emotion: EmotionState, own_emotion: EmotionState | None = None
-    ) -> list[np.ndarray]:
+    ) -> list[Image]:
         """Frames of attentive listening: slight nods, fewer blinks, and a soft mirror of the user's emotion
         (anger and disgust are mirrored as concern) over the avatar's own emotion, if given."""
         mirrored = user_emotion
@@ -125,11 +126,11 @@ class FaceRenderer:
 
     def render_frame(
         self,
-        shape: MouthShape | Sequence[float] | np.ndarray,
+        shape: MouthShape | Sequence[float] | Floats,
         emotion: EmotionState,
         pose: FramePose = STILL,
         speaking: bool = False,
-    ) -> np.ndarray:
+    ) -> Image:
         """One RGB frame for a mouth shape (MouthShape or a row of a mouth track), an emotion and a pose.
 
         Does not advance the liveliness clock: with the default pose the frame is fully determined by its inputs.
@@ -137,7 +138,7 @@ class FaceRenderer:
         params = shape.as_array() if isinstance(shape, MouthShape) else np.asarray(shape, np.float32)
         return self._render(params, action_units(emotion, speaking=speaking), pose)
 
-    def _rest(self, n: int, aus: np.ndarray, nods: bool, blink_scale: float) -> list[np.ndarray]:
+    def _rest(self, n: int, aus: Floats, nods: bool, blink_scale: float) -> list[Image]:
         t0 = self._life.frame / self.fps
         blinks, gaze = self._life.advance(n, blink_scale)
         heads = self._head.idle_poses(n, self.fps, t0, nods)
@@ -146,14 +147,15 @@ class FaceRenderer:
             self._render(mouth, aus, FramePose(heads[i], float(blinks[i]), (gaze[i, 0], gaze[i, 1]))) for i in range(n)
         ]
 
-    def _render(self, params: np.ndarray, aus: np.ndarray, pose: FramePose) -> np.ndarray:
+    def _render(self, params: Floats, aus: Floats, pose: FramePose) -> Image:
         source = self._eyes.apply(self._base, pose.blink, pose.gaze)
         offsets = self._mouth.offsets(params, aus)
         coarse = self._face.coarse(aus) + self._head.coarse(pose.head)
         maps = self._face.dense(coarse)
         box = self._mouth.warper.box
         maps[box.y0 : box.y1, box.x0 : box.x1] += self._mouth.dense_offsets(offsets)
-        frame = cv2.remap(source, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        # map2 None: `maps` holds both coordinates (H, W, 2), which OpenCV accepts but its stubs do not describe.
+        frame: Image = cv2.remap(source, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # type: ignore[call-overload]
         upper, lower = self._mouth.inner_lips(offsets)
         if pose.head != REST:
             upper, lower = self._head.moved(upper, pose.head), self._head.moved(lower, pose.head)

@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
+from avatar.arrays import Floats
 from core.media import Phoneme
 
 VISEMES: tuple[str, ...] = ("sil", "PP", "FF", "TH", "DD", "kk", "CH", "SS", "nn", "RR", "aa", "E", "ih", "oh", "ou")
@@ -30,7 +32,7 @@ class MouthShape:
     lip_round: float = 0.0
     lip_closed: float = 0.0
 
-    def as_array(self) -> np.ndarray:
+    def as_array(self) -> Floats:
         return np.array([self.jaw_open, self.lip_width, self.lip_round, self.lip_closed], np.float32)
 
 
@@ -123,8 +125,8 @@ def mouth_shape(viseme: str) -> MouthShape:
 
 
 def mouth_track(
-    phonemes: Sequence[Phoneme], fps: float, n_frames: int, envelope: np.ndarray | None = None
-) -> np.ndarray:
+    phonemes: Sequence[Phoneme], fps: float, n_frames: int, envelope: Floats | None = None
+) -> Floats:
     """Mouth shapes (n_frames, 4) with columns MOUTH_PARAMS, sampled at frame times i / fps.
 
     Each phoneme's viseme target takes over ONSET_LEAD_S before its start, eased in over BLEND_S (smoothstep),
@@ -165,7 +167,7 @@ def mouth_track(
     return track.astype(np.float32)
 
 
-def loudness_envelope(pcm: np.ndarray, sample_rate: int, fps: float, n_frames: int) -> np.ndarray:
+def loudness_envelope(pcm: npt.NDArray[np.int16], sample_rate: int, fps: float, n_frames: int) -> Floats:
     """RMS loudness per video frame, normalised to [0, 1] by the utterance's 95th percentile."""
     if n_frames <= 0:
         return np.zeros(0, np.float32)
@@ -177,4 +179,5 @@ def loudness_envelope(pcm: np.ndarray, sample_rate: int, fps: float, n_frames: i
     ref = float(np.percentile(rms, 95)) if rms.size else 0.0
     if ref <= 1e-6:
         return np.zeros(n_frames, np.float32)
-    return np.clip(rms / ref, 0.0, 1.0).astype(np.float32)
+    envelope: Floats = np.clip(rms / ref, 0.0, 1.0).astype(np.float32)
+    return envelope

@@ -12,10 +12,13 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from avatar.arrays import Floats, Image
 
-def _tps_kernel(d2: np.ndarray) -> np.ndarray:
+
+def _tps_kernel(d2: Floats) -> Floats:
     """Thin-plate kernel r^2 log r, written on squared distances (0.5 * d2 * log d2), 0 at the centre."""
-    return 0.5 * d2 * np.log(np.maximum(d2, 1e-9))
+    kernel: Floats = 0.5 * d2 * np.log(np.maximum(d2, 1e-9))
+    return kernel
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ class GridWarper:
     call to `warp` solves a small thin-plate system for the moving points and remaps the box once.
     """
 
-    def __init__(self, box: Box, anchors: np.ndarray, step: int = 8, feather: float = 0.12, smooth: float = 0.5):
+    def __init__(self, box: Box, anchors: Floats, step: int = 8, feather: float = 0.12, smooth: float = 0.5):
         self.box = box
         gw = max(4, int(np.ceil(box.width / step)) + 1)
         gh = max(4, int(np.ceil(box.height / step)) + 1)
@@ -76,7 +79,7 @@ class GridWarper:
         ix, iy = np.meshgrid(np.arange(box.x0, box.x1, dtype=np.float32), np.arange(box.y0, box.y1, dtype=np.float32))
         self._ident_x, self._ident_y = ix, iy
 
-    def offset_field(self, sources: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    def offset_field(self, sources: Floats, offsets: Floats) -> Floats:
         """The backward displacement (H, W, 2) over the box for points moving from `sources` by `offsets`."""
         dest = np.asarray(sources, np.float64) + offsets
         centres = np.concatenate([dest, self._anchors])
@@ -95,14 +98,15 @@ class GridWarper:
         coarse += sol[n] + self._grid @ sol[n + 1 :]
         gh, gw = self._grid_shape
         c = coarse.reshape(gh, gw, 2).astype(np.float32) * self._window[..., None]
-        return cv2.resize(c, (self.box.width, self.box.height), interpolation=cv2.INTER_LINEAR)
+        dense: Floats = cv2.resize(c, (self.box.width, self.box.height), interpolation=cv2.INTER_LINEAR)
+        return dense
 
-    def field(self, sources: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def field(self, sources: Floats, offsets: Floats) -> tuple[Floats, Floats]:
         """The backward map (map_x, map_y) over the box for points moving from `sources` by `offsets`."""
         d = self.offset_field(sources, offsets)
         return d[..., 0] + self._ident_x, d[..., 1] + self._ident_y
 
-    def warp(self, source: np.ndarray, sources: np.ndarray, offsets: np.ndarray, out: np.ndarray) -> None:
+    def warp(self, source: Image, sources: Floats, offsets: Floats, out: Image) -> None:
         """Write into `out`'s box the box of `source` warped so `sources` move by `offsets`; rest of `out` kept."""
         map_x, map_y = self.field(sources, offsets)
         b = self.box
@@ -111,7 +115,7 @@ class GridWarper:
         )
 
 
-def coarse_grid(width: int, height: int, step: int) -> tuple[np.ndarray, np.ndarray]:
+def coarse_grid(width: int, height: int, step: int) -> tuple[Floats, Floats]:
     """Coarse sample positions (gx, gy) over a whole image, placed where cv2.resize puts each cell's centre."""
     gw, gh = max(4, round(width / step)), max(4, round(height / step))
     gx = (np.arange(gw) + 0.5) * width / gw - 0.5
@@ -119,7 +123,7 @@ def coarse_grid(width: int, height: int, step: int) -> tuple[np.ndarray, np.ndar
     return gx, gy
 
 
-def tps_fields(grid: np.ndarray, centres: np.ndarray, values: np.ndarray, smooth: float = 0.5) -> np.ndarray:
+def tps_fields(grid: Floats, centres: Floats, values: Floats, smooth: float = 0.5) -> Floats:
     """Thin-plate interpolants through fixed `centres` (N, 2) for several value sets at once.
 
     `values` is (K, N, 2): K displacement patterns at the centres. Returns (K, G, 2) evaluated at `grid` (G, 2).
