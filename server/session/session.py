@@ -33,6 +33,7 @@ from server.protocol import (
     ProtocolError,
     Ready,
     ReplyEnd,
+    ReplyStart,
     SpeechEndOut,
     SpeechStartOut,
     TextInput,
@@ -102,6 +103,7 @@ class Session:
         self._turn_id: int | None = None  # the turn `_turn` runs
         # `_turn` has sent reply_end and is only tidying up (summary, model idle): a new turn may queue behind it.
         self._reply_ended = False
+        self._reply_started = False  # `_turn` has sent reply_start: the avatar is answering (speech over it barges in)
         self._cancel = asyncio.Event()
         self._make_endpointer = make_endpointer
         self._mic: MicStream | None = None  # the hands-free microphone, between listen_start and listen_stop
@@ -119,6 +121,8 @@ class Session:
             self.metrics.error(message.code)
         if isinstance(message, ReplyEnd) and message.turn_id == self._turn_id:
             self._reply_ended = True
+        if isinstance(message, ReplyStart) and message.turn_id == self._turn_id:
+            self._reply_started = True
         async with self._send_lock:
             await self._send_str(dump_server_message(message))
 
@@ -215,7 +219,7 @@ class Session:
         mic = self._mic
         assert mic is not None
         # VAD inference is a fraction of a millisecond per 32 ms window, but a worker thread keeps the loop free.
-        events = await asyncio.to_thread(mic.feed, data, self._replying())
+        events = await asyncio.to_thread(mic.feed, data, self._answering())
         await self._on_mic_events(events)
 
     async def _on_mic_events(self, events: list[object]) -> None:
@@ -230,13 +234,25 @@ class Session:
     def _replying(self) -> bool:
         return self._turn is not None and not self._turn.done() and not self._cancel.is_set()
 
+    def _answering(self) -> bool:
+        """A reply is being sent (reply_start is out, reply_end is not): speaking now talks over the avatar.
+
+        After reply_end the client may still be playing the reply: it stops it by itself and reports `played`.
+        """
+        return self._replying() and self._reply_started and not self._reply_ended
+
     async def _on_speech_start(self, event: SpeechStart) -> None:
-        """The user started speaking: a reply in progress stops (barge-in) and the face listens."""
-        interrupted = self._turn_id if self._replying() else None
-        if interrupted is not None:
+        """The user started speaking: a reply in progress stops (barge-in) and the face listens.
+
+        Speech before the running turn's reply has started is no barge-in (the avatar has said nothing yet), e.g.
+        the user went on after a pause the endpointer took for the end of their turn: that turn still stops, as the
+        newest input wins, but nothing was interrupted.
+        """
+        interrupted = self._turn_id if self._answering() else None
+        if self._replying() and not self._reply_ended:
             self._cancel.set()
-            if self.metrics is not None:
-                self.metrics.barge_in()
+        if interrupted is not None and self.metrics is not None:
+            self.metrics.barge_in()
         await self.send(SpeechStartOut(barge_in=interrupted is not None, turn_id=interrupted))
 
     def _start_partial(self, event: PartialAudio) -> None:
@@ -396,6 +412,7 @@ class Session:
         )
         self._turn_id = turn.turn_index
         self._reply_ended = False
+        self._reply_started = False
         self._next_turn += 1
         self._turns_started += 1
         self._cancel = asyncio.Event()

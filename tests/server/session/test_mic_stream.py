@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 from aiohttp import WSMsgType
 
-from tests.server.fakes import FakeResponder
+from core.media import Transcript
+from tests.server.fakes import FakeRecognizer, FakeResponder
 from tests.server.web.test_app import fake_engines, start
 
 CLIP = Path("/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0880.wav")
@@ -115,6 +116,49 @@ async def test_speaking_over_a_reply_stops_it_and_stores_what_was_heard(tmp_path
             (0, "I am sorry…", True),
             (1, "I am sorry to hear that. Do you want to talk about it?", False),
         ]
+    finally:
+        gate.set()
+        await client.close()
+        store.close()
+
+
+class GatedRecognizer(FakeRecognizer):
+    """Holds its first transcription until `gate` is set: a turn that has not started its reply yet."""
+
+    def __init__(self, gate: threading.Event) -> None:
+        super().__init__()
+        self.gate = gate
+
+    def transcribe(self, pcm: np.ndarray, sample_rate: int) -> Transcript:
+        self.gate.wait(10)
+        return super().transcribe(pcm, sample_rate)
+
+
+@pytest.mark.models
+async def test_speaking_again_before_the_reply_started_is_no_barge_in(tmp_path: Path, speech: np.ndarray) -> None:
+    # A pause mid-sentence can end a turn; the user goes on while it is still being transcribed. The avatar has
+    # said nothing, so nothing is interrupted: the unanswered turn stops and the newest utterance is answered.
+    gate = threading.Event()
+    engines = fake_engines()
+    engines.recognizer = GatedRecognizer(gate)
+    client, store = await start(tmp_path / "db.sqlite3", engines=engines)
+    try:
+        ws = await client.ws_connect("/ws")
+        session_id = (await messages_until(ws, "ready"))[-1]["session_id"]
+        await ws.send_json({"type": "listen_start"})
+        await stream(ws, frames(speech, silence_s=0.6))
+        seen = await messages_until(ws, "speech_end")
+        assert seen[-1]["turn_id"] == 0
+        await stream(ws, frames(speech[: 16000 * 2], silence_s=0.0))  # ... and goes on speaking
+        seen = await messages_until(ws, "speech_start")
+        assert seen[-1] == {"type": "speech_start", "barge_in": False}  # no reply named: none was interrupted
+        gate.set()
+        await stream(ws, frames(np.zeros(0, np.int16), silence_s=1.0))
+        seen = await messages_until(ws, "reply_end")
+        assert seen[-1]["turn_id"] == 1 and seen[-1]["cancelled"] is False
+        assert not [m for m in seen if m.get("turn_id") == 0 and m["type"] in ("reply_start", "reply_end")]
+        await ws.close()
+        assert [(t.turn_index, t.cancelled) for t in store.turns(session_id)] == [(0, True), (1, False)]
     finally:
         gate.set()
         await client.close()

@@ -66,11 +66,24 @@ const conversation = {
   },
 };
 
-/** Stop the reply on screen and tell the server how much of it was heard (it stores that much). */
+/** Stop the reply on screen and tell the server how much of it was heard (it stores that much, as cancelled). */
 function stopPlayback() {
+  const unfinished = player.active();
   const stopped = player.stop();
-  if (stopped) send({ type: "played", turn_id: stopped.turnId, seconds: stopped.played });
+  if (!stopped) return stopped;
+  send({ type: "played", turn_id: stopped.turnId, seconds: stopped.played });
+  // Media arrives faster than real time, so the reply's reply_end (not cancelled) may already be here: the line
+  // is marked by what the listener saw, a reply cut off before its end.
+  if (unfinished) markCancelled(conversation.agents.get(stopped.turnId));
   return stopped;
+}
+
+function markCancelled(line) {
+  if (!line || line.el.classList.contains("cancelled")) return;
+  line.el.classList.remove("speaking");
+  line.el.classList.add("cancelled");
+  const details = line.details.hidden ? "" : line.details.textContent;
+  line.setDetails(details ? `cancelled · ${details}` : "cancelled");
 }
 
 function handleMessage(msg) {
@@ -154,9 +167,10 @@ function handleMessage(msg) {
       const line = conversation.agentLine(msg.turn_id);
       line.el.classList.remove("speaking");
       if (typeof msg.text === "string" && msg.text) line.setText(msg.text);
-      if (msg.cancelled) line.el.classList.add("cancelled");
+      const cancelled = !!msg.cancelled || line.el.classList.contains("cancelled"); // or stopped here already
+      if (cancelled) line.el.classList.add("cancelled");
       const details = formatTimings(msg.timings_ms);
-      line.setDetails(msg.cancelled ? `cancelled${details ? ` · ${details}` : ""}` : details);
+      line.setDetails(cancelled ? `cancelled${details ? ` · ${details}` : ""}` : details);
       player.end(msg.turn_id);
       hooks.replies.push({ turnId: msg.turn_id, at: performance.now(), cancelled: !!msg.cancelled, timings: msg.timings_ms });
       hooks.turns += 1;
