@@ -87,7 +87,7 @@ def wav_info(data: bytes) -> WavInfo:
     raise AudioFormatError(f"WAV file has no 'data' chunk; {_EXPECTED}")
 
 
-def decode_wav(data: bytes) -> tuple[np.ndarray, int]:
+def decode_wav(data: bytes) -> tuple[npt.NDArray[np.int16], int]:
     """Decode a 16-bit PCM WAV file into mono int16 samples and their sample rate.
 
     Multi-channel audio is downmixed by averaging the channels. Compressed, 8-bit, 24/32-bit and float WAVs,
@@ -151,7 +151,8 @@ def resample(pcm: npt.NDArray[np.int16], from_rate: int, to_rate: int) -> npt.ND
     if ratio.numerator >= 4 * _MAX_RESAMPLE_FACTOR:
         raise ValueError(f"cannot resample {from_rate} Hz to {to_rate} Hz: the rates are too far apart")
     out = resample_poly(pcm.astype(np.float32), ratio.numerator, ratio.denominator)
-    return np.clip(np.round(out), -32768, 32767).astype(np.int16)
+    clipped: npt.NDArray[np.float32] = np.clip(np.round(out), -32768, 32767)
+    return clipped.astype(np.int16)
 
 
 def encode_wav(pcm: npt.NDArray[np.int16], rate: int) -> bytes:
