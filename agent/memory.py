@@ -18,6 +18,8 @@ from agent.sentences import SentenceSplitter, clean_for_speech
 
 log = logging.getLogger(__name__)
 
+_MAX_QUOTED_CHARS = 600  # of each message, in the summary prompt
+
 
 class _Model(Protocol):
     def stream(
@@ -62,7 +64,10 @@ class SummaryMemory:
 
     def _llm_update(self, summary: str, turns: Sequence[tuple[str, str]]) -> str:
         assert self.model is not None
-        listing = "\n".join(f"Them: {user}\nYou: {reply}" for user, reply in turns)
+        # Each side is cut to a few sentences' worth: one very long message must not overflow the summary prompt.
+        listing = "\n".join(
+            f"Them: {_limit(user, _MAX_QUOTED_CHARS)}\nYou: {_limit(reply, _MAX_QUOTED_CHARS)}" for user, reply in turns
+        )
         prompt = self.prompts.render("summary_update", summary=summary or "(none)", turns=listing)
         text = "".join(self.model.stream([ChatMessage("user", prompt)], self.max_tokens, 0.2))
         text = clean_for_speech(text)

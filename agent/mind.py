@@ -268,6 +268,18 @@ class Mind:
             return Reply("model", plan, user=user, check=check)
         return Reply("plain", lambda: (responder.reply(text, user, agent, history), None), user=user, check=check)
 
+    def check_room(
+        self, responder: Responder | Planner, appraisal: Appraisal, context: TurnContext = TurnContext()
+    ) -> None:
+        """Raise agent.prompt_budget.PromptTooLong when the user's message cannot fit the reply model's context
+        even without history (the history itself is trimmed to fit); call it before telling the user a reply is
+        coming. A safety reply needs no model, and a responder without a budget is never refused here."""
+        check = getattr(responder, "check_room", None)
+        if appraisal.safety is not None or check is None:
+            return
+        history = self.window(context.history)
+        check(appraisal.text, appraisal.user, appraisal.agent, history, context.summary, appraisal.mismatch)
+
     def turn(
         self,
         responder: Responder | Planner,
@@ -287,6 +299,7 @@ class Mind:
         first: float | None = None
         error = ""
         try:
+            self.check_room(responder, appraisal, context)
             for sentence in reply:
                 first = first if first is not None else time.perf_counter() - started
                 said.append(sentence.strip())

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from agent.base import ChatMessage, ChatModel
+from agent.prompt_budget import PromptBudget
 from agent.prompts import PromptError, PromptLibrary
 from agent.sentences import SentenceSplitter
 from core.emotion import EmotionState
@@ -34,11 +35,13 @@ class Responder:
         fallback_template: str = "fallback_default",
         max_history_messages: int = 16,
         max_sentences: int = 3,
+        budget: PromptBudget | None = None,
     ) -> None:
         """`system_prompt` is the persona text (e.g. `prompts/persona_default.txt`), sent unchanged every turn.
 
         `max_sentences` stops the model once that many sentences are out: small models ramble past the persona's
-        "one to three sentences" (0 disables the cap).
+        "one to three sentences" (0 disables the cap). `budget` fits each prompt into the model's context (the
+        oldest history goes first); None: only `max_history_messages` bounds it.
         """
         if not system_prompt.strip():
             raise ValueError("system_prompt is empty: pass the persona text, e.g. prompts/persona_default.txt")
@@ -52,6 +55,7 @@ class Responder:
         self.fallback_template = fallback_template
         self.max_history_messages = max_history_messages
         self.max_sentences = max_sentences
+        self.budget = budget
         # Fail at start-up, not mid-conversation, when a template is missing.
         self.prompts.load(turn_template)
         self.prompts.load(fallback_template)
@@ -79,7 +83,10 @@ class Responder:
     def messages(
         self, user_text: str, user_emotion: EmotionState, agent_emotion: EmotionState, history: list[ChatMessage]
     ) -> list[ChatMessage]:
-        """The full prompt: system prompt, the most recent history, and this turn's user message."""
+        """The full prompt: system prompt, the most recent history, and this turn's user message.
+
+        Raises PromptTooLong (with a budget) when the message cannot fit the model's context even alone.
+        """
         recent = [m for m in history if m.role != "system"]
         if self.max_history_messages > 0:
             recent = recent[-self.max_history_messages :]
@@ -88,11 +95,23 @@ class Responder:
                 recent = recent[1:]
         else:
             recent = []
-        return [
-            ChatMessage("system", self.system_prompt),
-            *recent,
-            self.turn_message(user_text, user_emotion, agent_emotion),
-        ]
+        system = ChatMessage("system", self.system_prompt)
+        message = self.turn_message(user_text, user_emotion, agent_emotion)
+        if self.budget is not None:
+            return self.budget.fit(system, recent, message)
+        return [system, *recent, message]
+
+    def check_room(
+        self,
+        user_text: str,
+        user_emotion: EmotionState,
+        agent_emotion: EmotionState,
+        history: list[ChatMessage],
+        summary: str = "",
+        mismatch: bool = False,
+    ) -> None:
+        """Raise PromptTooLong when this turn's message cannot fit the model's context (before anything is said)."""
+        self.messages(user_text, user_emotion, agent_emotion, history)
 
     def reply(
         self, user_text: str, user_emotion: EmotionState, agent_emotion: EmotionState, history: list[ChatMessage]

@@ -22,6 +22,7 @@ from agent.base import ChatMessage
 from agent.empathy.json_stream import JsonFieldStream
 from agent.empathy.schema import FIELDS, STRATEGIES, EmpathyPlan, PlanError, check_fields, parse_plan, plan_schema
 from agent.empathy.strategy import suggest_strategy
+from agent.prompt_budget import PromptBudget
 from agent.prompts import PromptError, PromptLibrary
 from agent.reply_emotion import allowed_reply_emotions, clamp_reply_emotion, effective_label
 from agent.sentences import SentenceSplitter, split_sentences
@@ -156,9 +157,11 @@ class EmpathyChain:
         max_sentences: int = 3,
         max_history_messages: int = 16,
         retries: int = 1,
+        budget: PromptBudget | None = None,
     ) -> None:
         """`max_tokens` bounds the whole JSON object (reasoning ~40 tokens + response); keep it generous enough
-        that the response is not cut off."""
+        that the response is not cut off. `budget` fits each prompt into the model's context (oldest history
+        first); None: only `max_history_messages` bounds it."""
         if lens not in LENSES:
             raise ValueError(f"unknown therapy lens {lens!r}; choose one of {', '.join(LENSES)}")
         if not persona.strip():
@@ -171,6 +174,7 @@ class EmpathyChain:
         self.max_sentences = max_sentences
         self.max_history_messages = max_history_messages
         self.retries = retries
+        self.budget = budget
         self.last_plan: EmpathyPlan | None = None
         # Read every template now: a missing file fails at start-up, not mid-conversation.
         self.system_prompt = self.prompts.render(
@@ -221,15 +225,29 @@ class EmpathyChain:
         strategies = tuple(s for s in STRATEGIES if not (steer and s == "exploration"))
         replies = sum(1 for m in history if m.role == "assistant")
         strategy = suggest_strategy(user_emotion, replies, steer)
-        messages = [
-            ChatMessage("system", self.system_prompt),
-            *self._window(history),
-            self.turn_message(user_text, user_emotion, agent_emotion, summary, mismatch, steer, strategy),
-        ]
+        system = ChatMessage("system", self.system_prompt)
+        message = self.turn_message(user_text, user_emotion, agent_emotion, summary, mismatch, steer, strategy)
+        if self.budget is None:
+            messages = [system, *self._window(history), message]
+        else:  # the summary is the first thing to go when the message itself is long
+            bare = self.turn_message(user_text, user_emotion, agent_emotion, "", mismatch, steer, strategy)
+            messages = self.budget.fit(system, self._window(history), message, bare if summary.strip() else None)
         # The model may only propose reply emotions the rules allow for this user (the clamp stays as a guard for
         # backends that do not enforce the schema).
         allowed = tuple(e for e in BASIC_EMOTIONS if e in allowed_reply_emotions(user_emotion))
         return EmpathyTurn(self, messages, plan_schema(strategies, allowed), user_emotion, agent_emotion)
+
+    def check_room(
+        self,
+        user_text: str,
+        user_emotion: EmotionState,
+        agent_emotion: EmotionState,
+        history: list[ChatMessage],
+        summary: str = "",
+        mismatch: bool = False,
+    ) -> None:
+        """Raise PromptTooLong when this turn's message cannot fit the model's context (before anything is said)."""
+        self.turn(user_text, user_emotion, agent_emotion, history, summary, mismatch)
 
     # ------------------------------------------------------------ prompt parts
 

@@ -13,8 +13,11 @@ Closing the generator sets a flag that the next callback returns, which makes ll
 from __future__ import annotations
 
 import itertools
+import json
+import logging
 import queue
 import threading
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,9 +26,14 @@ from typing import Any
 import xllamacpp
 
 from agent.base import ChatMessage, CompletionFromStream
+from agent.prompt_budget import estimate_tokens
+
+log = logging.getLogger(__name__)
 
 _GGUF_MAGIC = b"GGUF"
 _DONE = object()
+_TOKENIZE_TIMEOUT_S = 10.0
+_LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through an http_proxy
 
 
 class LlmError(RuntimeError):
@@ -91,6 +99,8 @@ class EmbeddedLlm(CompletionFromStream):
                 f"llama.cpp could not load {self.model_path}: it is not a usable GGUF chat model (corrupt or "
                 "truncated download?). Reinstall it with `empathica models install <name>` or pass another GGUF file"
             ) from error
+        # llama.cpp's HTTP API on that loopback port: only its /tokenize is used (the model's own tokenizer).
+        self._address = str(self._server.listening_address or "").rstrip("/")
         self._lock = threading.Lock()
         self._generation_count = itertools.count()
         self.last_generation: GenerationStats | None = None
@@ -121,6 +131,21 @@ class EmbeddedLlm(CompletionFromStream):
         if json_schema is not None:
             request["json_schema"] = json_schema
         return self._generate(request)
+
+    def count_tokens(self, text: str) -> int:
+        """How many tokens `text` is for this model, by its own tokenizer (llama.cpp's /tokenize; it runs beside a
+        generation). Falls back to agent.prompt_budget.estimate_tokens, an upper bound, if that cannot answer."""
+        if self._address and self._server is not None:
+            body = json.dumps({"content": text, "add_special": False}).encode()
+            request = urllib.request.Request(
+                f"{self._address}/tokenize", data=body, headers={"Content-Type": "application/json"}
+            )
+            try:
+                with _LOOPBACK.open(request, timeout=_TOKENIZE_TIMEOUT_S) as response:
+                    return len(json.loads(response.read())["tokens"])
+            except (OSError, ValueError, KeyError, TypeError) as error:
+                log.warning("llama.cpp could not count tokens (%s); estimating from the text's length", error)
+        return estimate_tokens(text)
 
     def close(self) -> None:
         """Free the model and its context once any running generation has stopped; the object is unusable after."""

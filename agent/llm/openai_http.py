@@ -19,6 +19,7 @@ from typing import Any
 import requests
 
 from agent.base import ChatMessage, CompletionFromStream
+from agent.prompt_budget import estimate_tokens
 
 
 class LlmHttpError(RuntimeError):
@@ -40,7 +41,9 @@ class OpenAiHttpLlm(CompletionFromStream):
         connect_timeout: float = 5.0,
         read_timeout: float = 60.0,
         schema_name: str = "reply",
+        context_tokens: int = 4096,
     ) -> None:
+        """`context_tokens` is the served model's context window (prompts are budgeted to it)."""
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"llm.base_url must be an http(s) URL such as http://127.0.0.1:8000/v1, got {base_url!r}")
         self.base_url = base_url.rstrip("/")
@@ -50,7 +53,11 @@ class OpenAiHttpLlm(CompletionFromStream):
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.schema_name = schema_name
+        self.context_tokens = context_tokens
         self._session = requests.Session()
+        # The server's own tokenizer, if it has one: llama.cpp's and vLLM's /tokenize (not part of the OpenAI API).
+        self._tokenize_url = f"{self.base_url.removesuffix('/v1')}/tokenize"
+        self._tokenize_shape: str | None = None  # "llama" or "vllm" once one answered; "none": neither does
 
     def stream(
         self,
@@ -74,14 +81,45 @@ class OpenAiHttpLlm(CompletionFromStream):
             }
         return self._generate(body)
 
+    def count_tokens(self, text: str) -> int:
+        """How many tokens `text` is for the served model: by the server's /tokenize where it has one (llama.cpp's
+        server, vLLM), else agent.prompt_budget.estimate_tokens, an upper bound."""
+        shapes = ("llama", "vllm") if self._tokenize_shape is None else (self._tokenize_shape,)
+        for shape in shapes:
+            if shape == "none":
+                break
+            body: dict[str, Any] = (
+                {"content": text, "add_special": False}
+                if shape == "llama"
+                else {"model": self.model, "prompt": text, "add_special_tokens": False}
+            )
+            try:
+                response = self._session.post(
+                    self._tokenize_url, json=body, headers=self._headers(), timeout=(self.connect_timeout, 10.0)
+                )
+            except requests.exceptions.RequestException:
+                return estimate_tokens(text)  # down or slow right now: the turn itself will say so
+            if response.status_code != 200:
+                continue
+            try:
+                tokens = response.json()["tokens"]
+            except (ValueError, KeyError, TypeError):
+                continue
+            if isinstance(tokens, list):
+                self._tokenize_shape = shape
+                return len(tokens)
+        self._tokenize_shape = "none"
+        return estimate_tokens(text)
+
     def close(self) -> None:
         """Close the pooled connections."""
         self._session.close()
 
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
     def _generate(self, body: dict[str, Any]) -> Iterator[str]:
-        headers = {"Accept": "text/event-stream"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
+        headers = {"Accept": "text/event-stream", **self._headers()}
         try:
             response = self._session.post(
                 self.url, json=body, headers=headers, stream=True, timeout=(self.connect_timeout, self.read_timeout)

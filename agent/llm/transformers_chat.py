@@ -90,6 +90,10 @@ class TransformersChatLlm(CompletionFromStream):
         max_tokens = min(max_tokens, self.context_tokens - len(prompt))
         return self._generate(prompt, max_tokens, temperature, self.seed + next(self._generation_count))
 
+    def count_tokens(self, text: str) -> int:
+        """How many tokens `text` is for this model, by its own tokenizer (no special tokens)."""
+        return len(self.tokenizer.encode(text, add_special_tokens=False))
+
     def logits(self, messages: list[ChatMessage]) -> Any:
         """The next-token logits after the prompt for `messages` (a 1-D tensor): to compare base and adapter."""
         import torch

@@ -19,6 +19,7 @@ import requests
 from agent.base import ChatMessage
 from agent.empathy.chain import EmpathyChain
 from agent.llm.openai_http import LlmHttpError, OpenAiHttpLlm
+from agent.prompt_budget import estimate_tokens
 from agent.prompts import PromptLibrary
 from core.emotion import EmotionState
 
@@ -84,7 +85,10 @@ def test_the_chain_of_empathy_runs_over_http(llama_server: str):
     chain = EmpathyChain(OpenAiHttpLlm(llama_server, "smollm2"), PromptLibrary().load("persona_default"))
     grief = EmotionState.from_label("sadness", 0.9)
     turn = chain.turn("My dog died.", grief, EmotionState.from_label("sadness", 0.4), [])
-    assert list(turn) and turn.plan is not None and turn.plan.reply_emotion in ("neutral", "sadness")
+    sentences = list(turn)
+    # The server's JSON-schema response_format held the model to the plan: its own plan, not the fallback.
+    assert turn.schema_valid and turn.plan is not None, (turn.errors, turn.raw)
+    assert turn.plan.response == " ".join(sentences) and turn.plan.reply_emotion in ("neutral", "sadness")
 
 
 @pytest.mark.models
@@ -160,5 +164,23 @@ def test_a_plain_json_answer_is_accepted():
     server, url = _serve(handler)
     try:
         assert OpenAiHttpLlm(url, "m").complete(HI, 8, 0.0) == "Hello there."
+    finally:
+        server.shutdown()
+
+
+@pytest.mark.models
+def test_tokens_are_counted_by_the_servers_tokenizer(llama_server: str):
+    model = OpenAiHttpLlm(llama_server, "smollm2")
+    text = "I lost my job today and I do not know what to tell my family."
+    assert 0 < model.count_tokens(text) < estimate_tokens(text) // 2  # a real tokenizer: ~4 characters a token
+    assert model.count_tokens("\U0001f600" * 100) == 300  # SmolLM2 spells this emoji in three byte tokens
+
+
+def test_a_server_without_a_tokenizer_gets_the_estimate():
+    server, url = _serve(type("Handler", (_Garbage,), {"status": 404, "content_type": "text/plain", "body": b"no"}))
+    try:
+        model = OpenAiHttpLlm(url, "m")
+        assert model.count_tokens("hello") == estimate_tokens("hello")
+        assert model.count_tokens("hello there") == estimate_tokens("hello there")
     finally:
         server.shutdown()
