@@ -28,21 +28,26 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class PendingTurn:
-    """One turn waiting to be written: the record, its session's persona and its plan."""
+    """One turn waiting to be written: the record, its session's persona, its plan, and the hash of the session's
+    resume secret (stored with the session's first turn)."""
 
     record: TurnRecord
     persona: str
     plan: dict[str, Any] | None = None
+    secret_hash: str | None = None
 
     def to_json(self) -> str:
         """One journal line."""
-        return json.dumps({"record": asdict(self.record), "persona": self.persona, "plan": self.plan})
+        return json.dumps(
+            {"record": asdict(self.record), "persona": self.persona, "plan": self.plan, "secret_hash": self.secret_hash}
+        )
 
     @classmethod
     def from_json(cls, line: str) -> PendingTurn:
-        """Parse a journal line written by `to_json`."""
+        """Parse a journal line written by `to_json` (lines from before resume secrets have no hash)."""
         data = json.loads(line)
-        return cls(record=TurnRecord(**data["record"]), persona=data["persona"], plan=data["plan"])
+        record = TurnRecord(**data["record"])
+        return cls(record=record, persona=data["persona"], plan=data["plan"], secret_hash=data.get("secret_hash"))
 
 
 @dataclass(frozen=True)
@@ -114,7 +119,7 @@ class PendingTurns:
         while self._waiting:
             turn = self._waiting[0]
             try:
-                self.store.save_turn(turn.record, turn.persona, turn.plan)
+                self.store.save_turn(turn.record, turn.persona, turn.plan, secret_hash=turn.secret_hash)
             except Exception as exc:  # sqlite3.OperationalError (locked, full), OSError: keep it, try later
                 error = f"{type(exc).__name__}: {exc}"
                 break

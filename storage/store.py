@@ -22,7 +22,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     id TEXT PRIMARY KEY,
     persona TEXT NOT NULL,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    secret_hash TEXT
 );
 CREATE TABLE IF NOT EXISTS turns (
     session_id TEXT NOT NULL REFERENCES sessions(id),
@@ -52,13 +53,17 @@ CREATE TABLE IF NOT EXISTS plans (
 """
 
 InputKind = Literal["text", "audio"]
+_MAX_COUNTED_SESSIONS = 10_000  # sessions whose next turn index is kept in memory (allocate_turn_index)
 
 
 @dataclass(frozen=True)
 class SessionRecord:
+    """A stored session; `secret_hash` is the sha256 of its resume secret (None: stored before those existed)."""
+
     id: str
     persona: str
     created_at: float
+    secret_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,10 +92,15 @@ class ConversationStore:
         # `busy_timeout`: how long a write waits for another process's lock before failing ("database is locked").
         self._db = sqlite3.connect(self.path, timeout=busy_timeout, check_same_thread=False, isolation_level=None)
         self._lock = threading.Lock()
+        # The next turn index of each session this process has numbered turns for (see allocate_turn_index).
+        self._next_index: dict[str, int] = {}
         with self._locked() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(_SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(sessions)")}
+            if "secret_hash" not in columns:  # a database from before resume secrets
+                db.execute("ALTER TABLE sessions ADD COLUMN secret_hash TEXT")
 
     @contextmanager
     def _locked(self) -> Iterator[sqlite3.Connection]:
@@ -102,21 +112,46 @@ class ConversationStore:
         with self._locked() as db:
             db.close()
 
-    def create_session(self, persona: str, session_id: str | None = None) -> SessionRecord:
+    def create_session(
+        self, persona: str, session_id: str | None = None, secret_hash: str | None = None
+    ) -> SessionRecord:
         """Create and return a new session (a fresh random id unless `session_id` is given)."""
-        record = SessionRecord(id=session_id or uuid.uuid4().hex, persona=persona, created_at=time.time())
+        record = SessionRecord(
+            uuid.uuid4().hex if session_id is None else session_id, persona, time.time(), secret_hash
+        )
         with self._locked() as db:
             db.execute(
-                "INSERT INTO sessions (id, persona, created_at) VALUES (?, ?, ?)",
-                (record.id, record.persona, record.created_at),
+                "INSERT INTO sessions (id, persona, created_at, secret_hash) VALUES (?, ?, ?, ?)",
+                (record.id, record.persona, record.created_at, record.secret_hash),
             )
         return record
 
     def get_session(self, session_id: str) -> SessionRecord | None:
         """The stored session `session_id`, or None."""
         with self._locked() as db:
-            row = db.execute("SELECT id, persona, created_at FROM sessions WHERE id = ?", (session_id,)).fetchone()
+            row = db.execute(
+                "SELECT id, persona, created_at, secret_hash FROM sessions WHERE id = ?", (session_id,)
+            ).fetchone()
         return SessionRecord(*row) if row else None
+
+    def allocate_turn_index(self, session_id: str) -> int:
+        """Number the next turn of `session_id`: each index is handed out once, whichever connection asks.
+
+        The first call for a session starts after its last stored turn; later ones count on in memory, so turns
+        still waiting to be written (storage.pending) and turns of two connections on one session never share an
+        index. (A turn written by another process at an index taken meanwhile is moved after it by save_turn.)
+        """
+        with self._locked() as db:
+            index = self._next_index.get(session_id)
+            if index is None:
+                row = db.execute("SELECT MAX(turn_index) FROM turns WHERE session_id = ?", (session_id,)).fetchone()
+                index = 0 if row[0] is None else row[0] + 1
+            self._next_index[session_id] = index + 1
+            if len(self._next_index) > _MAX_COUNTED_SESSIONS:  # forget the least recently numbered session
+                del self._next_index[next(iter(self._next_index))]
+            else:
+                self._next_index[session_id] = self._next_index.pop(session_id)  # most recently used last
+        return index
 
     def add_turn(self, turn: TurnRecord) -> None:
         """Store one turn (its session must exist)."""
@@ -131,8 +166,11 @@ class ConversationStore:
                 (reply_text, session_id, turn_index),
             )
 
-    def save_turn(self, turn: TurnRecord, persona: str, plan: dict[str, Any] | None = None) -> int:
-        """Store a turn, its session (created with `persona` if new) and its plan in one transaction.
+    def save_turn(
+        self, turn: TurnRecord, persona: str, plan: dict[str, Any] | None = None, secret_hash: str | None = None
+    ) -> int:
+        """Store a turn, its session (created with `persona` and `secret_hash` if new) and its plan in one
+        transaction. A session stored without a secret hash gets this one.
 
         Safe to retry after a failure (storage.pending): the same turn (same index, text and time) is never
         stored twice. A different turn already at that index (a client resumed the session while this one was
@@ -144,9 +182,14 @@ class ConversationStore:
             db.execute("BEGIN IMMEDIATE")
             try:
                 db.execute(
-                    "INSERT OR IGNORE INTO sessions (id, persona, created_at) VALUES (?, ?, ?)",
-                    (turn.session_id, persona, created),
+                    "INSERT OR IGNORE INTO sessions (id, persona, created_at, secret_hash) VALUES (?, ?, ?, ?)",
+                    (turn.session_id, persona, created, secret_hash),
                 )
+                if secret_hash is not None:
+                    db.execute(
+                        "UPDATE sessions SET secret_hash = ? WHERE id = ? AND secret_hash IS NULL",
+                        (secret_hash, turn.session_id),
+                    )
                 index = turn.turn_index
                 row = db.execute(
                     "SELECT user_text, created_at FROM turns WHERE session_id = ? AND turn_index = ?",

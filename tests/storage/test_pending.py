@@ -53,11 +53,11 @@ def test_waiting_turns_keep_their_order_across_failures(tmp_path: Path) -> None:
         def __init__(self, real: ConversationStore) -> None:
             self.real, self.ok, self.tries = real, False, 0
 
-        def save_turn(self, turn: TurnRecord, persona: str, plan: object = None) -> int:
+        def save_turn(self, turn: TurnRecord, persona: str, plan: object = None, secret_hash: str | None = None) -> int:
             self.tries += 1
             if not self.ok:
                 raise OSError("database is locked")
-            return self.real.save_turn(turn, persona, plan)  # type: ignore[arg-type]
+            return self.real.save_turn(turn, persona, plan, secret_hash)  # type: ignore[arg-type]
 
     real = ConversationStore(tmp_path / "db.sqlite3")
     flaky = Flaky(real)
@@ -70,3 +70,16 @@ def test_waiting_turns_keep_their_order_across_failures(tmp_path: Path) -> None:
     flaky.ok = True
     assert pending.flush().written
     assert [t.user_text for t in real.turns("s1")] == ["turn 0", "turn 1", "turn 2"]
+
+
+def test_the_journal_keeps_the_sessions_secret_hash(tmp_path: Path) -> None:
+    import json
+
+    turn = PendingTurn(record(0, "hello"), "Mira", secret_hash="5e" * 32)
+    assert PendingTurn.from_json(turn.to_json()) == turn
+    legacy = json.loads(turn.to_json())
+    del legacy["secret_hash"]  # a journal written before resume secrets
+    assert PendingTurn.from_json(json.dumps(legacy)).secret_hash is None
+    store = ConversationStore(tmp_path / "db.sqlite3")
+    PendingTurns(store).save(turn)
+    assert store.get_session("s1").secret_hash == "5e" * 32  # type: ignore[union-attr]

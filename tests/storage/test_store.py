@@ -72,3 +72,38 @@ def test_summary_and_plans_round_trip(tmp_path):
     assert store.summary("s1") == ("They are Sam; a cat.", 8)
     store.add_plan("s1", 0, {"strategy": "exploration"})
     assert store.plans("s1") == {0: {"strategy": "exploration"}}
+
+
+def test_turn_indices_are_handed_out_once(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path / "db.sqlite3")
+    store.create_session("Mira", "s")
+    store.add_turn(_turn("s", 0))
+    # Two connections on one session (or a reconnect while a turn still waits to be written) ask in turn.
+    assert [store.allocate_turn_index("s") for _ in range(3)] == [1, 2, 3]
+    assert store.allocate_turn_index("new") == 0
+    store.close()
+    reopened = ConversationStore(tmp_path / "db.sqlite3")  # another process starts after the stored turns
+    assert reopened.allocate_turn_index("s") == 1
+
+
+def test_a_sessions_first_turn_stores_its_secret_hash(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path / "db.sqlite3")
+    store.save_turn(_turn("s", 0), "Mira", secret_hash="abc")
+    store.save_turn(_turn("s", 1), "Mira", secret_hash="other")  # the first one stays
+    record = store.get_session("s")
+    assert record is not None and record.secret_hash == "abc"
+
+
+def test_a_database_from_before_resume_secrets_gets_the_column(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE sessions (id TEXT PRIMARY KEY, persona TEXT NOT NULL, created_at REAL NOT NULL)")
+        db.execute("INSERT INTO sessions VALUES ('legacy', 'Mira', 1.0)")
+    db.close()
+    store = ConversationStore(path)
+    legacy = store.get_session("legacy")
+    assert legacy is not None and legacy.secret_hash is None
+    store.save_turn(_turn("legacy", 0), "Mira", secret_hash="h")
+    assert store.get_session("legacy").secret_hash == "h"  # type: ignore[union-attr]
