@@ -1,10 +1,13 @@
 """Audit the pinned Python dependencies for known vulnerabilities (pip-audit against the lock files).
 
-Usage: python scripts/audit_deps.py [LOCK ...]   (default: every requirements*.lock in the repository root)
+Usage: python scripts/audit_deps.py [--require] [LOCK ...]   (default: every requirements*.lock in the root)
 
 Exits 1 when a pinned package has a known vulnerability that scripts/audit_ignore.txt does not list with a
-reason. When the vulnerability service cannot be reached, or has no data for the pinned versions, it prints a
-clear WARNING and exits 0: an audit that could not run must not block the build, but must not pass silently.
+reason. pip-audit needs a vulnerability service (PyPI's JSON API or OSV): no vulnerability database that is kept
+current ships as a package that could be pinned and read offline (the one on PyPI, safety-db, stopped in 2021).
+When no service can be reached, or it has no data for any pinned version, nothing was audited: the last line then
+says `dependency audit: NOT RUN` with the reason, and the exit status is 0, or 2 with `--require` (for machines
+that must not skip it). The last line is always the verdict (scripts/test.sh repeats it in the test summary).
 """
 
 from __future__ import annotations
@@ -109,11 +112,17 @@ def run_pip_audit(lock: Path, service: str = "pypi") -> tuple[dict[str, object] 
         return None, (done.stderr or done.stdout).strip()[-1500:]
 
 
+NOT_RUN_STATUS = 2  # with --require: the audit could not run
+
+
 def main(argv: list[str]) -> int:
-    """Audit each lock file; returns the exit status."""
-    locks = [Path(a) for a in argv] or sorted(ROOT.glob("requirements*.lock"))
+    """Audit each lock file; prints a one-line verdict last and returns the exit status."""
+    require = "--require" in argv
+    locks = [Path(a) for a in argv if a != "--require"] or sorted(ROOT.glob("requirements*.lock"))
     ignores = read_ignores()
     status = 0
+    audited = total = vulnerable = 0
+    reasons: list[str] = []  # why packages could not be audited
     for lock in locks:
         report, failures = None, []
         for service in SERVICES:
@@ -127,13 +136,25 @@ def main(argv: list[str]) -> int:
         if report is None:
             print(f"WARNING: the dependency audit of {lock.name} did NOT run: no vulnerability service could be "
                   f"reached ({'; '.join(failures)})", flush=True)
+            reasons.append(failures[-1] if failures else "no vulnerability service answered")
             continue
-        total = report.audited + len(report.skipped)
-        print(f"{lock.name}: {report.audited}/{total} packages audited, {len(report.findings)} known vulnerabilities")
+        audited += report.audited
+        total += report.audited + len(report.skipped)
+        vulnerable += len(report.findings)
+        if not report.audited:
+            # Every package skipped (e.g. a mirror without per-version data): "0 vulnerabilities" would be a lie.
+            why = "; ".join([f"pypi: {sorted(set(report.skipped.values()))[0]}", *failures])
+            print(f"WARNING: the dependency audit of {lock.name} did NOT run: none of its {len(report.skipped)} "
+                  f"packages could be audited ({why})", flush=True)
+            reasons.append(why)
+            continue
+        lock_total = report.audited + len(report.skipped)
+        print(f"{lock.name}: {report.audited}/{lock_total} packages audited, {len(report.findings)} known "
+              "vulnerabilities")
         if report.skipped:
-            reasons = sorted(set(report.skipped.values()))[:3]
+            examples = sorted(set(report.skipped.values()))[:3]
             print(f"WARNING: {len(report.skipped)} package(s) of {lock.name} could NOT be audited (the vulnerability "
-                  f"service has no data for these versions), e.g.: {'; '.join(reasons)}", flush=True)
+                  f"service has no data for these versions), e.g.: {'; '.join(examples)}", flush=True)
             if failures:
                 print(f"  other services tried: {'; '.join(failures)}", flush=True)
         for finding in report.findings:
@@ -143,7 +164,20 @@ def main(argv: list[str]) -> int:
     if status:
         print(f"Upgrade the package in the lock file, or accept the risk in {IGNORE_FILE.relative_to(ROOT)} "
               "with a reason (`ID  reason`).")
+    print(verdict(audited, total, vulnerable, reasons), flush=True)
+    if not audited and require:
+        return status or NOT_RUN_STATUS
     return status
+
+
+def verdict(audited: int, total: int, vulnerable: int, reasons: list[str]) -> str:
+    """The one-line result: how many pinned packages were checked, or plainly that none was."""
+    if not audited:
+        why = reasons[0] if reasons else "no lock file"
+        return (f"dependency audit: NOT RUN - no pinned package was checked for known vulnerabilities ({why}); "
+                "run scripts/audit_deps.py where PyPI's or OSV's vulnerability service can be reached")
+    unchecked = f"; {total - audited} could not be checked" if total > audited else ""
+    return f"dependency audit: {audited}/{total} pinned packages checked, {vulnerable} known vulnerabilities{unchecked}"
 
 
 if __name__ == "__main__":

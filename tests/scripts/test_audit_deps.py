@@ -73,9 +73,40 @@ def test_vulnerable_lock_fails_and_unreachable_service_warns(
     lock.write_text("aiohttp==3.9.0\n")
     monkeypatch.setattr(audit, "run_pip_audit", lambda lock, service="pypi": (REPORT, ""))
     assert audit.main([str(lock)]) == 1
-    assert "VULNERABLE aiohttp 3.9.0: PYSEC-2024-24" in capsys.readouterr().out
+
+    out = capsys.readouterr().out
+    assert "VULNERABLE aiohttp 3.9.0: PYSEC-2024-24" in out
+    verdict = "dependency audit: 2/3 pinned packages checked, 2 known vulnerabilities; 1 could not be checked"
+    assert out.splitlines()[-1] == verdict
 
     monkeypatch.setattr(audit, "run_pip_audit", lambda lock, service="pypi": (None, "Name or service not known"))
     assert audit.main([str(lock)]) == 0
     out = capsys.readouterr().out
     assert "WARNING" in out and "did NOT run" in out and "Name or service not known" in out
+    assert out.splitlines()[-1].startswith("dependency audit: NOT RUN - no pinned package was checked")
+    assert audit.main(["--require", str(lock)]) == 2  # a machine that must audit fails instead
+    assert "NOT RUN" in capsys.readouterr().out.splitlines()[-1]
+
+
+def test_a_service_without_data_for_any_pin_is_an_audit_that_did_not_run(
+    audit: ModuleType, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # A registry mirror answers, but for no pinned version: "0 known vulnerabilities" would claim a clean audit.
+    lock = tmp_path / "requirements.lock"
+    lock.write_text("hibari-tts==0.2.1\n")
+    skipped = {"dependencies": [REPORT["dependencies"][2]], "fixes": []}
+    calls: list[str] = []
+
+    def run(lock: Path, service: str = "pypi") -> tuple[dict | None, str]:
+        calls.append(service)
+        return (skipped, "") if service == "pypi" else (None, "ConnectionError: api.osv.dev")
+
+    monkeypatch.setattr(audit, "run_pip_audit", run)
+    assert audit.main([str(lock)]) == 0
+    assert calls == ["pypi", "osv"]  # the second source was tried
+    out = capsys.readouterr().out
+    assert "0 known vulnerabilities" not in out and "packages audited" not in out
+    verdict = out.splitlines()[-1]
+    assert verdict.startswith("dependency audit: NOT RUN")
+    assert "not found on PyPI" in verdict and "api.osv.dev" in verdict  # why, from both services
+    assert audit.main(["--require", str(lock)]) == 2
