@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from types import ModuleType
+from typing import NoReturn
+
+import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -63,3 +68,24 @@ def speech_wav(path: Path, speech: Path, lead_s: float = 0.5, tail_s: float = 6.
 def chromium_args_with_microphone(wav: Path, loop: bool = False) -> list[str]:
     """Chromium arguments for a fake microphone that plays `wav` once, or over and over (no permission prompt)."""
     return [*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={wav}{'' if loop else '%noloop'}"]
+
+
+def playwright_with_chromium() -> ModuleType:
+    """`playwright.sync_api`, once Debian's Chromium and the playwright package are both there.
+
+    Without them a developer's run skips the browser tests, saying what to install; CI (`CI=true`) fails them,
+    so a build that lost its browser can never pass without having driven the page.
+    """
+    if not CHROMIUM.exists():
+        _cannot_run(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)")
+    try:
+        import playwright.sync_api as api
+    except ImportError:
+        _cannot_run("the playwright package is not installed: run scripts/setup.sh --test")
+    return api
+
+
+def _cannot_run(reason: str) -> NoReturn:
+    if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
+        pytest.fail(f"{reason} (CI=true: the browser tests must run in CI)", pytrace=False)
+    pytest.skip(reason)

@@ -13,7 +13,13 @@ import pytest
 
 from agent.personas import portrait_path
 from storage.store import ConversationStore
-from tests.e2e.browser_util import CHROMIUM, CHROMIUM_ARGS, VIDEO_ADVANCING, VIDEO_PROBE
+from tests.e2e.browser_util import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    VIDEO_ADVANCING,
+    VIDEO_PROBE,
+    playwright_with_chromium,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -25,9 +31,7 @@ SAFETY_SCREENSHOT = "/tmp/empathica_safety.png"
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)")
-    playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    playwright_api = playwright_with_chromium()  # skips without a browser; fails in CI
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:

@@ -13,7 +13,14 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.browser_util import CHROMIUM, VIDEO_ADVANCING, VIDEO_PROBE, chromium_args_with_microphone, speech_wav
+from tests.e2e.browser_util import (
+    CHROMIUM,
+    VIDEO_ADVANCING,
+    VIDEO_PROBE,
+    chromium_args_with_microphone,
+    playwright_with_chromium,
+    speech_wav,
+)
 from tests.e2e.server_process import ServerProcess
 from tests.e2e.ws_client import CLIP  # "he was not an ill disposed young man"
 
@@ -25,11 +32,9 @@ BARGE_IN_LIMIT_MS = 500  # issue 6: the reply stops within 500 ms after speech i
 
 @pytest.fixture(scope="module")
 def voice_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)")
     if not CLIP.exists():
         pytest.fail(f"{CLIP} is missing: install the Debian package pocketsphinx-testdata")
-    playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    playwright_api = playwright_with_chromium()  # skips without a browser; fails in CI
     wav = speech_wav(tmp_path_factory.mktemp("mic") / "speech.wav", CLIP)
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(
