@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Sequence
 from fractions import Fraction
 
 import av
@@ -138,7 +139,7 @@ class Mp4StreamEncoder:
         """Seconds of media added so far."""
         return self._frames / self.fps
 
-    def add(self, frames: list[Image], pcm: npt.NDArray[np.int16]) -> list[bytes]:
+    def add(self, frames: Sequence[Image], pcm: npt.NDArray[np.int16]) -> list[bytes]:
         """Append one chunk (its RGB uint8 frames and mono int16 PCM) and return the complete pieces produced so far.
 
         The audio is padded with silence or trimmed to exactly len(frames) / fps seconds.

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Literal
 
 import numpy as np
 
 from avatar.arrays import Floats, Image
+from avatar.base import LoopRenderer
 from avatar.head_motion import HeadPose
 from avatar.liveliness import GAZE_MOVE_S, blink_closure
 from avatar.renderer import REST_MOUTH, FramePose
@@ -49,16 +50,6 @@ PLANS: dict[LoopState, LoopPlan] = {
     "idle": LoopPlan(blinks=(0.28, 0.76), gaze=((0.4, 0.25, 0.06), (0.86, 0.0, 0.0)), nods=()),
     "listening": LoopPlan(blinks=(0.42,), gaze=((0.55, 0.12, 0.04), (0.85, 0.0, 0.0)), nods=(0.68,)),
 }
-
-
-class LoopRenderer(Protocol):
-    """What a loop needs from a face renderer (avatar.renderer.FaceRenderer has it)."""
-
-    size: tuple[int, int]
-
-    def render_frame(self, shape: Any, emotion: EmotionState, pose: FramePose = ..., speaking: bool = False) -> Any:
-        """One frame for a mouth shape, an emotion and a pose, without advancing any clock."""
-        ...
 
 
 def loop_poses(n_frames: int, fps: float, state: LoopState, face_h: float, seed: int = 0) -> list[FramePose]:

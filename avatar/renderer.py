@@ -83,6 +83,11 @@ class FaceRenderer:
         self._life = Liveliness(fps, seed)
 
     @property
+    def loops(self) -> bool:
+        """Always: `render_frame` makes the idle and listening clips (avatar.loop)."""
+        return True
+
+    @property
     def base(self) -> Image:
         """The portrait with lips closed: what every frame is warped from."""
         return self._base

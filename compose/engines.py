@@ -13,20 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
+from agent.base import Perceiver, ReplyEmotionChooser, Responder, SafetyCheck, Summarizer
+from avatar.base import EncoderFactory, Renderer
 from compose.config import Config
 from compose.persona_engines import PersonaEngineCache, PersonaSpec
 from core.provision import ModelError, model_dir
-from server.ports import (
-    EncoderFactory,
-    Perceiver,
-    Recognizer,
-    Renderer,
-    ReplyEmotionChooser,
-    Responder,
-    SafetyCheck,
-    Summarizer,
-    Synthesizer,
-)
+from speech.base import Recognizer, Synthesizer
 
 T = TypeVar("T")
 _PATH_SUFFIXES = (".gguf", ".onnx", ".pt")  # .pt: an openai-whisper checkpoint for asr.model
@@ -76,7 +68,7 @@ def voice_engine(voice: str) -> str:
     return "hibari" if voice.startswith("hibari") else "piper"
 
 
-def load_synthesizer(engine: str, voice: str, threads: int) -> Any:
+def load_synthesizer(engine: str, voice: str, threads: int) -> Synthesizer:
     """A TTS engine for `voice`: hibari ("hibari-heart" or a hibari .onnx path) or piper (a name or .onnx path)."""
     if engine == "hibari":
         from speech.tts.hibari import HibariSynthesizer
@@ -195,7 +187,7 @@ def renderer_loader(config: Config, out: TextIO | None = None) -> Callable[[str]
 
         path = portrait_path(portrait)
 
-        def build() -> Any:
+        def build() -> Renderer:
             detector = LandmarkDetector(cache_dir=default_cache_dir())
             image = load_portrait(path, av.size, detector)
             return FaceRenderer(image, detector.detect(image), fps=av.fps)
@@ -325,9 +317,9 @@ def responder_loader(config: Config, model: Any, out: TextIO | None = None) -> C
     return load
 
 
-def warm_up(responder: Any, config: Config, out: TextIO | None = None) -> None:
+def warm_up(responder: Responder, config: Config, out: TextIO | None = None) -> None:
     """Process a chain's system prompt now (when `empathy.warm_up`), so its first reply starts from the cache."""
-    if not (config.empathy.enabled and config.empathy.warm_up and hasattr(responder, "warm_up")):
+    if not (config.empathy.enabled and config.empathy.warm_up):
         return
     try:
         timed_load("prompt cache (system prompt)", responder.warm_up, out)

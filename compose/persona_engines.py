@@ -23,8 +23,10 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
+from agent.base import Responder
 from agent.personas import Persona, PersonaError, find_persona
-from server.ports import EncoderFactory, Renderer, Responder, Synthesizer
+from avatar.base import EncoderFactory, Renderer
+from speech.base import Synthesizer
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")

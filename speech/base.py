@@ -1,4 +1,8 @@
-"""The interfaces every speech engine implements; engines are chosen by configuration."""
+"""The interfaces every speech engine implements; engines are chosen by configuration.
+
+Callers (the turn pipeline, the server's partial transcripts, the offline render) depend on these, never on a
+concrete engine, so tests can hand in fakes.
+"""
 
 from __future__ import annotations
 
@@ -6,30 +10,34 @@ from collections.abc import Iterator
 from typing import Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from core.emotion import EmotionState
 from core.media import Speech, Transcript
 
 
-class SpeechRecognizer(Protocol):
-    """Turns one utterance into text."""
+class Recognizer(Protocol):
+    """Turns one utterance into text (speech.asr: faster-whisper, openai-whisper)."""
 
-    def transcribe(self, pcm: np.ndarray, sample_rate: int) -> Transcript:
+    def transcribe(self, pcm: npt.NDArray[np.int16], sample_rate: int) -> Transcript:
         """Transcribe mono int16 PCM at `sample_rate` Hz (16 kHz expected; others are resampled)."""
         ...
 
 
-class SpeechSynthesizer(Protocol):
-    """Voices text in a given emotion, with a phoneme timeline covering the audio."""
+class Synthesizer(Protocol):
+    """Voices text in a given emotion, with a phoneme timeline covering the audio (speech.tts: piper, hibari)."""
 
-    sample_rate: int
+    @property
+    def sample_rate(self) -> int:
+        """The rate of the PCM it returns (piper 22.05 kHz, hibari 24 kHz): the video encoder follows it."""
+        ...
 
     def synthesize(self, text: str, emotion: EmotionState) -> Speech:
         """Speak `text` (one sentence or clause) with prosody for `emotion`."""
         ...
 
 
-class StreamingSynthesizer(SpeechSynthesizer, Protocol):
+class StreamingSynthesizer(Synthesizer, Protocol):
     """A synthesiser that can also hand over a multi-sentence text one sentence at a time."""
 
     def stream(self, text: str, emotion: EmotionState) -> Iterator[Speech]:

@@ -9,11 +9,11 @@ Each case also sends the client an `error` (server.protocol codes llm_unavailabl
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from agent.prompts import PromptLibrary
+from avatar.arrays import Image
+from avatar.base import MediaEncoder, Renderer
 from core.media import Speech
 
 DEFAULT_FPS = 25
@@ -25,29 +25,27 @@ def llm_fallback_text(prompts: PromptLibrary | None = None) -> str:
     return (prompts or PromptLibrary()).load("fallback_llm")
 
 
-def still_frames(renderer: Any, encoder: Any, speech: Speech) -> list[np.ndarray]:
+def still_frames(renderer: Renderer, encoder: MediaEncoder, speech: Speech) -> list[Image]:
     """Frames for `speech` when the face cannot be animated: the renderer's still portrait, else a plain frame.
 
     The portrait is used only when it fits the encoder's frame size; the count follows the renderer's (or the
     encoder's) frame rate so the picture lasts as long as the voice.
     """
-    fps = int(getattr(renderer, "fps", None) or getattr(encoder, "fps", None) or DEFAULT_FPS)
+    fps = renderer.fps or encoder.fps or DEFAULT_FPS
     n = max(1, round(speech.duration * fps))
-    size = getattr(encoder, "size", None)
-    frame = _portrait(renderer, size)
+    frame = _portrait(renderer, encoder.size)
     if frame is None:
-        side = int(size) if isinstance(size, int) and size > 0 else 16
-        frame = np.full((side, side, 3), _PLAIN_GREY, np.uint8)
+        frame = np.full((encoder.size, encoder.size, 3), _PLAIN_GREY, np.uint8)
     return [frame] * n
 
 
-def _portrait(renderer: Any, size: object) -> np.ndarray | None:
+def _portrait(renderer: Renderer, size: int) -> Image | None:
     try:
-        base = getattr(renderer, "base", None)  # FaceRenderer.base: the portrait with lips closed
+        base = renderer.base  # the portrait with lips closed
     except Exception:  # a broken renderer may fail here too: then the plain frame
         return None
-    if not isinstance(base, np.ndarray) or base.ndim != 3 or base.shape[2] != 3 or base.dtype != np.uint8:
+    if base is None or base.ndim != 3 or base.shape[2] != 3 or base.dtype != np.uint8:
         return None
-    if isinstance(size, int) and base.shape[:2] != (size, size):
+    if base.shape[:2] != (size, size):
         return None
     return base

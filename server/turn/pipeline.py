@@ -16,27 +16,22 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from agent.base import ChatMessage
-from agent.memory import fold_old_turns
-from agent.mind import FailedPlan, Mind, Plan, TurnContext
-from agent.sentences import split_sentences
-from compose.persona_engines import PersonaEngines
-from core.emotion import EmotionState
-from core.media import Transcript
-from server.ports import (
-    EncoderFactory,
-    MediaEncoder,
+from agent.base import (
+    ChatMessage,
     Perceiver,
-    Recognizer,
-    Renderer,
     ReplyEmotionChooser,
     Responder,
     SafetyCheck,
     SafetyVerdictLike,
     Summarizer,
-    Synthesizer,
-    TurnSink,
 )
+from agent.memory import fold_old_turns
+from agent.mind import FailedPlan, Mind, Plan, TurnContext
+from agent.sentences import split_sentences
+from avatar.base import EncoderFactory, MediaEncoder, Renderer
+from compose.persona_engines import PersonaEngines
+from core.emotion import EmotionState
+from core.media import Transcript
 from server.protocol import (
     EmotionOut,
     ErrorOut,
@@ -53,6 +48,8 @@ from server.protocol import (
 from server.turn.degrade import llm_fallback_text, still_frames
 from server.turn.llm_stream import Done, Failed, Sentence, SentenceStream
 from server.turn.played import ReplyTimeline
+from server.turn.sink import TurnSink
+from speech.base import Recognizer, Synthesizer
 from storage.pending import PendingTurn, PendingTurns
 from storage.store import ConversationStore, InputKind, TurnRecord
 
@@ -366,8 +363,9 @@ class TurnPipeline:
 
     async def _render(self, state: _TurnState, sink: TurnSink, encoder: MediaEncoder, speech: Any) -> Any:
         """The face speaking; when that fails, the still portrait (or a plain frame) for the rest of the turn."""
+        assert state.renderer is not None, "set by _use_persona"
         if not state.face_failed:
-            assert state.renderer is not None and state.agent_emotion is not None
+            assert state.agent_emotion is not None
             try:
                 return await self._stage(state, "render", state.renderer.render_speech, speech, state.agent_emotion)
             except StageError as exc:

@@ -12,12 +12,12 @@ import re
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from aiohttp import BodyPartReader, web
 
+from avatar.base import LoopRenderer, Renderer
 from avatar.clip_encoder import CLIP_MIME
-from avatar.loop import LOOP_STATES, LoopRenderer, LoopState
+from avatar.loop import LOOP_STATES, LoopState
 from compose.config import Config
 from compose.engines import Engines
 from server.web.access import Refused, check_access
@@ -41,7 +41,7 @@ class Faces:
     """
 
     key: Callable[[str, str | None], Hashable]
-    renderer: Callable[[str, str | None], Any]
+    renderer: Callable[[str, str | None], Renderer]
 
 
 @dataclass
@@ -119,9 +119,9 @@ class AvatarRoutes:
 
     def _loop_renderer(self, persona: str, portrait: str | None) -> LoopRenderer:
         renderer = self.faces.renderer(persona, portrait)
-        if not hasattr(renderer, "render_frame"):
+        if not renderer.loops:
             raise Refused(501, "not_supported", "this server's avatar cannot render idle clips")
-        return renderer  # type: ignore[no-any-return]
+        return renderer
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -205,7 +205,7 @@ def engine_faces(engines: Engines) -> Faces:
     personas = engines.personas
     if personas is None:  # one face for every session (a server built without per-persona engines)
 
-        def only_renderer(persona: str, portrait: str | None) -> Any:
+        def only_renderer(persona: str, portrait: str | None) -> Renderer:
             if portrait is not None:
                 raise Refused(501, "not_supported", "this server cannot wear uploaded portraits")
             return engines.media.renderer

@@ -15,8 +15,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
+from avatar.base import LoopRenderer
 from avatar.clip_encoder import encode_clip
-from avatar.loop import LoopRenderer, LoopState, render_loop
+from avatar.loop import LoopState, render_loop
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ OPENAI_CHECKPOINT_HELP = (
 
 
 class FasterWhisperRecognizer:
-    """A `SpeechRecognizer` running a faster-whisper model directory on the CPU.
+    """A `Recognizer` running a faster-whisper model directory on the CPU.
 
     model_dir: a CTranslate2 Whisper directory (model.bin, config.json, tokenizer.json, vocabulary.txt); an
     openai-whisper `.pt` file raises a `ModelError` that names the engine for it and how to convert it.

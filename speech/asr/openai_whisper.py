@@ -32,7 +32,7 @@ _INSTALL_HELP = (
 
 
 class OpenAiWhisperRecognizer:
-    """A `SpeechRecognizer` running an openai-whisper `.pt` checkpoint with PyTorch on the CPU.
+    """A `Recognizer` running an openai-whisper `.pt` checkpoint with PyTorch on the CPU.
 
     checkpoint: the `.pt` file. threads: torch's intra-op CPU threads (a process-wide setting in torch, so the
     last engine built decides it). language: ISO 639-1 code to force, or None to detect it.

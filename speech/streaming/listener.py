@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from core.media import Transcript
-from speech.base import SpeechRecognizer
+from speech.base import Recognizer
 from speech.streaming.endpointer import EndOfTurn, Endpointer, EndpointerEvent, PartialAudio, SpeechStart
 from speech.streaming.vad import VAD_RATE
 
@@ -40,10 +40,10 @@ ListenerEvent = SpeechStart | PartialTranscript | FinalTranscript
 
 
 class Listener:
-    """Streams microphone PCM through an `Endpointer` and a `SpeechRecognizer` (synchronously: run it in a
+    """Streams microphone PCM through an `Endpointer` and a `Recognizer` (synchronously: run it in a
     worker thread next to an event loop)."""
 
-    def __init__(self, endpointer: Endpointer, recognizer: SpeechRecognizer, partials: bool = True) -> None:
+    def __init__(self, endpointer: Endpointer, recognizer: Recognizer, partials: bool = True) -> None:
         self.endpointer = endpointer
         self._recognizer = recognizer
         self._partials = partials

@@ -51,7 +51,7 @@ _SEED = 7  # fixed noise: the same text and emotion always give the same audio
 
 
 class HibariSynthesizer:
-    """A `SpeechSynthesizer` speaking with hibari's packaged voice ("heart", American English, female).
+    """A `Synthesizer` speaking with hibari's packaged voice ("heart", American English, female).
 
     model_path: another hibari-compatible ONNX file, or None for the one inside the hibari package.
     threads: onnxruntime intra-op threads.

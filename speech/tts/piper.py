@@ -32,7 +32,7 @@ _MIN_RATE_PCT, _MAX_RATE_PCT = -50.0, 100.0
 
 
 class PiperSynthesizer:
-    """A `SpeechSynthesizer` speaking with a Piper voice on the CPU.
+    """A `Synthesizer` speaking with a Piper voice on the CPU.
 
     voice_path: the voice's `.onnx` file (its `.onnx.json` config must sit next to it).
     threads: onnxruntime intra-op threads.

@@ -54,6 +54,9 @@ class FakeResponder:
         self.calls.append(list(history))
         return self._gen()
 
+    def warm_up(self) -> None:
+        pass
+
     def _gen(self) -> Iterator[str]:
         try:
             for i, sentence in enumerate(self.sentences):
@@ -79,12 +82,24 @@ class FakeSynthesizer:
 
 
 class FakeRenderer:
+    """Black 4x4 frames; no still portrait, and no loop frames (so no idle clips: `loops` is False)."""
+
+    fps = 25
+    size = (4, 4)
+    loops = False
+    base: np.ndarray | None = None
+
     def render_speech(self, speech: Speech, emotion: EmotionState) -> Sequence[Any]:
         return [np.zeros((4, 4, 3), np.uint8)] * max(1, int(speech.duration * 25))
+
+    def render_frame(self, shape: Any, emotion: EmotionState, pose: Any = None, speaking: bool = False) -> Any:
+        raise NotImplementedError("this fake face renders no loop frames")
 
 
 class FakeEncoder:
     mime = MIME
+    size = 4
+    fps = 25
 
     def __init__(self) -> None:
         self.started = False

@@ -122,6 +122,7 @@ class _StillFace(FakeRenderer):
     """A face that can render loop frames (a plain grey square): enough for the clip route's HTTP behaviour."""
 
     size = (64, 64)
+    loops = True
 
     def render_frame(self, shape: Any, emotion: EmotionState, pose: Any = None, speaking: bool = False) -> Any:
         return np.full((64, 64, 3), 128, np.uint8)
