@@ -240,6 +240,7 @@ def load_llm(config: Config, out: TextIO | None = None) -> Any:
                 api_key=llm.api_key,
                 connect_timeout=llm.connect_timeout,
                 read_timeout=llm.read_timeout,
+                context_tokens=llm.context_tokens,
             ),
             out,
         )
@@ -291,6 +292,7 @@ def responder_loader(config: Config, model: Any, out: TextIO | None = None) -> C
     make different system prompts, each stable for the chain's life (so each keeps its own prompt prefix).
     """
     from agent.empathy.chain import EmpathyChain
+    from agent.prompt_budget import PromptBudget
     from agent.prompts import render
     from agent.responder import Responder as AgentResponder
 
@@ -300,7 +302,13 @@ def responder_loader(config: Config, model: Any, out: TextIO | None = None) -> C
         name, prompt, lens = key
         system_prompt = timed_load(f"persona {prompt}", lambda: render(prompt.removesuffix(".txt"), name=name), out)
         if not empathy.enabled:
-            return AgentResponder(model, system_prompt, max_tokens=llm.max_reply_tokens, temperature=llm.temperature)
+            return AgentResponder(
+                model,
+                system_prompt,
+                max_tokens=llm.max_reply_tokens,
+                temperature=llm.temperature,
+                budget=PromptBudget.for_model(model, llm.max_reply_tokens),
+            )
         return timed_load(
             f"chain of empathy ({lens})",
             lambda: EmpathyChain(
@@ -310,6 +318,7 @@ def responder_loader(config: Config, model: Any, out: TextIO | None = None) -> C
                 max_tokens=empathy.max_tokens,
                 temperature=empathy.temperature,
                 max_history_messages=2 * config.server.history_turns,
+                budget=PromptBudget.for_model(model, empathy.max_tokens),
             ),
             out,
         )

@@ -31,6 +31,7 @@ ErrorCode = Literal[
     "unexpected_binary",
     "busy",
     "empty_input",
+    "input_too_long",  # the message does not fit the reply model's context, even alone: it was not answered
     "unauthorized",
     "rate_limited",  # more turns than `server.max_turns_per_minute`: the turn was not started
     "internal",

@@ -26,7 +26,8 @@ from agent.base import (
     Summarizer,
 )
 from agent.memory import fold_old_turns
-from agent.mind import FailedPlan, Mind, Plan, TurnContext
+from agent.mind import Appraisal, FailedPlan, Mind, Plan, TurnContext
+from agent.prompt_budget import PromptTooLong
 from agent.sentences import split_sentences
 from avatar.base import EncoderFactory, MediaEncoder, Renderer
 from compose.persona_engines import PersonaEngines
@@ -161,18 +162,19 @@ class TurnPipeline:
         store_it = True
         try:
             await self._run(state, sink, cancel)
-        except ProtocolError as exc:  # empty input: nothing to store
+        except ProtocolError as exc:  # empty input, or too long for the model: nothing to store
             store_it = False
             await sink.send(ErrorOut(code=exc.code, message=exc.message, turn_id=turn.turn_index))
         except StageError as exc:
             log.exception("turn %s/%s: %s", turn.session_id, turn.turn_index, exc)
             await sink.send(ErrorOut(code="internal", message=str(exc), turn_id=turn.turn_index))
         finally:
-            # Also on task cancellation (the client went away): store synchronously, it takes a millisecond.
+            # Also when the client went away. The write runs in a worker thread: a locked database may hold it for
+            # seconds (storage.store's busy timeout), and the event loop serves every other session meanwhile.
             state.timings["total"] = _ms_since(turn.input_end)
-            record = self._store(state) if store_it else None
             if state.stream is not None:
                 state.stream.stop()
+            record = await asyncio.to_thread(self._store, state) if store_it else None
         if state.storage_error:
             await sink.send(ErrorOut(code="storage", message=state.storage_error, turn_id=turn.turn_index))
         if state.reply_started:
@@ -216,7 +218,7 @@ class TurnPipeline:
             state.cancelled = True
             return
 
-        summary, _ = self.store.summary(turn.session_id)
+        summary, _ = await asyncio.to_thread(self.store.summary, turn.session_id)
         context = TurnContext(turn.history, turn.previous_user_emotion, turn.previous_emotion, summary, turn.persona)
         appraisal = await self._stage(state, "perception", self.mind.appraise, state.user_text, context, timed=False)
         for stage, ms in appraisal.timings_ms.items():
@@ -226,6 +228,7 @@ class TurnPipeline:
         if appraisal.safety is not None:
             await self._escalate(state, sink, appraisal.safety)
         encoder_factory = await self._use_persona(state)
+        await self._check_room(state, appraisal, context)
         assert state.responder is not None, "set by _use_persona"
         state.reply_started = True
         await sink.send(ReplyStart(turn_id=tid, emotion=EmotionOut.of(state.agent_emotion)))
@@ -262,6 +265,15 @@ class TurnPipeline:
         if encoder is not None and state.encoded and not state.cancelled:
             pieces = await self._stage(state, "encode", encoder.finish)
             await self._send_pieces(state, sink, pieces)
+
+    async def _check_room(self, state: _TurnState, appraisal: Appraisal, context: TurnContext) -> None:
+        """Refuse, before the reply starts, a message too long for the reply model's context (`input_too_long`)."""
+        try:
+            await self._stage(state, "prompt", self.mind.check_room, state.responder, appraisal, context, timed=False)
+        except StageError as exc:
+            if isinstance(exc.__cause__, PromptTooLong):
+                raise ProtocolError("input_too_long", str(exc.__cause__)) from None
+            raise
 
     async def _speak_fallback(
         self,

@@ -15,8 +15,11 @@ import pytest
 from aiohttp import WSServerHandshakeError
 from aiohttp.test_utils import TestClient
 
+from agent.prompt_budget import PromptBudget
+from agent.responder import Responder
 from compose.engines import Engines, MediaEngines
 from core.emotion import EmotionState
+from tests.agent.test_prompt_budget import ContextModel
 from tests.server.fakes import (
     MIME,
     FakeEncoder,
@@ -27,7 +30,7 @@ from tests.server.fakes import (
     fake_choose,
     fake_perceive,
 )
-from tests.server.web.test_app import connect, receive_json, start, until_reply_end
+from tests.server.web.test_app import connect, fake_engines, receive_json, start, until_reply_end
 
 
 def _wav_header(rate: int, data_bytes: int, channels: int = 1) -> bytes:
@@ -170,6 +173,38 @@ async def test_an_origin_equal_to_the_host_header_but_not_allowlisted_is_refused
             await ws.close()
         with pytest.raises(WSServerHandshakeError):  # a loopback name on another port is another local site
             await client.ws_connect("/ws", headers={"Origin": f"http://localhost:{client.port + 1}"})
+    finally:
+        await client.close()
+        store.close()
+
+
+# ---------------------------------------------------------------- 6. a long turn that poisoned the conversation
+
+
+async def test_a_2000_emoji_turn_does_not_poison_later_turns(tmp_path: Path) -> None:
+    model = ContextModel(6000)  # refuses a prompt beyond its context, as llama.cpp does
+    responder = Responder(model, "You are kind.", max_tokens=64, budget=PromptBudget.for_model(model, 64))
+    engines = Engines(FakeRecognizer(), fake_perceive, fake_choose, responder, fake_engines().media)
+    client, store = await start(tmp_path / "db.sqlite3", engines)
+    long_turn = "\U0001f600" * 1400  # 5,600 bytes: fits alone, not beside a later message
+    story = "I keep thinking about what happened last week, and it is still hard to talk about it with anyone."
+    later = [f"{opening} {story} {story}" for opening in ("How are you?", "I am still here.", "Thanks.")]
+    try:
+        ws, ready = await connect(client)
+        await ws.send_json({"type": "text", "text": "\U0001f600" * 2000})  # 8,000 bytes: cannot fit even alone
+        seen = [await receive_json(ws), await receive_json(ws)]
+        assert [m["type"] for m in seen] == ["user_emotion", "error"], seen
+        assert seen[1]["code"] == "input_too_long" and "shorter message" in seen[1]["message"]
+        for text in [long_turn, *later]:
+            await ws.send_json({"type": "text", "text": text})
+            seen = await until_reply_end(ws)
+            assert [m.get("code") for m in seen if m.get("type") == "error"] == [], (text[:20], seen)
+            assert seen[-1]["text"] == "I hear you.", "the model's reply, not the scripted fallback"
+        first_after = model.prompts[1]
+        assert all(long_turn not in m.content for m in first_after), "the long turn left the history first"
+        assert [m.role for m in model.prompts[-1]] == ["system", "user", "assistant", "user", "assistant", "user"]
+        stored = [t.user_text for t in store.turns(ready["session_id"])]
+        assert stored == [long_turn, *later], "the refused message was not stored"
     finally:
         await client.close()
         store.close()
