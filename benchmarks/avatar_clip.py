@@ -11,7 +11,10 @@ import argparse
 import os
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -24,8 +27,10 @@ from avatar.renderer import FaceRenderer
 from server.web.clips import make_clip
 from server.web.portraits import PortraitStore
 
+T = TypeVar("T")
 
-def timed(fn):  # type: ignore[no-untyped-def]
+
+def timed(fn: Callable[[], T]) -> tuple[T, float, float]:
     """(result, wall seconds, CPU seconds) of fn()."""
     wall, cpu = time.perf_counter(), time.process_time()
     result = fn()
@@ -42,7 +47,7 @@ def main() -> None:
     image = load_portrait(None, args.size, detector)
     renderer = FaceRenderer(image, detector.detect(image), fps=args.fps)
     for state in LOOP_STATES:
-        clip, wall, cpu = timed(lambda s=state: make_clip(renderer, s, args.fps, args.seconds))
+        clip, wall, cpu = timed(partial(make_clip, renderer, state, args.fps, args.seconds))
         print(
             f"clip {state:9s} {args.size}px {clip.frames} frames: {wall:.2f} s wall, {cpu:.2f} s CPU, "
             f"{len(clip.data) / 1024:.0f} KiB"

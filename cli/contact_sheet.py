@@ -34,9 +34,9 @@ def write_contact_sheet(config: Config, out: Path, portrait: str | None = None, 
     sheet = contact_sheet(renderer, box, tile=tile)
     # 64 levels per channel: indistinguishable in a photo with its own noise, and a third smaller as PNG, so the
     # sheet stays small enough to keep in the repository.
-    sheet = (sheet & 0xFC) | 0x02
+    quantised = (sheet & 0xFC) | 0x02
     out.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(out), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9]):
+    if not cv2.imwrite(str(out), cv2.cvtColor(quantised, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9]):
         print(f"empathica: cannot write {out}; use a .png path in a writable folder", file=sys.stderr)
         return 2
     print(f"wrote {out} ({sheet.shape[1]}x{sheet.shape[0]}, {out.stat().st_size // 1024} KiB)")

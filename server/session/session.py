@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 from aiohttp import WSMsgType, web
 from pydantic import BaseModel
 
@@ -46,7 +48,7 @@ from server.session.rate_limit import TokenBucket
 from server.session.utterance import Utterance
 from server.turn.pipeline import TurnInput, TurnPipeline
 from server.turn.played import ReplyTimeline
-from speech.streaming.endpointer import Endpointer
+from speech.streaming.endpointer import Endpointer, EndpointerEvent
 from storage.store import ConversationStore, InputKind
 
 log = logging.getLogger(__name__)
@@ -222,7 +224,7 @@ class Session:
         events = await asyncio.to_thread(mic.feed, data, self._answering())
         await self._on_mic_events(events)
 
-    async def _on_mic_events(self, events: list[object]) -> None:
+    async def _on_mic_events(self, events: list[EndpointerEvent]) -> None:
         for event in events:
             if isinstance(event, SpeechStart):
                 await self._on_speech_start(event)
@@ -261,7 +263,7 @@ class Session:
             return
         self._partial = asyncio.create_task(self._partial_transcript(event.pcm))
 
-    async def _partial_transcript(self, pcm: object) -> None:
+    async def _partial_transcript(self, pcm: npt.NDArray[np.int16]) -> None:
         try:
             async with self.turn_lock:
                 transcript = await asyncio.to_thread(self.pipeline.recognizer.transcribe, pcm, 16000)

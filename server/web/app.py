@@ -29,7 +29,7 @@ STORE_KEY = web.AppKey("store", ConversationStore)
 SETTINGS_KEY = web.AppKey("session_settings", SessionSettings)
 LOCK_KEY = web.AppKey("turn_lock", asyncio.Lock)
 CONFIG_KEY = web.AppKey("config", Config)
-SESSIONS_KEY = web.AppKey("sessions", set)
+SESSIONS_KEY: web.AppKey[set[LingeringWebSocketResponse]] = web.AppKey("sessions", set)
 METRICS_KEY = web.AppKey("metrics", Metrics)
 SLOTS_KEY = web.AppKey("session_slots", asyncio.Semaphore)
 AVATAR_KEY = web.AppKey("avatar_routes", AvatarRoutes)
@@ -165,5 +165,6 @@ async def _serve(request: web.Request, app: web.Application) -> web.WebSocketRes
 
 
 async def _close_sockets(app: web.Application) -> None:
-    for ws in list(app[SESSIONS_KEY]):
+    sessions = app[SESSIONS_KEY]  # on its own line: inside list() mypy infers the key's type from list's argument
+    for ws in list(sessions):
         await ws.close(code=1001, message=b"server shutting down")
