@@ -32,6 +32,11 @@ class ServerSettings(_Section):
     allowed_origins: list[str] = Field(default_factory=list)
     max_sessions: int = Field(16, ge=1)  # open conversations; more get HTTP 503 before the websocket upgrade
     max_turns_per_minute: int = Field(20, ge=1)  # per session (a token bucket); more get error `rate_limited`
+    # The same, per client address across its sessions (a reconnect refills neither); 0: no address limit.
+    max_turns_per_minute_per_address: int = Field(60, ge=0)
+    # With `token` set: a connection must send `hello` with it within this many seconds (and again after a wrong
+    # one), else it is closed; until then it holds no session slot.
+    hello_timeout_seconds: float = Field(5.0, gt=0)
     max_portrait_bytes: int = Field(5_000_000, gt=0)  # POST /portraits bodies; larger get HTTP 413
     max_portraits: int = Field(200, ge=1)  # uploaded portraits kept on disk; the least recently used go first
 

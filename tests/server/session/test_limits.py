@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from aiohttp import WSServerHandshakeError
 
-from server.session.rate_limit import TokenBucket
+from server.session.rate_limit import TokenBucket, TurnLimits
 from server.web.access import request_token, token_matches
 from tests.server.web.test_app import receive_json, start, until_reply_end
 
@@ -34,6 +34,19 @@ def test_bucket_allows_a_burst_then_refills_at_the_rate() -> None:
     assert bucket.take() and not bucket.take()
     clock.now += 3600.0  # a long pause refills only up to the burst size
     assert [bucket.take() for _ in range(4)] == [True, True, True, False]
+
+
+def test_turn_limits_hold_per_session_and_per_address() -> None:
+    clock = StepClock()
+    limits = TurnLimits(per_session=2, per_address=3, clock=clock)
+    assert [limits.take("s1", "10.0.0.1")[0] for _ in range(3)] == [True, True, False]
+    allowed, wait, which = limits.take("s1", "10.0.0.1")
+    assert not allowed and which == "session" and wait == pytest.approx(30.0)
+    assert limits.take("s2", "10.0.0.1")[:1] == (True,)  # a new session from the same place: one more
+    allowed, _, which = limits.take("s3", "10.0.0.1")
+    assert not allowed and which == "address"
+    assert limits.take("s3", "10.0.0.2")[0], "another address has its own allowance"
+    assert TurnLimits(per_session=1, per_address=0).take("s", "a")[0], "0: no address limit"
 
 
 def test_bucket_rejects_a_non_positive_rate() -> None:
