@@ -1,4 +1,6 @@
-"""Upper-face action units (brows, lids, cheeks, nose) as precomputed displacement fields over the whole frame.
+"""Upper-face action units (lids, cheeks, nose; brows drawn together) as precomputed fields over the whole frame.
+
+The brows' vertical travel is avatar.brows' column-wise map, which cannot smear the lashes into the lid skin.
 
 Each AU moves a set of landmarks by a fixed pattern (sized by the inter-ocular distance). Its dense field is a
 thin-plate spline through the landmarks' rest positions, pinned to zero at the lips, jaw and frame border; the
@@ -46,35 +48,22 @@ def au_patterns(pts: Floats) -> tuple[npt.NDArray[np.int_], Floats]:
         ox, oy = moves[au].get(idx, (0.0, 0.0))
         moves[au][idx] = (ox + dx * iod, oy + dy * iod)
 
+    # The brows' vertical travel (AU1, AU2, AU4, AU9) is the brow rig's (avatar.brows); here AU4 only draws them
+    # together, and the brows, forehead and lid fold are held by zero moves so lid and cheek AUs stay below them.
     for upper, lower in BROWS:
         for rank, (a, b) in enumerate(zip(upper, lower, strict=True)):
             t = rank / (len(upper) - 1)  # 0 at the inner end, 1 at the outer end
             toward_mid = float(np.sign(mid_x - pts[a, 0]))
             for idx in (a, b):
-                add(1, idx, 0.0, -0.09 * (1 - t) ** 1.5 - 0.015)  # inner brow raiser: the inner end, obliquely
-                add(2, idx, 0.0, -0.09 * t**1.2 - 0.015)  # outer brow raiser
-                add(4, idx, 0.05 * toward_mid * (1 - t), 0.1 * (1 - 0.4 * t))  # lowerer: down and together
-                add(9, idx, 0.0, 0.025 * (1 - t))
-    for idx in FOREHEAD:  # forehead skin follows the brows a little
-        x = pts[idx, 0]
-        t = float(np.clip(abs(x - mid_x) / (0.6 * iod), 0, 1))
-        add(1, idx, 0.0, -0.05 * (1 - t))
-        add(2, idx, 0.0, -0.045 * t)
-        add(4, idx, 0.0, 0.035 * (1 - t))
-    for idx in GLABELLA:
-        add(4, idx, 0.0, 0.03)
-        add(9, idx, 0.0, 0.02)
+                add(4, idx, 0.05 * toward_mid * (1 - t), 0.0)
+    for idx in FOREHEAD + GLABELLA:
+        add(4, idx, 0.0, 0.0)
     for _corners, upper_lid, lower_lid, fold in EYES:
         for idx in upper_lid:
             add(5, idx, 0.0, -0.022)
             add(7, idx, 0.0, 0.012)
-            add(4, idx, 0.0, 0.015)
-        for rank, idx in enumerate(fold):  # outer to inner: the fold shares the brows' motion, spreading the stretch
-            t = 1 - rank / (len(fold) - 1)
+        for idx in fold:
             add(5, idx, 0.0, -0.02)
-            add(1, idx, 0.0, -0.035 * (1 - t) - 0.01)
-            add(2, idx, 0.0, -0.035 * t - 0.01)
-            add(4, idx, 0.0, 0.03)
         for idx in lower_lid:
             add(6, idx, 0.0, -0.025)
             add(7, idx, 0.0, -0.03)

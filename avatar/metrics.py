@@ -3,17 +3,23 @@
 Measure what the viewer sees, not what the animation code intended. Every figure here runs the face
 mesh on the *rendered frames* (never the renderer's own landmark offsets): mouth opening per frame against the
 speech loudness envelope for lip-sync, and mouth-corner and brow heights against a neutral frame for expressions.
+Expression figures are in percent of the outer eye-corner distance; EXPRESSION_TARGETS are the changes at
+intensity 1 that make each emotion readable at a glance.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
+import numpy.typing as npt
 
+from avatar.arrays import Floats, Image
 from avatar.face_field import BROWS
 from avatar.landmarks import LOWER_LIP_INNER, MOUTH_LEFT, MOUTH_RIGHT, UPPER_LIP_INNER
+from avatar.renderer import REST_MOUTH, FaceRenderer
+from core.emotion import EmotionState
 
 _EYE_CORNERS = (33, 263)  # outer eye corners: the face's scale, unmoved by mouth and brows
 
@@ -30,19 +36,63 @@ class LipSync:
 
 @dataclass(frozen=True)
 class FaceReading:
-    """Heights measured on one rendered frame, in inter-ocular distances (up is positive)."""
+    """Heights measured on one rendered frame, in outer eye-corner distances (up is positive); the difference
+    of two readings (`minus`) is a change of expression."""
 
     corner_height: float  # mean height of the two mouth corners
     brow_height: float  # mean height of both brows (all points)
     inner_brow_height: float  # mean height of the brows' inner ends
     mouth_open: float  # inner lip gap
 
+    def minus(self, other: FaceReading) -> FaceReading:
+        """The change from `other` to this reading, in percent of the outer eye-corner distance."""
+        return FaceReading(*(100 * (getattr(self, f.name) - getattr(other, f.name)) for f in fields(self)))
 
-def read_faces(frames: Sequence[np.ndarray]) -> list[np.ndarray | None]:
+
+@dataclass(frozen=True)
+class Target:
+    """A readable expression: `emotion` at intensity 1 moves `measure` (a FaceReading field) by at least `minimum`
+    percent of the outer eye-corner distance in the direction `sign` (+1 up or open, -1 down)."""
+
+    emotion: str
+    measure: str
+    sign: int
+    minimum: float
+
+    def value(self, change: FaceReading) -> float:
+        """The change in the target's direction (positive when it moves the right way)."""
+        return self.sign * float(getattr(change, self.measure))
+
+    def met(self, change: FaceReading) -> bool:
+        """Whether `change` (this emotion against neutral) reaches the target."""
+        return self.value(change) >= self.minimum
+
+    def describe(self) -> str:
+        """E.g. "sadness corner_height down >= 4"."""
+        way = {("mouth_open", 1): "open"}.get((self.measure, self.sign), "up" if self.sign > 0 else "down")
+        return f"{self.emotion} {self.measure} {way} >= {self.minimum:g}"
+
+
+# Changes at intensity 1 against neutral that make each emotion nameable at a glance at talking-head size; below
+# them (e.g. sad inner brows up 1.4 %) the face reads as neutral on a contact sheet.
+EXPRESSION_TARGETS: tuple[Target, ...] = (
+    Target("joy", "corner_height", +1, 6.0),
+    Target("sadness", "inner_brow_height", +1, 5.0),
+    Target("sadness", "corner_height", -1, 4.0),
+    Target("anger", "brow_height", -1, 6.0),
+    Target("surprise", "brow_height", +1, 8.0),
+    Target("surprise", "mouth_open", +1, 8.0),
+    Target("fear", "inner_brow_height", +1, 5.0),
+    Target("fear", "mouth_open", +1, 4.0),
+    Target("disgust", "corner_height", -1, 4.0),
+)
+
+
+def read_faces(frames: Sequence[Image]) -> list[Floats | None]:
     """Face-mesh landmarks (468, 2) in pixels for each RGB frame, or None where no face is found."""
     from mediapipe.python.solutions import face_mesh  # heavy: only measurements need it here
 
-    out: list[np.ndarray | None] = []
+    out: list[Floats | None] = []
     with face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=False) as mesh:
         for frame in frames:
             h, w = frame.shape[:2]
@@ -51,8 +101,8 @@ def read_faces(frames: Sequence[np.ndarray]) -> list[np.ndarray | None]:
     return out
 
 
-def reading(points: np.ndarray) -> FaceReading:
-    """The heights of one frame's landmarks, scaled by its inter-ocular distance."""
+def reading(points: Floats) -> FaceReading:
+    """The heights of one frame's landmarks, scaled by its outer eye-corner distance."""
     iod = float(np.linalg.norm(points[_EYE_CORNERS[1]] - points[_EYE_CORNERS[0]]))
     eye_y = float(points[list(_EYE_CORNERS), 1].mean())
     brows = [i for upper, lower in BROWS for i in upper + lower]
@@ -65,18 +115,36 @@ def reading(points: np.ndarray) -> FaceReading:
     )
 
 
-def speech_envelope(pcm: np.ndarray, sample_rate: int, times: np.ndarray, window_s: float = 0.04) -> np.ndarray:
+def expression_changes(
+    renderer: FaceRenderer, labels: Sequence[str], intensity: float = 1.0
+) -> dict[str, FaceReading | None]:
+    """Each emotion's change against neutral (FaceReading.minus, % of the outer eye-corner distance), read by the
+    face mesh off still frames with the lips at rest; None where no face is found.
+
+    Raises ValueError when the face mesh finds no face in the neutral frame (nothing to compare against).
+    """
+    neutral = renderer.render_frame(REST_MOUTH, EmotionState.from_label("neutral", 0.0))
+    frames = [renderer.render_frame(REST_MOUTH, EmotionState.from_label(e, intensity)) for e in labels]
+    marks = read_faces([neutral, *frames])
+    if marks[0] is None:
+        raise ValueError("the face mesh finds no face in the neutral frame")
+    base = reading(marks[0])
+    return {e: None if m is None else reading(m).minus(base) for e, m in zip(labels, marks[1:], strict=True)}
+
+
+def speech_envelope(pcm: npt.NDArray[np.int16], sample_rate: int, times: Floats, window_s: float = 0.04) -> Floats:
     """RMS loudness of `pcm` in a window centred on each time (s)."""
     x = pcm.astype(np.float64)
     sq = np.concatenate([[0.0], np.cumsum(x * x)])
     half = window_s / 2 * sample_rate
     lo = np.clip(np.round(times * sample_rate - half), 0, len(x)).astype(np.int64)
     hi = np.clip(np.round(times * sample_rate + half), 0, len(x)).astype(np.int64)
-    return np.sqrt((sq[hi] - sq[lo]) / np.maximum(hi - lo, 1))
+    rms: Floats = np.sqrt((sq[hi] - sq[lo]) / np.maximum(hi - lo, 1))
+    return rms
 
 
 def lip_sync(
-    frames: Sequence[np.ndarray], pcm: np.ndarray, sample_rate: int, fps: float, max_lag_s: float = 0.2
+    frames: Sequence[Image], pcm: npt.NDArray[np.int16], sample_rate: int, fps: float, max_lag_s: float = 0.2
 ) -> LipSync:
     """Correlate the measured mouth opening of rendered frames with the speech envelope over lags (10 ms steps).
 

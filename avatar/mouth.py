@@ -36,15 +36,16 @@ _UPPER_RISE = 0.06  # upper lip lifts a little as the jaw drops
 _WIDTH = 0.12  # each corner out at lip_width = 1
 _ROUND = 0.2  # each corner in at lip_round = 1
 _PROTRUDE = 0.04  # rounded lips push out (thicker vertically)
-_SMILE_UP = 0.14  # corners up at AU12 = 1
-_FROWN_DOWN = 0.17  # corners down at AU15 = 1 (portraits usually smile: this must undo that)
+_SMILE_UP = 0.22  # corners up at AU12 = 1
+_FROWN_DOWN = 0.24  # corners down at AU15 = 1 (portraits usually smile: this must undo that)
 _SMILE_OUT = 0.06
 _STRETCH = 0.09  # AU20: corners pulled sideways
 _TIGHTEN = 0.06  # AU23: corners in, lips thinner
+_TIGHTEN_DOWN = 0.1  # AU23 straightens the mouth: corners down, so a smiling portrait's anger is no smirk
 _LOWER_DEPRESS = 0.07  # AU16: lower lip pulled down
 _UPPER_RAISE = 0.04  # AU9 drags the upper lip up
 _AU26_JAW = 0.6  # jaw_open added by a full AU26
-_CORNER_LIMIT = 0.2  # clamp on the corners' emotional vertical travel, so visemes + AUs never tear the mouth
+_CORNER_LIMIT = 0.3  # clamp on the corners' emotional vertical travel, so visemes + AUs never tear the mouth
 
 
 def close_mouth(image: Image, points: Floats) -> tuple[Image, Floats]:
@@ -195,8 +196,9 @@ class MouthRig:
         thin = _PROTRUDE * rnd - 0.03 * au(23)
         dy -= np.where(self._upper_outer, thin * mw * prof, 0.0)
         dy += np.where(self._lower_outer, thin * mw * prof, 0.0)
-        # Corners: AU12 up and out, AU15 down, AU20 slightly down; clamped so speech never tears them.
-        lift = float(np.clip(_SMILE_UP * au(12) - _FROWN_DOWN * au(15) - 0.03 * au(20), -_CORNER_LIMIT, _CORNER_LIMIT))
+        # Corners: AU12 up and out, AU15 down, AU20 and AU23 slightly down; clamped so speech never tears them.
+        pull = _SMILE_UP * au(12) - _FROWN_DOWN * au(15) - 0.03 * au(20) - _TIGHTEN_DOWN * au(23)
+        lift = float(np.clip(pull, -_CORNER_LIMIT, _CORNER_LIMIT))
         au_abs = np.minimum(np.abs(u), 1.0)
         corner_dy = lift * mw * au_abs * au_abs * self._drag
         # Facing inner-lip points sit at slightly different x; give each pair one lift so a smile never parts

@@ -1,10 +1,11 @@
 """Talking-head frames from one portrait: visemes, expressions, blinks, gaze and head motion, one remap per frame.
 
 Pipeline per frame: the eyes are edited on the portrait (blink: lid slides down; gaze: iris moves);
-mouth shape + mouth AUs move the lip and jaw landmarks (thin-plate field over the lower face); the upper-face AUs
-(brows, lids, cheeks, nose) and the head's similarity transform add their precomputed / analytic fields on a
-coarse whole-frame grid; the summed backward field is upsampled and applied with one cv2.remap; a mouth interior
-(cavity, teeth, tongue hint) is drawn where the lips part. Blinks, gaze and sway run on one frame clock shared by
+mouth shape + mouth AUs move the lip and jaw landmarks (thin-plate field over the lower face); the brow AUs move
+brows and forehead column by column (avatar.brows); the other upper-face AUs (lids, cheeks, nose) and the head's
+similarity transform add their precomputed / analytic fields on a coarse whole-frame grid; the summed backward
+field is upsampled and applied with one cv2.remap; a mouth interior (cavity, teeth, tongue hint) is drawn where
+the lips part. Blinks, gaze and sway run on one frame clock shared by
 speech, idle and listening frames, drawn from a seeded generator, so a stream is reproducible.
 """
 
@@ -17,6 +18,7 @@ import cv2
 import numpy as np
 
 from avatar.arrays import Floats, Image
+from avatar.brows import BrowRig
 from avatar.expressions import action_units
 from avatar.eyes import EyeAnimator
 from avatar.face_field import FaceField
@@ -74,6 +76,7 @@ class FaceRenderer:
         self._base = base
         self._mouth = MouthRig(pts468, self.size)
         self._face = FaceField(pts468, self.size, step=max(6, round(w / 64)))
+        self._brows = BrowRig(pts468, self.size)
         self._eyes = EyeAnimator(base, pts)
         oval = pts468[list(FACE_OVAL)]
         face_h = float(pts468[CHIN, 1] - pts468[FOREHEAD, 1])
@@ -157,6 +160,10 @@ class FaceRenderer:
         offsets = self._mouth.offsets(params, aus)
         coarse = self._face.coarse(aus) + self._head.coarse(pose.head)
         maps = self._face.dense(coarse)
+        brows = self._brows.dense(aus)
+        if brows is not None:
+            x0, y0, x1, y1 = self._brows.box
+            maps[y0:y1, x0:x1] += brows
         box = self._mouth.warper.box
         maps[box.y0 : box.y1, box.x0 : box.x1] += self._mouth.dense_offsets(offsets)
         # map2 None: `maps` holds both coordinates (H, W, 2), which OpenCV accepts but its stubs do not describe.

@@ -1,9 +1,11 @@
-"""Expressions of the rendered avatar, measured independently: the face mesh reads mouth-corner and brow heights
-off silent rendered frames, relative to the neutral frame, in percent of the inter-ocular distance.
+"""Expressions of the rendered avatar, measured independently: the face mesh reads mouth-corner, brow and lip-gap
+heights off silent rendered frames, relative to the neutral frame, in percent of the outer eye-corner distance.
 
-Expected directions: joy corners up; sadness corners down and inner brows up; anger brows down; surprise brows up.
+Prints every emotion's figures per portrait and intensity, then the median over the portraits at intensity 1
+against the targets (avatar.metrics.EXPRESSION_TARGETS), each marked ok or MISS.
 
-Usage: python benchmarks/expression.py [--portrait face.jpg] [--intensity 1.0]
+Usage: python -m benchmarks.expression [--portrait face.jpg ...] [--intensity 0.5 ...]
+(default: the personas' built-in portraits, the astronaut and Grace Hopper, at intensities 0.5 and 1)
 """
 
 from __future__ import annotations
@@ -16,41 +18,65 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from pathlib import Path
 
+import numpy as np
+
+from agent.personas import BUILTIN_PORTRAITS, portrait_path
 from avatar.landmarks import LandmarkDetector
-from avatar.metrics import read_faces, reading
+from avatar.metrics import EXPRESSION_TARGETS, FaceReading, expression_changes
 from avatar.portrait import load_portrait
-from avatar.renderer import REST_MOUTH, FaceRenderer
-from core.emotion import BASIC_EMOTIONS, EmotionState
+from avatar.renderer import FaceRenderer
+from core.emotion import BASIC_EMOTIONS
+
+LABELS = tuple(e for e in BASIC_EMOTIONS if e != "neutral")
+
+
+def _row(name: str, label: str, intensity: float, change: FaceReading | None) -> str:
+    if change is None:
+        return f"{name:>14} {label:>9} {intensity:4.1f}  no face found"
+    return (
+        f"{name:>14} {label:>9} {intensity:4.1f} {change.corner_height:+8.1f} {change.brow_height:+7.1f} "
+        f"{change.inner_brow_height:+12.1f} {change.mouth_open:+11.1f}"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--portrait", type=Path, help="a JPEG/PNG with a face (default: the astronaut)")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--portrait", type=Path, action="append", help="a JPEG/PNG with a face (repeatable)")
     parser.add_argument("--intensity", type=float, action="append", help="intensities (default 0.5 and 1.0)")
     args = parser.parse_args()
     detector = LandmarkDetector()
-    portrait = load_portrait(args.portrait, 512, detector)
-    renderer = FaceRenderer(portrait, detector.detect(portrait))
-    neutral_frame = renderer.render_frame(REST_MOUTH, EmotionState.from_label("neutral", 0.0))
-    print(f"{'emotion':>9} {'int':>4} {'corners':>8} {'brows':>7} {'inner brows':>12} {'mouth open':>11}  (% IOD)")
-    for intensity in args.intensity or [0.5, 1.0]:
-        labels = [e for e in BASIC_EMOTIONS if e != "neutral"]
-        frames = [renderer.render_frame(REST_MOUTH, EmotionState.from_label(e, intensity)) for e in labels]
-        marks = read_faces([neutral_frame, *frames])
-        if marks[0] is None:
-            raise SystemExit("the face mesh finds no face in the neutral frame")
-        base = reading(marks[0])
-        for label, m in zip(labels, marks[1:], strict=True):
-            if m is None:
-                print(f"{label:>9} {intensity:4.1f}  no face found")
-                continue
-            r = reading(m)
-            print(
-                f"{label:>9} {intensity:4.1f} {100 * (r.corner_height - base.corner_height):+8.1f} "
-                f"{100 * (r.brow_height - base.brow_height):+7.1f} "
-                f"{100 * (r.inner_brow_height - base.inner_brow_height):+12.1f} "
-                f"{100 * (r.mouth_open - base.mouth_open):+11.1f}"
-            )
+    portraits: list[tuple[str, Path | None]] = (
+        [(p.stem, p) for p in args.portrait] if args.portrait else [(n, portrait_path(n)) for n in BUILTIN_PORTRAITS]
+    )
+    intensities = sorted(set(args.intensity or [0.5, 1.0]))
+    print(f"{'portrait':>14} {'emotion':>9} {'int':>4} {'corners':>8} {'brows':>7} {'inner brows':>12} "
+          f"{'mouth open':>11}  (% of the outer eye-corner distance, vs neutral)")  # fmt: skip
+    full: dict[str, list[FaceReading]] = {e: [] for e in LABELS}
+    for name, path in portraits:
+        portrait = load_portrait(path, 512, detector)
+        renderer = FaceRenderer(portrait, detector.detect(portrait))
+        for intensity in intensities:
+            changes = expression_changes(renderer, LABELS, intensity)
+            for label in LABELS:
+                change = changes[label]
+                print(_row(name, label, intensity, change))
+                if intensity == 1.0 and change is not None:
+                    full[label].append(change)
+    if 1.0 not in intensities:
+        return
+    print(f"\nmedian over {len(portraits)} portrait(s) at intensity 1 vs the targets:")
+    missed = 0
+    for target in EXPRESSION_TARGETS:
+        values = [target.value(c) for c in full[target.emotion]]
+        if not values:
+            print(f"  {target.describe():<40} no face found  MISS")
+            missed += 1
+            continue
+        median = float(np.median(values))
+        ok = median >= target.minimum
+        missed += not ok
+        print(f"  {target.describe():<40} {median:+6.1f} (min {min(values):+5.1f})  {'ok' if ok else 'MISS'}")
+    print(f"{len(EXPRESSION_TARGETS) - missed}/{len(EXPRESSION_TARGETS)} targets met")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,199 @@
+"""The brow rig: brows, the skin above the eyes and the forehead moved by AU1, AU2, AU4 and AU9, column by column.
+
+A spline through sparse landmarks overshoots between the still upper lid and a brow a few pixels above it, and
+smears the lashes into the lid skin once brows move by realistic amounts. Here each image column above an eye is
+remapped piecewise-linearly instead (like closing the lips): knots at the eye's middle, the top of the lashes, the
+lid crease, the brow's lower and upper edge, the hairline and the top of the box each get a vertical displacement,
+and the map between knots is linear. Knots keep their order (no fold, no tear), the eye below its middle never
+moves, and the lid skin between lashes and brow stretches or compresses, which is what that skin does.
+
+Amplitudes are fractions of the outer eye-corner distance: a full AU1+2 lifts the brows by 13-15 % of it (about a
+centimetre and a half on an adult face), a full AU4 lowers them by 8-13 %, i.e. clearly visible, not extreme.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from avatar.arrays import Floats
+from avatar.expressions import AU_INDEX
+from avatar.face_field import BROWS, EYES
+
+_HAIRLINE = (10, 338, 297, 332, 284, 251, 21, 54, 103, 67, 109)  # top of the face oval
+
+# Vertical brow travel per AU at full strength (+ down), at the brow's inner and outer end, in outer eye-corner
+# distances; in between it follows the power `shape` of the position along the brow (0 inner, 1 outer).
+_TRAVEL: dict[int, tuple[float, float, float]] = {
+    1: (-0.12, -0.03, 1.3),  # inner brow raiser: the inner end up, the outer end a little (the oblique sad brow)
+    2: (-0.03, -0.10, 0.8),  # outer brow raiser
+    4: (0.13, 0.08, 1.0),  # brow lowerer: down, most at the inner end
+    9: (0.035, 0.0, 1.0),  # the nose wrinkler drags the inner brows down a little
+}
+# The share of each AU's brow travel at the other knots: (hairline, lid crease, upper lid). The scalp barely moves.
+# A raised brow unfolds the lid skin from the brow down, leaving lashes and crease near the eye (stretching them
+# smears the lashes); a lowered brow pushes the crease down over the lid and the lid with it (the narrowed eye of
+# anger). AU5 raises the lids themselves (avatar.face_field).
+_SHARES: dict[int, tuple[float, float, float]] = {
+    1: (0.25, 0.15, 0.0),
+    2: (0.25, 0.15, 0.0),
+    4: (0.2, 0.75, 0.45),
+    9: (0.1, 0.7, 0.3),
+}
+_CREASE = 0.5  # the crease knot sits this far from the lashes up to the brow's lower edge
+_GLABELLA_SHARE = 0.6  # between the brows (the midline) the skin follows the inner ends this much
+_OUTER_FADE = 0.3  # past the outer brow end the motion fades out over this many outer eye-corner distances
+_LASHES = 0.025  # the lashes and lid margin reach this far above the lid landmarks: they move with the lid
+_MIN_SPACING = 0.3  # a band between knots never shrinks below this fraction of its rest height
+
+
+def _curve(points: Floats, xs: Floats) -> Floats:
+    """y of a polyline through `points` (any order) at columns `xs`, held flat past its ends."""
+    order = np.argsort(points[:, 0])
+    return np.interp(xs, points[order, 0], points[order, 1])
+
+
+def _smooth(values: Floats, width: float) -> Floats:
+    """Values along columns smoothed by a Gaussian of `width` columns (landmark polylines are jagged)."""
+    radius = max(1, math.ceil(2 * width))
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / max(width, 1e-6)) ** 2)
+    padded = np.pad(values, radius, mode="edge")
+    smoothed: Floats = np.convolve(padded, kernel / kernel.sum(), mode="valid")
+    return smoothed
+
+
+class BrowRig:
+    """Backward displacement over a box above the eyes for the brow AUs (see the module docstring)."""
+
+    def __init__(self, pts: Floats, size: tuple[int, int]) -> None:
+        w, h = size
+        pts = np.asarray(pts, np.float64)
+        oec = float(np.linalg.norm(pts[EYES[1][0][0]] - pts[EYES[0][0][0]]))
+        self.scale = oec
+        brow_x = pts[[i for upper, lower in BROWS for i in upper + lower], 0]
+        eye_x = pts[[i for eye in EYES for i in eye[0]], 0]
+        left = min(brow_x.min(), eye_x.min()) - _OUTER_FADE * oec
+        right = max(brow_x.max(), eye_x.max()) + _OUTER_FADE * oec
+        top = pts[list(_HAIRLINE), 1].min() - 0.15 * oec
+        bottom = max(
+            pts[[i for eye in EYES for i in eye[2]], 1].max(), pts[[i for eye in EYES for i in eye[0]], 1].max()
+        )
+        self.x0, self.x1 = max(0, math.floor(left)), min(w, math.ceil(right) + 1)
+        self.y0, self.y1 = max(0, math.floor(top)), min(h, math.ceil(bottom) + 2)
+        self._xs = np.arange(self.x0, self.x1, dtype=np.float64)
+        self._ys = np.arange(self.y0, self.y1, dtype=np.float64)
+        xs = self._xs
+        mid_x = float(pts[[EYES[0][0][1], EYES[1][0][1]], 0].mean())
+        smooth = 0.03 * oec  # columns
+
+        # Knot rows per column (top to bottom): box top, hairline, brow upper edge, brow lower edge, lid crease, top
+        # of the lashes, eye middle. Each side of the midline takes its own brow and eye.
+        side = xs >= mid_x  # False: image-left brow, True: image-right
+        knots = np.zeros((7, len(xs)))
+        position = np.zeros(len(xs))  # 0 at the inner brow end, 1 at the outer end, beyond on either side
+        span = np.ones(len(xs))  # the brow's length, pixels
+        inner_gap = np.ones(len(xs))  # from the inner brow end to the midline, pixels
+        for k, ((upper, lower), (corners, upper_lid, lower_lid, _fold)) in enumerate(zip(BROWS, EYES, strict=True)):
+            cols = side if k == 1 else ~side
+            lid = pts[[corners[0], *upper_lid, corners[1]]]
+            low = pts[[corners[0], *lower_lid, corners[1]]]
+            knots[2, cols] = _curve(pts[list(upper)], xs)[cols]
+            knots[3, cols] = _curve(pts[list(lower)], xs)[cols]
+            knots[5, cols] = (_curve(lid, xs) - _LASHES * oec)[cols]
+            knots[6, cols] = ((_curve(lid, xs) + _curve(low, xs)) / 2)[cols]
+            inner, outer = float(pts[upper[0], 0]), float(pts[upper[-1], 0])
+            position[cols] = ((xs - inner) / (outer - inner))[cols]
+            span[cols] = abs(outer - inner)
+            inner_gap[cols] = max(abs(mid_x - inner), 1.0)
+        knots[4] = knots[5] + _CREASE * (knots[3] - knots[5])
+        knots[1] = _curve(pts[list(_HAIRLINE)], xs)
+        knots[0] = self.y0 - 1.0
+        knots[1:] = np.array([_smooth(row, smooth) for row in knots[1:]])
+        # Keep the rest knots in order with some room (a brow touching the lid, a fringe over the brow).
+        for i in range(len(knots) - 2, -1, -1):
+            knots[i] = np.minimum(knots[i], knots[i + 1] - 1.0)
+        self._rest = knots
+
+        # How much of each AU's travel reaches each column: full along the brow, fading past its outer end and
+        # toward the glabella share at the midline.
+        t = np.clip(position, 0.0, 1.0)
+        fade_out = np.clip(1.0 - (position - 1.0) * span / (_OUTER_FADE * oec), 0.0, 1.0)
+        fade_out = fade_out * fade_out * (3 - 2 * fade_out)
+        toward_mid = np.clip(-position, 0.0, None) * span / inner_gap
+        fade_in = 1.0 - (1.0 - _GLABELLA_SHARE) * np.clip(toward_mid, 0.0, 1.0)
+        reach = np.where(position > 1.0, fade_out, np.where(position < 0.0, fade_in, 1.0))
+        eye_cols = np.zeros(len(xs))
+        for corners, _upper, _lower, _fold in EYES:
+            a, b = sorted(pts[list(corners), 0])
+            eye_cols = np.maximum(eye_cols, np.clip(np.minimum(xs - a, b - xs) / (0.08 * oec) + 0.5, 0.0, 1.0))
+        self._aus = sorted(_TRAVEL)
+        travel = np.array([(i + (o - i) * t**s) * reach * oec for i, o, s in (_TRAVEL[au] for au in self._aus)])
+        brow = _smooth_rows(travel, smooth)  # (AUs, columns) brow travel in pixels
+        # Each AU's travel at every knot (AUs, knots, columns); box top and eye middle stay.
+        ones = np.ones(len(xs))
+        self._basis = np.stack(
+            [
+                np.stack([0 * ones, h * ones, ones, ones, c * ones, lid * eye_cols, 0 * ones]) * row
+                for row, (h, c, lid) in zip(brow, (_SHARES[au] for au in self._aus), strict=True)
+            ]
+        )
+        self._cache: tuple[bytes, Floats] | None = None
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        """The rig's box (x0, y0, x1, y1) in pixels, end-exclusive."""
+        return self.x0, self.y0, self.x1, self.y1
+
+    def travel(self, aus: Floats) -> Floats:
+        """The vertical travel (+ down, pixels) of each knot row (7, columns) for AU weights: box top, hairline,
+        brow upper and lower edge, lid crease, lashes, eye middle."""
+        weights = np.array([float(aus[AU_INDEX[au]]) for au in self._aus])
+        travel: Floats = np.tensordot(weights, self._basis, axes=1)
+        return travel
+
+    def dense(self, aus: Floats) -> Floats | None:
+        """The backward displacement (H, W, 2) over the box for AU weights, or None when the brows are at rest."""
+        key = np.asarray([aus[AU_INDEX[au]] for au in self._aus], np.float32).tobytes()
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        travel = self.travel(aus)
+        if np.abs(travel).max() < 0.05:
+            return None
+        rest = self._rest
+        moved = _keep_order(rest, rest + travel)
+        dense: Floats = np.zeros((len(self._ys), len(self._xs), 2), np.float32)
+        dense[..., 1] = _invert(rest, moved, self._ys) - self._ys[:, None]
+        self._cache = (key, dense)
+        return dense
+
+
+def _smooth_rows(rows: Floats, width: float) -> Floats:
+    return np.array([_smooth(row, width) for row in rows])
+
+
+def _keep_order(rest: Floats, moved: Floats) -> Floats:
+    """Moved knots, clamped so each band keeps at least _MIN_SPACING of its rest height (no fold)."""
+    out = moved.copy()
+    gaps = np.diff(rest, axis=0)
+    out[-1] = rest[-1]
+    for i in range(len(out) - 2, 0, -1):  # from the eye (fixed) upward
+        out[i] = np.minimum(out[i], out[i + 1] - _MIN_SPACING * gaps[i])
+    out[0] = rest[0]
+    for i in range(1, len(out) - 1):  # and from the box top (fixed) downward
+        out[i] = np.maximum(out[i], out[i - 1] + _MIN_SPACING * gaps[i - 1])
+    return out
+
+
+def _invert(rest: Floats, moved: Floats, ys: Sequence[float] | Floats) -> Floats:
+    """For output rows `ys` and each column: the source row, where the column maps knot rows `rest` to `moved`
+    piecewise-linearly (identity outside the knots). Returns (len(ys), columns)."""
+    y = np.asarray(ys, np.float64)[:, None]
+    src = np.broadcast_to(y, (len(y), rest.shape[1])).copy()
+    for k in range(len(rest) - 1):
+        lo, hi = moved[k][None], moved[k + 1][None]
+        inside = (y >= lo) & (y < hi)
+        frac = (y - lo) / np.maximum(hi - lo, 1e-6)
+        src = np.where(inside, rest[k][None] + frac * (rest[k + 1] - rest[k])[None], src)
+    return src

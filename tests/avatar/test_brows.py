@@ -1,0 +1,96 @@
+"""The brow rig: brows travel the designed way, the eye below its middle stays, and no column ever folds."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from avatar.brows import BrowRig
+from avatar.expressions import AU_INDEX, AUS
+from avatar.face_field import BROWS, EYES
+
+pytestmark = pytest.mark.models  # the rig is built on the default portrait's face-mesh landmarks
+
+
+@pytest.fixture(scope="module")
+def rig(landmarks) -> BrowRig:
+    return BrowRig(landmarks.points[:468], (landmarks.width, landmarks.height))
+
+
+def _aus(**weights: float) -> np.ndarray:
+    out = np.zeros(len(AUS), np.float32)
+    for name, value in weights.items():
+        out[AU_INDEX[int(name[2:])]] = value
+    return out
+
+
+CASES = {
+    "raise": _aus(au1=1.0, au2=1.0),
+    "sad": _aus(au1=1.0),
+    "lower": _aus(au4=1.0),
+    "lower+wrinkle": _aus(au4=1.0, au9=1.0),
+    "worried": _aus(au1=1.0, au2=0.5, au4=0.3),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_no_column_folds_or_tears(rig: BrowRig, case: str) -> None:
+    field = rig.dense(CASES[case])
+    assert field is not None
+    source_y = field[..., 1] + np.arange(field.shape[0])[:, None]
+    steps = np.diff(source_y, axis=0)
+    # Each column samples its source in order (no fold), and no band is squeezed or stretched past 4x.
+    assert steps.min() > 0.2, steps.min()
+    assert steps.max() < 4.0, steps.max()
+    assert np.abs(field[..., 0]).max() == 0.0
+
+
+def _pixel_travel(rig: BrowRig, field: np.ndarray, x: float, y: float) -> float:
+    """How far the content at (x, y) moves vertically (+ down): where the backward map samples it from."""
+    col = round(x) - rig.x0
+    source_y = field[:, col, 1] + np.arange(field.shape[0]) + rig.y0
+    return float(np.interp(y, source_y, np.arange(field.shape[0]) + rig.y0) - y)
+
+
+def test_brows_travel_the_designed_way(rig: BrowRig, landmarks) -> None:
+    pts = landmarks.points
+    scale = rig.scale
+    inner, outer = BROWS[0][0][0], BROWS[0][0][-1]
+    sad = rig.dense(CASES["sad"])
+    raised = rig.dense(CASES["raise"])
+    lowered = rig.dense(CASES["lower"])
+    assert sad is not None and raised is not None and lowered is not None
+    # AU1 lifts the inner end much more than the outer; AU1+2 lift the whole brow; AU4 lowers it.
+    assert _pixel_travel(rig, sad, *pts[inner]) < -0.09 * scale
+    assert _pixel_travel(rig, sad, *pts[outer]) > 0.5 * _pixel_travel(rig, sad, *pts[inner])
+    assert _pixel_travel(rig, raised, *pts[outer]) < -0.09 * scale
+    assert _pixel_travel(rig, lowered, *pts[inner]) > 0.09 * scale
+
+
+def test_the_eye_below_its_middle_never_moves(rig: BrowRig, landmarks) -> None:
+    pts = landmarks.points
+    for case in CASES.values():
+        field = rig.dense(case)
+        assert field is not None
+        for _corners, _upper, lower, _fold in EYES:
+            for idx in lower:  # the lower lid and everything under it, column by column
+                x, y = pts[idx]
+                below = field[max(0, math.ceil(y) - rig.y0) :, round(x) - rig.x0, 1]
+                assert len(below) > 0 and not below.any()
+
+
+def test_raised_brows_leave_the_lashes_and_lowered_brows_narrow_the_eye(rig: BrowRig, landmarks) -> None:
+    pts = landmarks.points
+    lid = EYES[0][1][3]  # upper lid, middle
+    raised, lowered = rig.dense(CASES["raise"]), rig.dense(CASES["lower"])
+    assert raised is not None and lowered is not None
+    assert abs(_pixel_travel(rig, raised, *pts[lid])) < 0.5
+    assert _pixel_travel(rig, lowered, *pts[lid]) > 0.02 * rig.scale
+
+
+def test_rest_and_repeats_are_cheap(rig: BrowRig) -> None:
+    assert rig.dense(np.zeros(len(AUS), np.float32)) is None
+    first = rig.dense(CASES["raise"])
+    assert rig.dense(CASES["raise"]) is first  # an emotion held over a clip reuses its field
