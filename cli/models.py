@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 
 from compose.config import Config
-from compose.engines import config_model_names
+from compose.models import config_model_names
 from core.provision import ModelError, install, is_installed, load_manifest, models_home, sha256_file
 
 

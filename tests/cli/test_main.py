@@ -12,7 +12,7 @@ import av
 import pytest
 
 from cli.main import build_parser, main
-from compose.engines import resolve_model
+from compose.models import resolve_model
 
 ROOT = Path(__file__).resolve().parents[2]
 

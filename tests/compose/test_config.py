@@ -44,7 +44,8 @@ def test_unknown_key_and_missing_file(tmp_path: Path) -> None:
 
 def test_openai_backend_settings_and_its_model_is_not_a_local_model():
     from compose.config import load_config
-    from compose.engines import config_model_names, load_llm
+    from compose.engines import load_llm
+    from compose.models import config_model_names
 
     config = load_config(
         environ={

@@ -1,5 +1,6 @@
 from compose.config import load_config
-from compose.engines import PERCEPTION_MODEL, config_model_names, load_reply_emotion
+from compose.engines import load_reply_emotion
+from compose.models import PERCEPTION_MODEL, config_model_names
 from core.emotion import EmotionState
 
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from compose.config import load_config
-from compose.engines import config_model_names, load_recognizer, load_synthesizer, make_endpointer, voice_engine
+from compose.engines import load_recognizer, load_synthesizer, make_endpointer
+from compose.models import config_model_names, voice_engine
 from core.emotion import NEUTRAL
 from core.provision import ModelError
 
