@@ -7,16 +7,10 @@ that a type checker holds to the same shapes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
+from core.chat import ChatMessage as ChatMessage  # re-exported: the agent's callers name it agent.base.ChatMessage
 from core.emotion import EmotionState
-
-
-@dataclass(frozen=True)
-class ChatMessage:
-    role: Literal["system", "user", "assistant"]
-    content: str
 
 
 class ChatModel(Protocol):

@@ -9,17 +9,12 @@ Writes are idempotent (`ConversationStore.save_turn`), so a retry never stores a
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-
-from aiohttp import web
 
 from storage.store import ConversationStore, TurnRecord
 
@@ -157,41 +152,3 @@ class PendingTurns:
 def journal_path(database: Path) -> Path:
     """Where the pending-turns journal of `database` lives: beside it, `<name>.pending.jsonl`."""
     return database.with_name(database.name + ".pending.jsonl")
-
-
-RETRY_INTERVAL_S = 30.0
-
-
-def retry_context(
-    pending: PendingTurns, interval_s: float = RETRY_INTERVAL_S
-) -> Callable[[web.Application], AsyncIterator[None]]:
-    """An aiohttp cleanup context: replay the journal before serving, retry every `interval_s`, flush at shutdown."""
-
-    async def context(app: web.Application) -> AsyncIterator[None]:
-        await asyncio.to_thread(pending.replay)
-        task = asyncio.create_task(_every(pending, interval_s))
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            result = await asyncio.to_thread(pending.flush)
-            if result.waiting:
-                where = f"kept in {pending.journal}" if pending.journal else "lost: no journal file"
-                log.error("%d turn(s) could not be stored before shutdown (%s); %s", result.waiting, result.error,
-                          where)
-
-    return context
-
-
-async def _every(pending: PendingTurns, interval_s: float) -> None:
-    while True:
-        await asyncio.sleep(interval_s)
-        if not pending.waiting:
-            continue
-        result = await asyncio.to_thread(pending.flush)
-        if result.waiting:
-            log.warning("%d turn(s) still waiting to be stored: %s", result.waiting, result.error)
-        else:
-            log.info("stored the turns that were waiting for the database")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from agent.base import ChatMessage
+from core.chat import ChatMessage
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (

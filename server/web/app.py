@@ -15,11 +15,11 @@ from server.session.session import Session, SessionSettings
 from server.turn.pipeline import TurnPipeline
 from server.web.access import origin_allowed
 from server.web.avatar_routes import AvatarRoutes, engine_faces, portrait_store
+from server.web.background import retention_context, retry_context
 from server.web.clips import ClipCache
 from server.web.portraits import portraits_dir
 from server.web.ws_response import LingeringWebSocketResponse
-from storage.pending import PendingTurns, journal_path, retry_context
-from storage.retention import retention_context
+from storage.pending import PendingTurns, journal_path
 from storage.store import ConversationStore
 
 STATIC_DIR = Path(__file__).with_name("static")
