@@ -60,13 +60,29 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, help="the file to write (default: stdout)")
 
     evaluate = commands.add_parser("eval", help="run the agent over scripted dialogues and write a report")
-    evaluate.add_argument("dialogues", type=Path, help="a dialogue JSONL file, e.g. research/data/dialogues.jsonl")
+    evaluate.add_argument(
+        "dialogues", type=Path, help="a dialogue file (see --format), e.g. research/data/dialogues.jsonl"
+    )
+    evaluate.add_argument(
+        "--format",
+        choices=("jsonl", "ed", "esconv", "meld", "goemotions"),
+        default="jsonl",
+        help="the file's format: Empathica JSONL, EmpatheticDialogues CSV, ESConv JSON, MELD CSV, GoEmotions TSV",
+    )
     evaluate.add_argument("--out", type=Path, required=True, help="the folder for report.md, report.json and plots")
     evaluate.add_argument("--model", help="LLM model name or GGUF path (default from the configuration)")
     evaluate.add_argument("--personas", help="personas to compare, e.g. mira,kai (default: persona.name)")
     evaluate.add_argument("--lenses", help="comma-separated therapy lenses to compare (default: each persona's own)")
     evaluate.add_argument("--max-dialogues", type=int, default=0, help="only the first N dialogues (0: all)")
     evaluate.add_argument("--max-turns", type=int, default=0, help="only the first N turns of each dialogue (0: all)")
+    evaluate.add_argument("--seeds", type=int, default=1, help="repeat the LLM runs with N seeds (llm.seed, +1, ...)")
+    evaluate.add_argument(
+        "--baselines",
+        help="baselines beside the agent: always-neutral,rules-only,no-chain (the default) or none",
+    )
+    evaluate.add_argument(
+        "--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95 %% intervals (0: none)"
+    )
 
     replay = commands.add_parser("replay", help="re-run a stored conversation as another persona and compare")
     replay.add_argument("session", help="the stored session id (see `empathica export`)")
@@ -130,6 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if args.model:
             config.llm.model = args.model
+        from research.eval.runner import BASELINES
+
+        baselines = BASELINES if args.baselines is None else [b for b in _names(args.baselines) if b != "none"]
         return run_eval(
             config,
             args.dialogues,
@@ -139,6 +158,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             max_dialogues=args.max_dialogues,
             max_turns=args.max_turns,
             command=" ".join(["empathica", *(argv if argv is not None else sys.argv[1:])]),
+            fmt=args.format,
+            seeds=args.seeds,
+            baselines=baselines,
+            resamples=args.bootstrap,
         )
     if args.command == "replay":
         from research.replay import run_replay

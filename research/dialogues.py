@@ -9,6 +9,9 @@ One dialogue per line::
 `user_emotion` (one of core.emotion.BASIC_EMOTIONS) labels the user's message for the macro-F1; `reply` is a
 reference reply written for the project and `reply_emotion` (a palette label, core.emotion.PALETTE_VAD) the emotion
 it was written with: fine-tuning learns `reply` conditioned on `reply_emotion`. All labels are optional for eval.
+Other corpora's fields are kept, not dropped: a dialogue's `situation` (the prompt it grew from) and `meta` (any
+other field, as the corpus had it), a turn's `strategy` (the reference reply's strategy label, e.g. ESConv's) and
+`meta`. The loaders of standard corpora (research.formats) fill them.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -37,6 +41,8 @@ class DialogueTurn(BaseModel):
     user_emotion: str | None = None
     reply: str | None = None
     reply_emotion: str | None = None
+    strategy: str | None = None  # the reference reply's strategy, as the corpus names it
+    meta: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("user_emotion")
     @classmethod
@@ -60,6 +66,8 @@ class Dialogue(BaseModel):
 
     id: str = Field(min_length=1)
     topic: str = ""
+    situation: str = ""
+    meta: dict[str, Any] = Field(default_factory=dict)
     turns: list[DialogueTurn] = Field(min_length=1)
 
 

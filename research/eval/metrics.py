@@ -6,6 +6,7 @@ appropriateness from agent.empathy.rules (the clamp the chain applies), so eval,
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 from collections import Counter
@@ -21,9 +22,11 @@ __all__ = [
     "LatencyStats",
     "confusion_matrix",
     "distinct_n",
+    "distinct_n_rarefied",
     "f1_per_label",
     "latency_stats",
     "macro_f1",
+    "ngrams",
     "rate",
     "strategy_mix",
     "tokens",
@@ -35,18 +38,43 @@ def tokens(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
+def ngrams(text: str, n: int) -> list[tuple[str, ...]]:
+    """The word n-grams of one text (tokens())."""
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    words = tokens(text)
+    return [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+
+
 def distinct_n(texts: Iterable[str], n: int) -> float:
     """Dist-n (Li et al. 2016): distinct n-grams / all n-grams over every text (n-grams never cross texts).
 
     0.0 when there are no n-grams at all; 1.0 means no n-gram was ever repeated.
     """
-    if n < 1:
-        raise ValueError(f"n must be at least 1, got {n}")
-    grams: list[tuple[str, ...]] = []
-    for text in texts:
-        words = tokens(text)
-        grams += [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+    grams = [g for text in texts for g in ngrams(text, n)]
     return len(set(grams)) / len(grams) if grams else 0.0
+
+
+def distinct_n_rarefied(grams: Sequence[tuple[str, ...]], size: int) -> float | None:
+    """Dist-n at a fixed number of n-grams: the expected share of distinct n-grams in `size` n-grams drawn
+    without replacement from `grams` (rarefaction, Hurlbert 1971). Dist-n falls as text grows, so systems are
+    compared at the same `size`; None when there are fewer than `size` n-grams (or size < 1).
+
+    E[distinct] = sum over types t of 1 - C(N - c_t, size) / C(N, size), N = len(grams), c_t = count of t.
+    """
+    total = len(grams)
+    if size < 1 or total < size:
+        return None
+    log_all = _log_choose(total, size)
+    expected = 0.0
+    for count in Counter(grams).values():
+        absent = total - count
+        expected += 1.0 - (math.exp(_log_choose(absent, size) - log_all) if absent >= size else 0.0)
+    return expected / size
+
+
+def _log_choose(n: int, k: int) -> float:
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
 
 
 def confusion_matrix(truth: Sequence[str], predicted: Sequence[str], labels: Sequence[str]) -> list[list[int]]:

@@ -19,19 +19,38 @@ from agent.empathy.schema import EmpathyPlan
 from agent.mind import Conversation, Mind
 from core.emotion import EmotionState
 from research.dialogues import Dialogue
+from research.eval.hints import HintRecorder
+
+AGENT = "agent"
+# The baselines every report sets beside the agent (docs/research.md): each strips away one part of it.
+ALWAYS_NEUTRAL = "always-neutral"  # perceives nothing, feels neutral, says the neutral fallback line
+RULES_ONLY = "rules-only"  # perception, transition and the rule-based fallback replies: no LLM at all
+NO_CHAIN = "no-chain"  # the same LLM through the plain responder: no chain of empathy
+BASELINES: tuple[str, ...] = (ALWAYS_NEUTRAL, RULES_ONLY, NO_CHAIN)
+DETERMINISTIC = frozenset({ALWAYS_NEUTRAL, RULES_ONLY})  # no LLM: one run serves every seed
 
 
 @dataclass(frozen=True)
 class Variant:
-    """One configuration of the agent to evaluate: a persona (its display name) and a therapy lens."""
+    """One configuration to evaluate: a persona (its display name), a therapy lens, and what runs: the agent
+    itself or one of the BASELINES."""
 
     persona: str
     lens: str
+    kind: str = AGENT
 
     @property
     def key(self) -> str:
-        """A short name for tables and folders, e.g. "mira-cbt"."""
-        return f"{self.persona.lower()}-{self.lens}"
+        """A short name for tables and folders, e.g. "mira-cbt", "mira-no-chain", "always-neutral"."""
+        if self.kind == AGENT:
+            return f"{self.persona.lower()}-{self.lens}"
+        if self.kind == NO_CHAIN:
+            return f"{self.persona.lower()}-{NO_CHAIN}"
+        return self.kind
+
+    @property
+    def is_baseline(self) -> bool:
+        return self.kind != AGENT
 
 
 @dataclass
@@ -48,6 +67,9 @@ class TextAgent:
     safety: SafetyCheck | None = None
     history_turns: int = 8  # as the server: the last N turns are the model's context
     memory: Summarizer | None = None  # as the server: a running summary of the turns older than that
+    hints: HintRecorder | None = None  # the model wrapper that reads each chain prompt's hints (eval.hints)
+    # The same LLM through the plain responder (no chain of empathy), for the no-chain baseline.
+    plain_responder_for: Callable[[Variant], Responder] | None = None
 
     @property
     def mind(self) -> Mind:
@@ -74,11 +96,22 @@ class TurnResult:
     gold_user_emotion: str | None = None
     reference_reply: str | None = None
     reference_reply_emotion: str | None = None
+    reference_strategy: str | None = None  # a dataset's own strategy label of the reference reply (ESConv)
+    hints: dict[str, Any] | None = None  # what the chain's prompt suggested (eval.hints.PromptHints.to_dict())
+    judged: dict[str, Any] | None = None  # what the user reads and sees, judged afterwards (eval.judge)
+    seed: int | None = None  # the LLM seed of the run (None: a baseline without an LLM)
 
     @property
     def reply_emotion(self) -> str:
-        """The emotion the reply was written with: the chain's (clamped) reply emotion, else the agent's."""
+        """The label the reply was planned with: the chain's (clamped) reply emotion, else the agent's.
+
+        A label the agent gave itself: reports judge the reply's words and face instead (eval.judge)."""
         return self.plan["reply_emotion"] if self.plan else self.agent_emotion.label
+
+    @property
+    def answered(self) -> bool:
+        """Whether the agent itself answered (not the safety script, not a failed model)."""
+        return self.source not in ("safety", "error")
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form (emotions as core.emotion.EmotionState.to_dict())."""
@@ -99,6 +132,9 @@ class TurnResult:
             "total_s": round(self.total_s, 3),
             "reference_reply": self.reference_reply,
             "reference_reply_emotion": self.reference_reply_emotion,
+            "reference_strategy": self.reference_strategy,
+            "hints": self.hints,
+            "judged": self.judged,
         }
 
 
@@ -110,21 +146,38 @@ class DialogueResult:
     topic: str
     variant: Variant
     turns: list[TurnResult] = field(default_factory=list)
+    seed: int | None = None  # the LLM seed of this run (None: a baseline without an LLM)
+    situation: str = ""  # the dataset's situation or prompt, when it has one (EmpatheticDialogues, ESConv)
+    meta: dict[str, Any] = field(default_factory=dict)  # the dataset's other fields, kept as they were
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form."""
-        return {"id": self.dialogue_id, "topic": self.topic, "turns": [t.to_dict() for t in self.turns]}
+        return {
+            "id": self.dialogue_id,
+            "topic": self.topic,
+            "seed": self.seed,
+            "situation": self.situation,
+            "meta": self.meta,
+            "turns": [t.to_dict() for t in self.turns],
+        }
 
 
-def run_dialogue(agent: TextAgent, dialogue: Dialogue, variant: Variant, max_turns: int = 0) -> DialogueResult:
+def run_dialogue(
+    agent: TextAgent, dialogue: Dialogue, variant: Variant, max_turns: int = 0, seed: int | None = None
+) -> DialogueResult:
     """Play `dialogue`'s user turns (the first `max_turns`; 0: all) against the agent as `variant`."""
     responder = agent.responder_for(variant)
     mind = agent.mind
-    result = DialogueResult(dialogue.id, dialogue.topic, variant)
+    result = DialogueResult(
+        dialogue.id, dialogue.topic, variant, seed=seed, situation=dialogue.situation, meta=dict(dialogue.meta)
+    )
+    if agent.hints is not None:
+        agent.hints.take()  # nothing from an earlier call (the warm-up) counts as this dialogue's hints
     conversation = Conversation(persona=variant.persona, memory=agent.memory, window=agent.history_turns)
     turns = dialogue.turns[:max_turns] if max_turns > 0 else dialogue.turns
     for index, spec in enumerate(turns):
         turn = mind.turn(responder, spec.user, conversation.context())
+        hints = agent.hints.take() if agent.hints is not None else None
         conversation.add(spec.user, turn)
         plan = turn.plan if isinstance(turn.plan, EmpathyPlan) else None  # the chain's reasoning, when it ran
         result.turns.append(
@@ -144,8 +197,13 @@ def run_dialogue(agent: TextAgent, dialogue: Dialogue, variant: Variant, max_tur
                 gold_user_emotion=spec.user_emotion,
                 reference_reply=spec.reply,
                 reference_reply_emotion=spec.reply_emotion,
+                reference_strategy=spec.strategy,
+                hints=hints.to_dict() if hints is not None else None,
+                seed=seed,
             )
         )
+        if agent.hints is not None:
+            agent.hints.take()  # the memory's summary call after the turn is not the next turn's prompt
     return result
 
 
@@ -155,17 +213,19 @@ def run_variant(
     variant: Variant,
     max_turns: int = 0,
     progress: TextIO | None = None,
+    seed: int | None = None,
 ) -> list[DialogueResult]:
     """Every dialogue under one variant, printing one progress line per dialogue to `progress`."""
     results = []
     for number, dialogue in enumerate(dialogues, start=1):
         started = time.perf_counter()
-        result = run_dialogue(agent, dialogue, variant, max_turns)
+        result = run_dialogue(agent, dialogue, variant, max_turns, seed)
         results.append(result)
         if progress is not None:
             sources = ",".join(t.source for t in result.turns)
             print(
-                f"[eval] {variant.key} {number}/{len(dialogues)} {dialogue.id}: {len(result.turns)} turns "
+                f"[eval] {variant.key}{'' if seed is None else f' seed {seed}'} {number}/{len(dialogues)} "
+                f"{dialogue.id}: {len(result.turns)} turns "
                 f"in {time.perf_counter() - started:.1f} s ({sources})",
                 file=progress,
                 flush=True,

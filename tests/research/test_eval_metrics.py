@@ -7,8 +7,10 @@ import pytest
 from research.eval.metrics import (
     confusion_matrix,
     distinct_n,
+    distinct_n_rarefied,
     latency_stats,
     macro_f1,
+    ngrams,
     rate,
     strategy_mix,
     tokens,
@@ -60,3 +62,20 @@ def test_rate_and_latency_stats():
     assert stats is not None
     assert (stats.count, stats.mean, stats.median, stats.p90, stats.max) == (10, 5.5, 5.5, 9.0, 10.0)
     assert latency_stats([]) is None
+
+
+def test_rarefied_dist_n_is_the_expected_share_of_distinct_ngrams_in_a_sample():
+    grams = ngrams("a b a c a b d", 1)  # a x3, b x2, c, d: 7 unigrams, 4 distinct
+    assert distinct_n_rarefied(grams, 7) == pytest.approx(4 / 7)  # the whole text: plain Dist-1
+    assert distinct_n_rarefied(grams, 1) == pytest.approx(1.0)  # one unigram is always distinct
+    # Two of seven without replacement: E[distinct] = sum_t 1 - C(7 - c_t, 2) / C(7, 2) = 4 - (6 + 10 + 15 + 15) / 21
+    assert distinct_n_rarefied(grams, 2) == pytest.approx((4 - 46 / 21) / 2)
+    assert distinct_n_rarefied(grams, 8) is None and distinct_n_rarefied(grams, 0) is None
+
+
+def test_rarefaction_removes_the_length_advantage_of_short_texts():
+    short = ngrams("one two three four", 1)
+    long = ngrams("one two three four one two three four five six", 1)
+    assert distinct_n(["one two three four"], 1) > distinct_n(["one two three four one two three four five six"], 1)
+    # At the same size, the long text (which repeats itself) is no more diverse than the short one.
+    assert distinct_n_rarefied(long, len(short)) < distinct_n_rarefied(short, len(short))

@@ -6,11 +6,18 @@ import math
 
 import pytest
 
-from core.emotion import EmotionState
+from core.emotion import PALETTE_VAD, EmotionState
+from research.eval.measures import build_measures
 from research.eval.runner import DialogueResult, TurnResult, Variant
-from research.eval.summary import judged_state, summarize
+from research.eval.stats import resample_indices
+from research.eval.summary import summarize
 
 NEUTRAL = EmotionState.from_label("neutral", 0.0)
+MIRA = Variant("Mira", "cbt")
+
+
+def words(label: str) -> dict[str, object]:
+    return EmotionState.from_label(label, 0.8).to_dict()
 
 
 def turn(
@@ -21,6 +28,11 @@ def turn(
     reply: str = "I hear you.",
     attempts: int = 1,
     reference_emotion: str | None = None,
+    agent: EmotionState = NEUTRAL,
+    read_as: str | None = None,
+    strategies: tuple[str, ...] = (),
+    hints: dict[str, object] | None = None,
+    seed: int | None = None,
 ) -> TurnResult:
     state = EmotionState.from_label(perceived, 0.6)
     return TurnResult(
@@ -28,7 +40,7 @@ def turn(
         user_text="...",
         perceived=state,
         user_emotion=state,
-        agent_emotion=NEUTRAL,
+        agent_emotion=agent,
         reply=reply,
         source=source,
         first_sentence_s=1.0,
@@ -38,6 +50,9 @@ def turn(
         gold_user_emotion=gold,
         reference_reply="A reference reply." if reference_emotion else None,
         reference_reply_emotion=reference_emotion,
+        hints=hints,
+        judged={"words": words(read_as) if read_as else None, "strategies": list(strategies)},
+        seed=seed,
     )
 
 
@@ -54,52 +69,145 @@ def plan(strategy: str, user: str, reply: str, proposed: str = "", source: str =
     }
 
 
-def test_summary_figures():
+def hints(user: str, reply: str, strategy: str) -> dict[str, object]:
+    return {"told_user_emotion": user, "suggested_reply_emotion": reply, "suggested_strategy": strategy}
+
+
+def summary(turns: list[TurnResult], resamples: int = 0) -> object:
+    draws = resample_indices(1, resamples, 0) if resamples else None
+    return summarize([DialogueResult("d", "", MIRA, turns)], MIRA, build_measures(), ["d"], draws)
+
+
+def test_user_emotion_chain_and_counts():
+    turns = [
+        turn("model", "sadness", "sadness", plan("emotional_reaction", "sadness", "neutral", proposed="joy")),
+        turn("model", "neutral", "joy", plan("exploration", "joy", "sadness"), reply="I am here", attempts=2),
+        turn("safety", "sadness", "sadness", reply="Please call someone"),
+        turn("fallback", "neutral", None, plan("exploration", "neutral", "neutral", source="fallback"), attempts=2),
+    ]
+    s = summary(turns)
+    assert (s.variant, s.dialogues, s.turns) == ("mira-cbt", 1, 4)
+    # Gold sadness, joy, sadness vs perceived sadness, neutral, sadness: F1 sadness 1, joy 0, neutral 0.
+    assert s.metrics["user_macro_f1"].value == pytest.approx(1 / 3) and s.metrics["user_macro_f1"].n == 3
+    assert s.value("user_accuracy") == pytest.approx(2 / 3)
+    assert s.value("model_user_macro_f1") == 1.0  # the model plans read sadness and joy, as the gold labels say
+    assert s.confusion[s.labels.index("sadness")][s.labels.index("sadness")] == 2
+    assert s.confusion[s.labels.index("joy")][s.labels.index("neutral")] == 1
+    # Labels in neither the gold labels nor the predictions have no F1 at all (not 0.00).
+    assert s.per_label_f1["sadness"] == 1.0 and s.per_label_f1["joy"] == 0.0 and s.per_label_f1["anger"] is None
+    assert s.value("chain_valid") == pytest.approx(2 / 3) and s.value("chain_valid_first_attempt") == pytest.approx(
+        1 / 3
+    )
+    assert (s.fallbacks, s.errors, s.safety_turns, s.chain_turns) == (1, 0, 1, 3)
+    # The model's self-report: one reaction, one exploration, over the two model plans.
+    assert s.value("self_reported_emotional_reaction") == 0.5 and s.value("self_reported_interpretation") == 0.0
+    # The clamp changed joy to neutral in the one plan that recorded a proposal.
+    assert s.value("model_reply_emotion_clamped") == 1.0 and s.metrics["model_reply_emotion_clamped"].n == 1
+    assert s.total_s is not None and s.total_s.median == 2.0
+
+
+def test_reply_emotion_fit_judges_the_words_and_the_face_never_the_clamped_label():
+    calm = EmotionState.from_vad(EmotionState.from_label("joy", 0.5).vad)
+    turns = [
+        # The plan says "neutral" (after the clamp), but the words read as sadness: the words do not fit "calm".
+        turn(
+            "model",
+            "sadness",
+            "sadness",
+            plan("interpretation", "sadness", "neutral"),
+            reference_emotion="calm",
+            read_as="sadness",
+            agent=NEUTRAL,
+        ),
+        # Words read neutral: calm maps to neutral, a match; the face shows joy: no match.
+        turn(
+            "model",
+            "joy",
+            "joy",
+            plan("emotional_reaction", "joy", "joy"),
+            reference_emotion="calm",
+            read_as="neutral",
+            agent=calm,
+        ),
+        turn("safety", "sadness", "sadness", reference_emotion="calm", read_as="neutral"),  # not counted
+    ]
+    s = summary(turns)
+    assert s.value("words_emotion_match") == 0.5 and s.metrics["words_emotion_match"].n == 2
+    assert s.value("face_emotion_match") == 0.5
+    face = [NEUTRAL.vad.as_tuple(), calm.vad.as_tuple()]
+    mean_face = sum(math.dist(v, PALETTE_VAD["calm"]) for v in face) / 2
+    assert s.value("face_vad_distance") == pytest.approx(mean_face)
+
+
+def test_an_always_neutral_reply_no_longer_scores_full_marks():
+    # The old rule check passed "neutral" for every user emotion; judged against the reference emotion it does not.
+    turns = [
+        turn("plain", "neutral", "joy", reference_emotion="joy", read_as="neutral"),
+        turn("plain", "neutral", "sadness", reference_emotion="sadness", read_as="neutral"),
+        turn("plain", "neutral", "neutral", reference_emotion="calm", read_as="neutral"),
+    ]
+    s = summary(turns)
+    assert s.value("words_emotion_match") == pytest.approx(1 / 3)
+    assert s.value("face_emotion_match") == pytest.approx(1 / 3)
+
+
+def test_strategies_three_ways_and_the_hints():
     turns = [
         turn(
             "model",
             "sadness",
             "sadness",
-            plan("emotional_reaction", "sadness", "neutral", proposed="joy"),
-            reply="I am so sorry",
-            reference_emotion="calm",
+            plan("exploration", "sadness", "neutral", proposed="neutral"),
+            reply="I'm so sorry.",
+            strategies=("emotional_reaction",),
+            hints=hints("sadness", "neutral", "exploration"),
         ),
-        turn("model", "neutral", "joy", plan("exploration", "joy", "sadness"), reply="I am here", attempts=2),
-        turn("safety", "sadness", "sadness", reply="Please call someone"),
-        turn("fallback", "neutral", None, plan("exploration", "neutral", "neutral", source="fallback"), attempts=2),
+        turn(
+            "model",
+            "joy",
+            "joy",
+            plan("interpretation", "sadness", "joy", proposed="joy"),
+            reply="What happened?",
+            strategies=("exploration",),
+            hints=hints("joy", "joy", "exploration"),
+        ),
     ]
-    s = summarize([DialogueResult("d", "", Variant("Mira", "cbt"), turns)], Variant("Mira", "cbt"))
-    assert (s.variant, s.dialogues, s.turns) == ("mira-cbt", 1, 4)
-    # Gold sadness, joy, sadness vs perceived sadness, neutral, sadness: F1 sadness 1, joy 0, neutral 0.
-    assert s.emotion.labelled == 3
-    assert s.emotion.macro_f1 == pytest.approx(1 / 3) and s.emotion.accuracy == pytest.approx(2 / 3)
-    assert s.emotion.model_macro_f1 == 1.0  # the model plans read sadness and joy, as the gold labels say
-    labels = s.emotion.labels
-    assert s.emotion.confusion[labels.index("sadness")][labels.index("sadness")] == 2
-    assert s.emotion.confusion[labels.index("joy")][labels.index("neutral")] == 1
-    assert sum(map(sum, s.emotion.confusion)) == 3
-    # Appropriateness (safety turn excluded): neutral for sadness ok, sadness for joy not, neutral for neutral ok.
-    assert s.reply_emotion_appropriate == pytest.approx(2 / 3)
-    assert s.face_emotion_appropriate == 1.0
-    # As proposed, judged for the perceived state: joy at sadness no; sadness (no proposal, kept) at neutral yes.
-    assert s.model_reply_emotion_appropriate == 0.5
-    assert s.chain_valid == pytest.approx(2 / 3) and s.chain_valid_first_attempt == pytest.approx(1 / 3)
-    assert (s.fallbacks, s.errors, s.safety_turns) == (1, 0, 1)
-    assert s.strategy_mix == {"emotional_reaction": 0.5, "interpretation": 0.0, "exploration": 0.5}
-    assert s.strategy_counts == {"emotional_reaction": 1, "interpretation": 0, "exploration": 1}
-    assert s.reference_vad_distance == pytest.approx(math.dist((0, 0, 0), (0.79, -0.01, 0.33)))
-    # Replies: "i am so sorry" "i am here" "please call someone" "i hear you" -> 13 words, 10 distinct.
-    assert s.dist1 == pytest.approx(10 / 13)
-    assert s.reference_dist1 == pytest.approx(1.0)
-    assert s.total_s is not None and s.total_s.median == 2.0
+    s = summary(turns)
+    assert s.value("detected_exploration") == 0.5 and s.value("detected_emotional_reaction") == 0.5
+    assert s.value("hinted_exploration") == 1.0
+    assert s.value("self_reported_exploration") == 0.5 and s.value("self_reported_interpretation") == 0.5
+    assert s.value("model_strategy_is_hint") == 0.5
+    assert s.value("self_report_confirmed") == 0.0  # neither self-report shows in the words
+    assert s.value("hint_followed") == 0.5
+    assert s.value("model_repeats_told_user_emotion") == 0.5  # sadness told and repeated; joy told, sadness said
+    assert s.value("model_reply_emotion_is_hint") == 1.0
 
 
-def test_replies_are_judged_for_the_gold_emotion_when_there_is_one():
-    assert judged_state(turn("model", "neutral", "anger")).label == "anger"
-    assert judged_state(turn("model", "fear", None)).label == "fear"
+def test_without_the_chain_plan_figures_are_na_not_zero():
+    s = summary([turn("plain", "sadness", "sadness", reply="I am sorry.", strategies=("emotional_reaction",))])
+    for name in ("chain_valid", "self_reported_exploration", "hinted_exploration", "model_user_macro_f1"):
+        assert s.value(name) is None and s.metrics[name].n == 0, name
+    assert s.value("detected_emotional_reaction") == 1.0
+    assert any("no chain of empathy" in note for note in s.notes)
+
+
+def test_diversity_is_measured_within_each_seed():
+    # The same two replies in two seeds' runs: within a seed nothing repeats, so Dist-1 stays 1.0.
+    turns = [turn("plain", "joy", None, reply=r, seed=s) for s in (7, 8) for r in ("a b", "c d")]
+    s = summary(turns)
+    assert s.value("dist1") == 1.0 and s.value("words_per_reply") == 2.0
+
+
+def test_intervals_and_n_come_with_every_metric():
+    turns = [turn("plain", "sadness", "sadness", reference_emotion="sadness", read_as=r) for r in ("sadness", "joy")]
+    s = summary(turns, resamples=50)
+    metric = s.metrics["words_emotion_match"]
+    # One dialogue: every resample is that dialogue, so the interval is the point.
+    assert (metric.value, metric.low, metric.high, metric.n, metric.dialogues) == (0.5, 0.5, 0.5, 2, 1)
+    assert metric.label and metric.fmt == "pct"
 
 
 def test_an_empty_run_has_no_rates():
-    s = summarize([], Variant("Kai", "reality"))
-    assert s.turns == 0 and s.reply_emotion_appropriate is None and s.chain_valid is None
-    assert s.emotion.macro_f1 is None and s.total_s is None and s.dist1 == 0.0
+    s = summarize([], Variant("Kai", "reality"), build_measures())
+    assert s.turns == 0 and s.value("words_emotion_match") is None and s.value("chain_valid") is None
+    assert s.value("user_macro_f1") is None and s.total_s is None and s.value("dist1") is None
