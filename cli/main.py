@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     sheet.add_argument("--portrait", help="a JPEG/PNG photo with one face (default: the configured portrait)")
     sheet.add_argument("--tile", type=int, default=160, help="tile size in pixels (default 160)")
 
+    commands.add_parser("sessions", help="list the stored conversations: id, persona, start, turns, last turn")
+
     export = commands.add_parser("export", help="write the stored conversation turns as JSON lines or CSV")
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="output format (default jsonl)")
     export.add_argument("--session", help="only this session id (default: every session)")
@@ -137,6 +139,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from cli.contact_sheet import write_contact_sheet
 
         return write_contact_sheet(config, args.out, args.portrait, args.tile)
+    if args.command == "sessions":
+        from cli.sessions import run_sessions
+
+        return run_sessions(config)
     if args.command == "export":
         from cli.export import run_export
 

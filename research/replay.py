@@ -79,7 +79,7 @@ def load_session(store: ConversationStore, session_id: str) -> tuple[str, list[T
     session = store.get_session(session_id)
     if session is None:
         raise ReplayError(
-            f"no session {session_id!r} in {store.path}; `empathica export` lists the stored sessions and their ids"
+            f"no session {session_id!r} in {store.path}; `empathica sessions` lists the stored sessions and their ids"
         )
     turns = [t for t in store.turns(session_id) if t.user_text.strip()]
     if not turns:

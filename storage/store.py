@@ -67,6 +67,17 @@ class SessionRecord:
 
 
 @dataclass(frozen=True)
+class SessionSummary:
+    """A stored session as `empathica sessions` lists it: id, persona, start, turns and the last turn's time."""
+
+    id: str
+    persona: str
+    created_at: float
+    turns: int
+    last_turn_at: float | None
+
+
+@dataclass(frozen=True)
 class TurnRecord:
     """One stored turn; emotions are the JSON-ready dicts of core.emotion.EmotionState.to_dict()."""
 
@@ -233,6 +244,15 @@ class ConversationStore:
                 params,
             ).fetchall()
         return [(r[0], _turn_from_row(r[1:])) for r in rows]
+
+    def session_summaries(self) -> list[SessionSummary]:
+        """Every stored session, oldest first, with its number of turns and the time of its last turn."""
+        with self._locked() as db:
+            rows = db.execute(
+                "SELECT s.id, s.persona, s.created_at, COUNT(t.turn_index), MAX(t.created_at) FROM sessions s"
+                " LEFT JOIN turns t ON t.session_id = s.id GROUP BY s.id ORDER BY s.created_at, s.id"
+            ).fetchall()
+        return [SessionSummary(r[0], r[1], float(r[2]), int(r[3]), r[4]) for r in rows]
 
     def delete_older_than(self, cutoff: float) -> int:
         """Delete turns created before `cutoff` (Unix seconds) and what hangs on them; returns how many turns.
