@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 from agent.base import Perceiver, ReplyEmotionChooser, Responder, SafetyCheck, Summarizer
@@ -319,16 +320,38 @@ def load_persona_engines(config: Config, model: Any, out: TextIO | None = None) 
     return cache
 
 
-def load_safety(config: Config) -> tuple[SafetyCheck | None, Callable[[dict[str, Any]], object] | None]:
-    """The safety screen and the escalation hook (None where disabled or not configured)."""
-    from agent.safety import SafetyScreen
+def load_encoder(out: TextIO | None = None) -> Any:
+    """The MiniLM sentence encoder (90 MB of weights): load once, share between perception and the safety screen."""
+    from agent.perception.minilm import MiniLmEncoder
+
+    folder = PERCEPTION_MODEL
+    return timed_load(f"sentence embeddings {folder}", lambda: MiniLmEncoder(model_dir(folder)), out)
+
+
+def load_safety(
+    config: Config, encoder: Any | None = None, out: TextIO | None = None, model_file: Path | None = None
+) -> tuple[SafetyCheck | None, Callable[[dict[str, Any]], object] | None]:
+    """The crisis screen (rules + learned detector) and the escalation hook (None where disabled or not configured).
+
+    `encoder`: the MiniLM encoder to share (loaded here when None); `model_file`: the detector's weights (default:
+    the shipped, sha256-pinned file; another file is read unpinned). A screen that cannot load its rules, its
+    encoder or its weights raises EngineError: the server refuses to start rather than screen with rules alone.
+    """
+    from agent.safety import SafetyScreen, SemanticDetector, load_crisis_model
+    from agent.safety.semantic import MODEL_FILE, MODEL_SHA256
     from agent.safety_hook import WebhookNotifier
 
     safety = config.safety
     if not safety.enabled:
         return None, None
+    shared = encoder if encoder is not None else load_encoder(out)
+    weights = model_file or MODEL_FILE
+    pin = MODEL_SHA256 if model_file is None else None
+    detector = timed_load(
+        "crisis detector", lambda: SemanticDetector(shared, load_crisis_model(weights, sha256=pin)), out
+    )
     try:
-        screen = SafetyScreen(safety.hotline_text)
+        screen = SafetyScreen(safety.hotline_text, detector=detector)
     except Exception as exc:  # a broken prompts/safety_*.txt: refuse to start rather than run unscreened
         raise EngineError(f"could not load the safety rules: {exc}") from exc
     return screen.check, (WebhookNotifier(safety.webhook_url) if safety.webhook_url else None)
@@ -342,14 +365,15 @@ def load_memory(config: Config, model: Any) -> Summarizer:
     return SummaryMemory(model if memory.summarizer == "llm" else None, every_turns=memory.summary_every)
 
 
-def load_perception(out: TextIO | None = None) -> Any:
-    """Text perception: MiniLM sentence embeddings + lexical cues (agent.perception.TextPerception)."""
-    from agent.perception import TextPerception
-    from agent.perception.minilm import MiniLmEncoder
+def load_perception(out: TextIO | None = None, encoder: Any | None = None) -> Any:
+    """Text perception: MiniLM sentence embeddings + lexical cues (agent.perception.TextPerception).
 
-    return timed_load(
-        f"perception {PERCEPTION_MODEL}", lambda: TextPerception(MiniLmEncoder(model_dir(PERCEPTION_MODEL))), out
-    )
+    `encoder`: a loaded MiniLM encoder to share (see `load_encoder`); loaded here when None.
+    """
+    from agent.perception import TextPerception
+
+    shared = encoder if encoder is not None else load_encoder(out)
+    return timed_load(f"perception {PERCEPTION_MODEL}", lambda: TextPerception(shared), out)
 
 
 def load_reply_emotion(config: Config) -> ReplyEmotionChooser:
@@ -390,11 +414,12 @@ def load_recognizer(config: Config) -> Any:
 def load_engines(config: Config, out: TextIO | None = None) -> Engines:
     """Load every engine the configuration names, printing progress; raises EngineError."""
     recognizer = timed_load(f"ASR {config.asr.model}", lambda: load_recognizer(config), out)
-    perception = load_perception(out)
+    encoder = load_encoder(out)  # one MiniLM for perception and the crisis screen
+    perception = load_perception(out, encoder)
     model = load_llm(config, out)
     personas = load_persona_engines(config, model, out)
     default = personas.engines(config.persona.name)
-    safety, on_safety = load_safety(config)
+    safety, on_safety = load_safety(config, encoder, out)
     mime = timed_load("video encoder", lambda: default.encoder_factory().mime, out)
     media = MediaEngines(default.synthesizer, default.renderer, default.encoder_factory, mime)
     return Engines(

@@ -1,0 +1,20 @@
+"""The crisis screen: messages about suicide, self-harm, abuse or a medical emergency bypass free generation.
+
+`rules` (transparent regular expressions from prompts/safety_patterns.txt) and `semantic` (a detector learned
+over MiniLM sentence embeddings and n-grams, for indirect language) feed `screen.SafetyScreen`.
+"""
+
+from agent.safety.screen import SafetyScreen
+from agent.safety.semantic import CrisisModelError, SemanticDetector, load_crisis_model
+from agent.safety.verdict import CATEGORIES, DEFAULT_HOTLINE, SafetyVerdict, safety_emotion
+
+__all__ = [
+    "CATEGORIES",
+    "DEFAULT_HOTLINE",
+    "CrisisModelError",
+    "SafetyScreen",
+    "SafetyVerdict",
+    "SemanticDetector",
+    "load_crisis_model",
+    "safety_emotion",
+]

@@ -1,0 +1,43 @@
+"""The crisis screen measured on the held-out split against its targets (a real measurement: it can fail).
+
+tests/data/crisis_test.jsonl was written apart from the training examples (other situations and wordings) and is
+never used for fitting or choosing the threshold. `python -m benchmarks.safety_screen` prints the same figures.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from agent.safety import CATEGORIES, SafetyScreen, SemanticDetector, load_crisis_model
+from agent.safety.evaluation import evaluate
+from agent.safety.fit import load_labelled
+from agent.safety.semantic import TRAINING_SET
+
+TEST_SPLIT = Path(__file__).resolve().parents[2] / "data" / "crisis_test.jsonl"
+RECALL_TARGET = 0.97
+FALSE_ALARM_TARGET = 0.05
+
+
+def test_the_split_is_large_varied_and_apart_from_training():
+    test, train = load_labelled(TEST_SPLIT), load_labelled(TRAINING_SET)
+    assert len(test) + len(train) >= 300
+    for split in (test, train):
+        assert sum(e.label != "none" for e in split) >= 150
+        assert all(sum(e.label == c for e in split) >= 35 for c in CATEGORIES)
+        assert sum(e.label == "none" for e in split) >= 140
+    normal = {" ".join(e.text.lower().split()) for e in train}
+    assert not [e.text for e in test if " ".join(e.text.lower().split()) in normal]
+
+
+@pytest.mark.models
+def test_recall_and_false_alarms_on_the_held_out_split_meet_the_targets():
+    from agent.perception.minilm import MiniLmEncoder
+    from core.provision import model_dir
+
+    screen = SafetyScreen(detector=SemanticDetector(MiniLmEncoder(model_dir("minilm-l6")), load_crisis_model()))
+    report = evaluate(screen.check, load_labelled(TEST_SPLIT))
+    missed = [f"{e.label}: {e.text}" for e in report.missed]
+    alarms = [e.text for e, _ in report.false_alarm_texts]
+    for category in CATEGORIES:
+        assert report.recall[category] >= RECALL_TARGET, (category, report.recall, missed)
+    assert report.false_alarms <= FALSE_ALARM_TARGET, (report.false_alarms, alarms)

@@ -1,0 +1,126 @@
+"""The learned detector: its shipped weights, their checks, and (with the real MiniLM) what it flags."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agent.safety import CrisisModelError, SafetyScreen, SemanticDetector, load_crisis_model
+from agent.safety.ngrams import ngram_features
+from agent.safety.semantic import MODEL_FILE, MODEL_SHA256, TRAINING_SET, CrisisModel, file_sha256, split_pieces
+
+
+def test_the_shipped_weights_match_their_pin_and_the_training_file():
+    model = load_crisis_model()  # verifies MODEL_SHA256
+    assert file_sha256(MODEL_FILE) == MODEL_SHA256
+    # Editing the training examples without refitting (python -m agent.safety.fit) leaves a stale model.
+    assert model.train_sha256 == file_sha256(TRAINING_SET)
+    assert 0.0 < model.threshold < 1.0
+    assert len(model.examples) == len(model.example_labels) == model.example_embeddings.shape[0] >= 150
+
+
+def test_missing_corrupt_and_foreign_weights_raise(tmp_path: Path):
+    with pytest.raises(CrisisModelError, match="missing"):
+        load_crisis_model(tmp_path / "none.npz")
+    corrupt = tmp_path / "corrupt.npz"
+    data = bytearray(MODEL_FILE.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    corrupt.write_bytes(bytes(data))
+    with pytest.raises(CrisisModelError, match="sha256"):
+        load_crisis_model(corrupt)
+    with pytest.raises(CrisisModelError, match="cannot read"):
+        load_crisis_model(corrupt, sha256=None)
+    foreign = tmp_path / "foreign.npz"
+    np.savez(foreign, weights=np.zeros((3, 2)))
+    with pytest.raises(CrisisModelError):
+        load_crisis_model(foreign, sha256=None)
+
+
+def test_a_saved_model_loads_back(tmp_path: Path):
+    model = load_crisis_model()
+    copy = CrisisModel(
+        model.weights,
+        model.bias,
+        model.embedding_gain,
+        model.ngram_dimension,
+        0.5,
+        model.examples[:3],
+        model.example_labels[:3],
+        model.example_embeddings[:3],
+        "abc",
+    )
+    digest = copy.save(tmp_path / "m.npz")
+    back = load_crisis_model(tmp_path / "m.npz", sha256=digest)
+    assert back.threshold == 0.5 and back.examples == model.examples[:3] and back.train_sha256 == "abc"
+    np.testing.assert_allclose(back.weights, model.weights)
+
+
+def test_long_messages_are_read_whole_and_by_sentence():
+    assert split_pieces("  I can't go on.  ") == ["I can't go on."]
+    text = "Work was fine. The weather was nice today! I have the pills lined up on the table."
+    pieces = split_pieces(text)
+    assert pieces[0] == text and "I have the pills lined up on the table." in pieces and len(pieces) == 4
+
+
+def test_ngrams_tie_misspellings_to_their_word():
+    rows = ngram_features(["i want to kill myself", "i want to kil myslef", "what a lovely day at the beach"])
+    assert np.allclose(np.linalg.norm(rows, axis=1), 1.0)
+    assert rows[0] @ rows[1] > 0.4 > rows[0] @ rows[2]
+
+
+@pytest.fixture(scope="module")
+def screen() -> SafetyScreen:
+    from agent.perception.minilm import MiniLmEncoder
+    from core.provision import model_dir
+
+    return SafetyScreen(
+        "Call 116 123.", detector=SemanticDetector(MiniLmEncoder(model_dir("minilm-l6")), load_crisis_model())
+    )
+
+
+@pytest.mark.models
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("I don't see the point of living", "suicide"),
+        ("Nobody would miss me if I was gone", "suicide"),
+        ("I gave my cat to my sister and wrote everyone a letter, I'm ready now", "suicide"),
+        ("I've been hiding razor blades in my room again", "self_harm"),
+        ("My husband locks me in and takes my phone when he's angry", "abuse"),
+        ("My dad just fell and he isn't responding to me at all", "medical"),
+    ],
+)
+def test_indirect_crisis_language_is_caught_by_the_detector(screen: SafetyScreen, text: str, category: str):
+    assert screen.rules.match(text) is None  # these are beyond the rules: the learned part must catch them
+    verdict = screen.check(text)
+    assert verdict is not None and verdict.source == "semantic" and verdict.category == category
+    assert 0.0 < verdict.score <= 1.0 and verdict.matched  # the nearest crisis expression it was fitted on
+    assert "116 123" in verdict.response
+
+
+@pytest.mark.models
+@pytest.mark.parametrize(
+    "text",
+    [
+        "this traffic is killing me",
+        "I could kill for a coffee",
+        "I'm dying to try that new ramen place",
+        "My boss will murder me if I miss the deadline",
+        "my doctor appointment went fine",
+        "We did a suicide prevention class at work today",
+        "The film is about a soldier who dies saving his friends",
+        "My grandma passed away in her sleep last spring, I miss her",
+        "Ugh, I'm so annoyed with my brother right now",
+        "I'm feeling a bit down today",
+    ],
+)
+def test_idioms_and_everyday_talk_never_trip_the_screen(screen: SafetyScreen, text: str):
+    verdict = screen.check(text)
+    assert verdict is None, verdict
+
+
+@pytest.mark.models
+def test_one_crisis_sentence_in_small_talk_is_not_averaged_away(screen: SafetyScreen):
+    text = "Had pasta for lunch. The bus was late again. Honestly I'm planning on not being around next week."
+    reading = screen.read(text)
+    assert reading is not None and reading.flagged and reading.category == "suicide"
