@@ -6,16 +6,21 @@ import json
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel
 
-from agent.base import ChatMessage
+from agent.base import ChatMessage, ChatModel, Perceiver, ReplyEmotionChooser, Responder
+from avatar.arrays import Image
+from avatar.base import EncoderFactory, Renderer
 from core.emotion import EmotionState
 from core.media import Speech, TimedWord, Transcript
 from server.protocol import MediaOut
 from server.turn.pipeline import TurnPipeline
+from server.turn.sink import TurnSink
+from speech.base import Recognizer, Synthesizer
 from storage.store import ConversationStore
 
 INIT = b"ftyp+moov"
@@ -26,7 +31,7 @@ class FakeRecognizer:
     def __init__(self, text: str = "I feel sad today") -> None:
         self.text = text
 
-    def transcribe(self, pcm: np.ndarray, sample_rate: int) -> Transcript:
+    def transcribe(self, pcm: npt.NDArray[np.int16], sample_rate: int) -> Transcript:
         words = tuple(TimedWord(w, i * 0.3, i * 0.3 + 0.25) for i, w in enumerate(self.text.split()))
         return Transcript(text=self.text, words=words, language="en")
 
@@ -87,12 +92,12 @@ class FakeRenderer:
     fps = 25
     size = (4, 4)
     loops = False
-    base: np.ndarray | None = None
+    base: Image | None = None
 
-    def render_speech(self, speech: Speech, emotion: EmotionState) -> Sequence[Any]:
+    def render_speech(self, speech: Speech, emotion: EmotionState) -> Sequence[Image]:
         return [np.zeros((4, 4, 3), np.uint8)] * max(1, int(speech.duration * 25))
 
-    def render_frame(self, shape: Any, emotion: EmotionState, pose: Any = None, speaking: bool = False) -> Any:
+    def render_frame(self, shape: Any, emotion: EmotionState, pose: Any = None, speaking: bool = False) -> Image:
         raise NotImplementedError("this fake face renders no loop frames")
 
 
@@ -105,7 +110,7 @@ class FakeEncoder:
         self.started = False
         self.count = 0
 
-    def add(self, frames: Sequence[Any], pcm: np.ndarray) -> list[bytes]:
+    def add(self, frames: Sequence[Image], pcm: npt.NDArray[np.int16]) -> list[bytes]:
         out = [] if self.started else [INIT]
         self.started = True
         self.count += 1
@@ -167,3 +172,17 @@ class PlanModel:
         text = json.dumps(self.plan)
         for i in range(0, len(text), self.piece):
             yield text[i : i + self.piece]
+
+
+if TYPE_CHECKING:
+    # Each fake stands in for an engine interface: the type checker (mypy in scripts/test.sh) holds it to that
+    # interface here, so a fake that drifts from the real engines' shape fails the check instead of passing tests.
+    _recognizer: Recognizer = FakeRecognizer()
+    _perceiver: Perceiver = fake_perceive
+    _chooser: ReplyEmotionChooser = fake_choose
+    _responder: Responder = FakeResponder()
+    _synthesizer: Synthesizer = FakeSynthesizer()
+    _renderer: Renderer = FakeRenderer()
+    _encoder_factory: EncoderFactory = FakeEncoder
+    _sink: TurnSink = RecordingSink()
+    _chat_model: ChatModel = PlanModel({})
