@@ -109,13 +109,13 @@ class AvatarRoutes:
             raise Refused(400, "bad_request", "persona must be at most 100 characters")
         portrait_id = request.query.get("portrait")
         if portrait_id is None:
-            return state, persona, None  # type: ignore[return-value]
+            return state, persona, None  # `in LOOP_STATES` narrowed `state` to a LoopState
         if not is_portrait_id(portrait_id):
             raise Refused(400, "bad_request", "portrait must be a portrait_id returned by POST /portraits")
         path = self.portraits.path_of(portrait_id)
         if path is None:
             raise Refused(404, "unknown_portrait", "no such portrait (uploads are kept for a while); upload it again")
-        return state, persona, str(path)  # type: ignore[return-value]
+        return state, persona, str(path)
 
     def _loop_renderer(self, persona: str, portrait: str | None) -> LoopRenderer:
         renderer = self.faces.renderer(persona, portrait)
