@@ -11,8 +11,10 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy.optimize import minimize
 
 
@@ -43,19 +45,19 @@ class SoftmaxClassifier:
     """Standardised features -> class probabilities; `labels` orders the columns."""
 
     labels: tuple[str, ...]
-    mean: np.ndarray
-    scale: np.ndarray
-    weights: np.ndarray  # (features, classes)
-    bias: np.ndarray  # (classes,)
+    mean: npt.NDArray[np.float64]
+    scale: npt.NDArray[np.float64]
+    weights: npt.NDArray[np.float64]  # (features, classes)
+    bias: npt.NDArray[np.float64]  # (classes,)
 
     @classmethod
     def fit(
         cls,
-        x: np.ndarray,
+        x: npt.NDArray[np.floating[Any]],
         y: Sequence[str],
         labels: Sequence[str],
         l2: float = 1.0,
-        gain: np.ndarray | None = None,
+        gain: npt.NDArray[np.floating[Any]] | None = None,
     ) -> SoftmaxClassifier:
         """Fit by minimising mean cross-entropy + l2/n * ||W||^2 (deterministic: L-BFGS from zeros).
 
@@ -78,7 +80,7 @@ class SoftmaxClassifier:
         onehot = np.zeros((n, k))
         onehot[np.arange(n), [labels.index(label) for label in y]] = 1.0
 
-        def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        def loss(theta: npt.NDArray[np.float64]) -> tuple[float, npt.NDArray[np.float64]]:
             w, b = theta[: f * k].reshape(f, k), theta[f * k :]
             logits = z @ w + b
             logits -= logits.max(1, keepdims=True)
@@ -92,10 +94,11 @@ class SoftmaxClassifier:
         theta = result.x
         return cls(labels, mean, scale, theta[: f * k].reshape(f, k), theta[f * k :])
 
-    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+    def predict_proba(self, x: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.float64]:
         """Class probabilities, one row per feature row."""
         z = (np.atleast_2d(np.asarray(x, dtype=np.float64)) - self.mean) / self.scale
         logits = z @ self.weights + self.bias
         logits -= logits.max(1, keepdims=True)
         p = np.exp(logits)
-        return p / p.sum(1, keepdims=True)
+        probabilities: npt.NDArray[np.float64] = p / p.sum(1, keepdims=True)
+        return probabilities

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 CUE_CATEGORIES: tuple[str, ...] = ("anger", "disgust", "fear", "joy", "sadness", "surprise")
@@ -110,7 +111,7 @@ class CueReading:
     question: bool
     empty: bool
 
-    def features(self) -> np.ndarray:
+    def features(self) -> npt.NDArray[np.float64]:
         """A fixed-length feature vector for the classifier (order: FEATURE_NAMES)."""
         return np.array(
             [self.scores.get(c, 0.0) for c in CUE_CATEGORIES]

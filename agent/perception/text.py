@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from agent.perception.classifier import SoftmaxClassifier, load_examples
 from agent.perception.lexical import FEATURE_NAMES, CueReading, LexicalCues
@@ -37,7 +38,7 @@ _CONTEXT_WEIGHT = 0.5
 class SentenceEncoder(Protocol):
     """Anything that turns sentences into fixed-length vectors (agent.perception.minilm.MiniLmEncoder)."""
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    def encode(self, texts: list[str]) -> npt.NDArray[np.floating[Any]]:
         """One row per text."""
         ...
 
@@ -65,7 +66,7 @@ class TextPerception:
     def uses_embeddings(self) -> bool:
         return self._encoder is not None
 
-    def features(self, texts: list[str]) -> np.ndarray:
+    def features(self, texts: list[str]) -> npt.NDArray[np.floating[Any]]:
         """The classifier's input for `texts`: embeddings (when an encoder is set) and lexical features."""
         lexical = np.stack([self._cues.read(t).features() for t in texts]) if texts else np.zeros((0, 0))
         if self._encoder is None:

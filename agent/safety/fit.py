@@ -15,8 +15,10 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy.optimize import minimize
 
 from agent.safety.ngrams import NGRAM_DIMENSION
@@ -64,14 +66,16 @@ def load_labelled(path: Path) -> list[LabelledText]:
     return examples
 
 
-def fit_softmax(x: np.ndarray, y: np.ndarray, l2: float = L2) -> tuple[np.ndarray, np.ndarray]:
+def fit_softmax(
+    x: npt.NDArray[np.floating[Any]], y: npt.NDArray[np.int_], l2: float = L2
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
     """Weights and bias minimising mean cross-entropy + l2/n * ||W||^2 over integer labels `y`."""
     x = np.asarray(x, dtype=np.float64)
     n, f = x.shape
     k = len(LABELS)
     onehot = np.eye(k)[y]
 
-    def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
+    def loss(params: npt.NDArray[np.float64]) -> tuple[float, npt.NDArray[np.float64]]:
         w, b = params[: f * k].reshape(f, k), params[f * k :]
         z = x @ w + b
         z -= z.max(axis=1, keepdims=True)
@@ -84,7 +88,7 @@ def fit_softmax(x: np.ndarray, y: np.ndarray, l2: float = L2) -> tuple[np.ndarra
     return result.x[: f * k].reshape(f, k).astype(np.float32), result.x[f * k :].astype(np.float32)
 
 
-def stratified_folds(y: np.ndarray, folds: int = FOLDS, seed: int = 0) -> np.ndarray:
+def stratified_folds(y: npt.NDArray[np.int_], folds: int = FOLDS, seed: int = 0) -> npt.NDArray[np.int64]:
     """A fold number per example, each label spread evenly over the folds."""
     rng = np.random.default_rng(seed)
     assignment = np.zeros(len(y), dtype=np.int64)
@@ -94,7 +98,9 @@ def stratified_folds(y: np.ndarray, folds: int = FOLDS, seed: int = 0) -> np.nda
     return assignment
 
 
-def cross_validated_scores(x: np.ndarray, y: np.ndarray, l2: float = L2, folds: int = FOLDS) -> np.ndarray:
+def cross_validated_scores(
+    x: npt.NDArray[np.floating[Any]], y: npt.NDArray[np.int_], l2: float = L2, folds: int = FOLDS
+) -> npt.NDArray[np.float64]:
     """Out-of-fold crisis probabilities (1 - P(none)) for every example."""
     fold = stratified_folds(y, folds)
     scores = np.zeros(len(y))
@@ -105,7 +111,12 @@ def cross_validated_scores(x: np.ndarray, y: np.ndarray, l2: float = L2, folds: 
     return scores
 
 
-def choose_threshold(scores: np.ndarray, crisis: np.ndarray, ruled: np.ndarray, max_false_alarms: float) -> float:
+def choose_threshold(
+    scores: npt.NDArray[np.float64],
+    crisis: npt.NDArray[np.bool_],
+    ruled: npt.NDArray[np.bool_],
+    max_false_alarms: float,
+) -> float:
     """The lowest threshold whose false alarms (with the rules' own) stay within `max_false_alarms`."""
     negatives = ~crisis
     for threshold in np.unique(np.concatenate([scores, [1.0]])):
@@ -115,9 +126,9 @@ def choose_threshold(scores: np.ndarray, crisis: np.ndarray, ruled: np.ndarray, 
     return 1.0
 
 
-def embed(encoder: SentenceEncoder, texts: list[str], cache: Path | None) -> np.ndarray:
+def embed(encoder: SentenceEncoder, texts: list[str], cache: Path | None) -> npt.NDArray[np.float32]:
     """Embeddings of `texts`, reusing a cache file of earlier runs (text -> embedding) when given."""
-    known: dict[str, np.ndarray] = {}
+    known: dict[str, npt.NDArray[np.floating[Any]]] = {}
     if cache is not None and cache.is_file():
         with np.load(cache, allow_pickle=False) as data:
             known = dict(zip((str(t) for t in data["texts"]), data["embeddings"], strict=True))
@@ -126,7 +137,8 @@ def embed(encoder: SentenceEncoder, texts: list[str], cache: Path | None) -> np.
         known.update(zip(missing, encoder.encode(missing), strict=True))
     if cache is not None:
         np.savez(cache, texts=np.asarray(list(known)), embeddings=np.stack(list(known.values())))
-    return np.stack([known[t] for t in texts]).astype(np.float32)
+    embeddings: npt.NDArray[np.float32] = np.stack([known[t] for t in texts]).astype(np.float32)
+    return embeddings
 
 
 @dataclass(frozen=True)
@@ -140,7 +152,7 @@ class FitReport:
 
 def fit_model(
     examples: Sequence[LabelledText],
-    embeddings: np.ndarray,
+    embeddings: npt.NDArray[np.floating[Any]],
     train_sha256: str,
     rules: SafetyRules | None = None,
     max_false_alarms: float = MAX_FALSE_ALARMS,

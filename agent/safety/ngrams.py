@@ -13,6 +13,7 @@ import re
 import zlib
 
 import numpy as np
+import numpy.typing as npt
 
 NGRAM_DIMENSION = 2**14
 _WORDS = re.compile(r"[a-z0-9]+")
@@ -28,7 +29,7 @@ def ngram_keys(text: str) -> list[str]:
     return keys
 
 
-def ngram_features(texts: list[str], dimension: int = NGRAM_DIMENSION) -> np.ndarray:
+def ngram_features(texts: list[str], dimension: int = NGRAM_DIMENSION) -> npt.NDArray[np.float32]:
     """One unit-length row of hashed, log-scaled n-gram counts per text (float32, shape (len(texts), dimension))."""
     rows = np.zeros((len(texts), dimension), dtype=np.float32)
     for row, text in enumerate(texts):

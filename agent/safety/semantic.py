@@ -17,9 +17,10 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from agent.safety.ngrams import ngram_features
 from agent.safety.verdict import CATEGORIES
@@ -42,7 +43,7 @@ class CrisisModelError(RuntimeError):
 class SentenceEncoder(Protocol):
     """Turns sentences into unit-length vectors (agent.perception.minilm.MiniLmEncoder)."""
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    def encode(self, texts: list[str]) -> npt.NDArray[np.floating[Any]]:
         """One row per text."""
         ...
 
@@ -51,14 +52,14 @@ class SentenceEncoder(Protocol):
 class CrisisModel:
     """The fitted detector: softmax weights over [gain * embedding ; n-grams], threshold, and its examples."""
 
-    weights: np.ndarray  # (embedding + n-gram dimension, len(LABELS))
-    bias: np.ndarray  # (len(LABELS),)
+    weights: npt.NDArray[np.float32]  # (embedding + n-gram dimension, len(LABELS))
+    bias: npt.NDArray[np.float32]  # (len(LABELS),)
     embedding_gain: float
     ngram_dimension: int
     threshold: float  # crisis probability at or above which a message is flagged
     examples: tuple[str, ...]  # the crisis expressions fitted on, for `matched`
     example_labels: tuple[str, ...]
-    example_embeddings: np.ndarray  # (len(examples), embedding dimension), unit length
+    example_embeddings: npt.NDArray[np.floating[Any]]  # (len(examples), embedding dimension), unit length
     train_sha256: str  # of the training file it was fitted on: a stale model is detectable
 
     @property
@@ -152,7 +153,7 @@ class SemanticDetector:
                 f"{probe.shape[1]}; refit it with `python -m agent.safety.fit`"
             )
 
-    def features(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    def features(self, texts: list[str]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.floating[Any]]]:
         """The model input for `texts` and their embeddings."""
         embeddings = self._encoder.encode(texts)
         return model_input(embeddings, texts, self.model.embedding_gain, self.model.ngram_dimension), embeddings
@@ -175,12 +176,14 @@ class SemanticDetector:
         )
 
 
-def model_input(embeddings: np.ndarray, texts: list[str], gain: float, ngram_dimension: int) -> np.ndarray:
+def model_input(
+    embeddings: npt.NDArray[np.floating[Any]], texts: list[str], gain: float, ngram_dimension: int
+) -> npt.NDArray[np.float32]:
     """[gain * embedding ; hashed n-grams], one row per text."""
     return np.hstack([gain * embeddings, ngram_features(texts, ngram_dimension)]).astype(np.float32)
 
 
-def softmax(z: np.ndarray) -> np.ndarray:
+def softmax(z: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.floating[Any]]:
     """Row-wise softmax."""
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
