@@ -254,8 +254,8 @@ class Mind:
         """Step 2: the reply's sentences, not yet started (iterating runs the model; closing it stops the model)."""
         verdict = appraisal.safety
         if verdict is not None:
-            plan = SafetyPlan(verdict.category, verdict.matched, verdict.response, verdict.score)
-            return Reply("safety", lines=split_sentences(verdict.response), safety_plan=plan)
+            scripted = SafetyPlan(verdict.category, verdict.matched, verdict.response, verdict.score)
+            return Reply("safety", lines=split_sentences(verdict.response), safety_plan=scripted)
         history = self.window(context.history)
         user, agent, text = appraisal.user, appraisal.agent, appraisal.text
         check = self.congruence if self.check_words else None
