@@ -99,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
         commands.add_parser("finetune", help="train a LoRA adapter on scripted dialogues (docs/finetune.md)")
     )
 
+    from research.humaneval.command import add_arguments as add_humaneval_arguments
+
+    add_humaneval_arguments(
+        commands.add_parser("humaneval", help="blinded A/B pairs for human raters, and their ratings back")
+    )
+
     models = commands.add_parser("models", help="list, install or verify the offline models")
     model_commands = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
     model_commands.add_parser("list", help="every known model, whether it is installed, and what it is for")
@@ -175,6 +181,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.model:
             config.llm.model = args.model
         return run_replay(config, args.session, args.persona, args.out, lens=args.lens)
+    if args.command == "humaneval":
+        from research.humaneval.command import run_humaneval
+
+        return run_humaneval(args)
     if args.command == "finetune":
         from research.finetune.command import run_finetune
 
