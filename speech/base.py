@@ -6,7 +6,6 @@ concrete engine, so tests can hand in fakes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Protocol
 
 import numpy as np
@@ -36,10 +35,3 @@ class Synthesizer(Protocol):
         """Speak `text` (one sentence or clause) with prosody for `emotion`."""
         ...
 
-
-class StreamingSynthesizer(Synthesizer, Protocol):
-    """A synthesiser that can also hand over a multi-sentence text one sentence at a time."""
-
-    def stream(self, text: str, emotion: EmotionState) -> Iterator[Speech]:
-        """One `Speech` per sentence, in order, each with a timeline starting at 0 and covering its audio."""
-        ...

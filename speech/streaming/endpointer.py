@@ -5,7 +5,7 @@ Feed 16 kHz mono PCM16 in chunks of any size; the endpointer cuts it into VAD wi
 - `SpeechStart` once the user has spoken for `min_speech_ms` (short clicks and coughs never start a turn);
   `barge_in` is set when the agent was speaking at that moment, so the pipeline can stop its reply.
 - `PartialAudio` every `partial_interval_ms` of speech: the utterance so far, for a rate-limited partial
-  transcript (`speech.streaming.listener` turns it into text).
+  transcript (the server's session microphone, server.session.microphone, transcribes it).
 - `EndOfTurn` after `hangover_ms` of silence following speech: the utterance PCM, from a short pre-roll before
   the onset to a short tail after the last speech window.
 

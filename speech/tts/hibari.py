@@ -15,7 +15,6 @@ so every phoneme's span in samples is exact: audio = frames * 300 samples, frame
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -80,16 +79,6 @@ class HibariSynthesizer:
         self._hop = dsp.HOP
         self._symbols = {index: symbol for symbol, index in json.loads((assets / "vocab.json").read_text()).items()}
         self.sample_rate: int = int(hibari.SAMPLE_RATE)
-
-    def stream(self, text: str, emotion: EmotionState) -> Iterator[Speech]:
-        """One `Speech` per sentence of `text`, each as soon as it is voiced, with its own timeline from 0."""
-        prosody = prosody_for(emotion)
-        rng = np.random.default_rng(_SEED)
-        for sentence in self._tts.split_sentences(text):
-            for phonemes in self._tts.phonemize(sentence):  # more than one only for very long sentences
-                audio, segments = self._sentence(self._tts.ids(phonemes), prosody, rng)
-                timeline = [_ipa(p) for p in to_phonemes(clean_alignment(segments), self.sample_rate)]
-                yield Speech(pcm=audio, sample_rate=self.sample_rate, phonemes=tuple(timeline), text=sentence)
 
     def synthesize(self, text: str, emotion: EmotionState) -> Speech:
         """Speak `text` (one or more sentences) with the pitch, range, rate and loudness of `emotion`."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -84,18 +83,6 @@ class PiperSynthesizer:
         self._voice = PiperVoice(config=config, session=session)
         self._base_length_scale = config.length_scale
         self.sample_rate: int = config.sample_rate
-
-    def stream(self, text: str, emotion: EmotionState) -> Iterator[Speech]:
-        """One `Speech` per sentence of `text`, each as soon as it is voiced, with its own timeline from 0.
-
-        The pieces carry no text: Piper splits sentences inside espeak-ng and does not report where.
-        """
-        prosody = prosody_for(emotion)
-        config = SynthesisConfig(length_scale=self._length_scale(prosody), volume=_peak(prosody))
-        for chunk in self._voice.synthesize(text, config, include_alignments=self.uses_model_durations):
-            audio = self._shift(chunk.audio_int16_array, prosody)
-            phonemes = to_phonemes(clean_alignment(self._chunk_alignment(chunk, len(audio))), self.sample_rate)
-            yield Speech(pcm=audio, sample_rate=self.sample_rate, phonemes=tuple(phonemes))
 
     def synthesize(self, text: str, emotion: EmotionState) -> Speech:
         """Speak `text` with the prosody of `emotion`; one Piper chunk per sentence, concatenated."""
