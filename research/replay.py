@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 from compose.config import Config
 from research.dialogues import Dialogue, DialogueTurn
-from research.eval.command import EvalError, build_text_agent, resolve_variants
+from research.eval.command import EvalError, build_text_agent, close_agent, resolve_variants
 from research.eval.metrics import distinct_n, rate, strategy_mix, tokens
 from research.eval.runner import TextAgent, TurnResult, run_dialogue
 from storage.store import ConversationStore, TurnRecord
@@ -179,6 +179,7 @@ def run_replay(
         finally:
             store.close()
         variant = resolve_variants(config, [persona], [lens] if lens else [])[0]
+        built = agent is None
         agent = agent if agent is not None else build_text_agent(config, out=progress)
     except (ReplayError, EvalError, EngineError) as exc:
         print(f"empathica: {exc}", file=sys.stderr)
@@ -189,7 +190,11 @@ def run_replay(
         turns=[DialogueTurn(user=t.user_text.strip(), reply=t.reply_text or None) for t in turns],
     )
     print(f"[replay] {session_id}: {len(turns)} turns as {variant.key} (was {original_persona})", file=progress)
-    result = run_dialogue(agent, dialogue, variant)
+    try:
+        result = run_dialogue(agent, dialogue, variant)
+    finally:
+        if built:
+            close_agent(agent)  # llama.cpp's threads must be gone before the interpreter exits
     pairs = compare(turns, plans, result.turns)
     summary = summarize_replay(session_id, original_persona, variant.persona, variant.lens, config.llm.model, pairs)
     files = write_replay(out_dir, summary, pairs)

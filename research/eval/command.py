@@ -22,6 +22,7 @@ from research.eval.runner import BASELINES, DETERMINISTIC, NO_CHAIN, DialogueRes
 from research.eval.stats import DEFAULT_RESAMPLES, resample_indices
 from research.eval.summary import summarize
 from research.formats import FORMATS, load_corpus
+from research.release import release_model
 
 BOOTSTRAP_SEED = 0  # the resampling draws are fixed, so a report's intervals are reproducible too
 
@@ -242,7 +243,7 @@ def evaluate_request(
                 )
         finally:
             if agent is None:
-                _close(seeded)
+                close_agent(seeded)
     for variant_results in results.values():
         judge.judge_all(variant_results)
     runs = _summaries(results, [d.id for d in dialogues], request.resamples)
@@ -290,12 +291,10 @@ def _summaries(results: dict[Variant, list[DialogueResult]], order: list[str], r
     ]
 
 
-def _close(agent: TextAgent | None) -> None:
-    """Free the agent's LLM (llama.cpp's native threads must be gone before the interpreter exits)."""
-    model = getattr(agent.hints, "model", None) if agent is not None and agent.hints is not None else None
-    close = getattr(model, "close", None)
-    if callable(close):
-        close()
+def close_agent(agent: TextAgent | None) -> None:
+    """Free the agent's LLM and wait for its native threads (research.release): a clean exit."""
+    if agent is not None and agent.hints is not None:
+        release_model(agent.hints.model)
 
 
 def _provenance(

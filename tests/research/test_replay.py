@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from cli.main import main
 from compose.config import load_config
 from core.emotion import EmotionState
@@ -81,3 +83,42 @@ def test_replay_explains_a_missing_store_or_session(tmp_path, capsys):
     config_file.write_text(f'[storage]\ndatabase = "{database}"\n')
     assert main(["--config", str(config_file), "replay", "nope", "--persona", "kai", "--out", str(tmp_path)]) == 2
     assert "no session 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.models
+def test_replay_with_a_real_model_exits_cleanly(tmp_path):
+    """The command in its own process: the report is written and the process ends without a native abort
+    (llama.cpp's threads are joined before the interpreter exits; research/release.py)."""
+    import os
+    import subprocess
+    import sys
+
+    db = tmp_path / "c.sqlite3"
+    store = ConversationStore(db)
+    store.create_session("Mira", "demo")
+    store.add_turn(TurnRecord("demo", 0, "text", "I lost my job today.", "I'm sorry.", created_at=1.0))
+    store.close()
+    env = {**os.environ, "EMPATHICA_STORAGE_DATABASE": str(db), "EMPATHICA_LLM_THREADS": "2"}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cli.main",
+            "replay",
+            "demo",
+            "--persona",
+            "Kai",
+            "--model",
+            "smollm2-135m",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "FATAL" not in done.stderr and (tmp_path / "out" / "replay.json").is_file()
