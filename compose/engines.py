@@ -175,6 +175,7 @@ def load_media(
 def load_llm(config: Config, out: TextIO | None = None) -> Any:
     """The configured chat model: embedded llama.cpp, or a client for an OpenAI-compatible server."""
     llm = config.llm
+    check_adapter(config)
     if llm.backend == "openai":
         from agent.llm.openai_http import OpenAiHttpLlm
 
@@ -198,6 +199,25 @@ def load_llm(config: Config, out: TextIO | None = None) -> Any:
         f"LLM {llm.model}",
         lambda: EmbeddedLlm(llm_file(llm.model), threads=llm.threads, context_tokens=llm.context_tokens, seed=llm.seed),
         out,
+    )
+
+
+def check_adapter(config: Config) -> None:
+    """Refuse `llm.adapter` where the backend would silently run the base model without it (EngineError)."""
+    llm = config.llm
+    if not llm.adapter or llm.backend == "transformers":
+        return
+    if llm.backend == "openai":
+        raise EngineError(
+            f"llm.adapter = {llm.adapter!r} is set, but the openai backend cannot load an adapter: serve it with the "
+            "model server (vLLM: --enable-lora --lora-modules NAME=ADAPTER) and set llm.model to NAME, with "
+            'llm.adapter = "" (docs/finetune.md)'
+        )
+    raise EngineError(
+        f"llm.adapter = {llm.adapter!r} is set, but the embedded llama.cpp backend cannot load a peft LoRA adapter "
+        '(there is no maintained offline converter to GGUF): use llm.backend = "transformers" with '
+        'empathy.enabled = false, or serve the adapter with vLLM (llm.backend = "openai"); or set llm.adapter = "" '
+        "to run the base model (docs/finetune.md)"
     )
 
 

@@ -41,3 +41,12 @@ def test_transformers_backend_loads_the_model_and_adapter(tmp_path: Path) -> Non
     assert type(llm.model).__name__.startswith("Peft")
     with pytest.raises(EngineError, match=r"no config\.json"):
         load_llm(load_config(environ={**environ, "EMPATHICA_LLM_MODEL": str(tmp_path)}))
+
+
+@pytest.mark.parametrize(("backend", "advice"), [("embedded", "no maintained offline converter"), ("openai", "vLLM")])
+def test_an_adapter_the_backend_cannot_use_is_refused(backend: str, advice: str) -> None:
+    # Before, the embedded backend ran the base model and the report looked like an adapter run.
+    config = load_config(environ={"EMPATHICA_LLM_BACKEND": backend, "EMPATHICA_LLM_ADAPTER": "/x/adapter"})
+    with pytest.raises(EngineError, match=advice) as error:
+        load_llm(config)
+    assert "llm.adapter = '/x/adapter'" in str(error.value)
