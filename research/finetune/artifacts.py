@@ -1,7 +1,8 @@
 """What `empathica finetune` leaves in ADAPTER/: the peft adapter, the loss log and how the adapter was made.
 
 - adapter_config.json, adapter_model.safetensors: peft's `save_pretrained` (loadable by peft and by vLLM);
-- training_log.json: every step's loss (and the settings), for plots and the CI check that the loss falls;
+- training_log.json: every step's loss, the held-out losses (and the settings), for plots and the CI check;
+- validation.jsonl: the held-out dialogues (in the eval format), to compare the tuned agent on unseen ones;
 - empathica_finetune.json: the base model, the emotion-conditioning format and the dataset's sha256, so a user
   can tell which base model and prompt format the adapter needs.
 """
@@ -18,6 +19,7 @@ from research.finetune.train import TrainResult, TrainSettings
 
 METADATA = "empathica_finetune.json"
 TRAINING_LOG = "training_log.json"
+VALIDATION = "validation.jsonl"
 
 
 def file_sha256(path: Path) -> str:
@@ -37,8 +39,10 @@ def check_out_dir(out: Path) -> None:
         raise FileExistsError(f"--out {out} is a non-empty folder that holds no empathica adapter; pass a new folder")
 
 
-def save_adapter(result: TrainResult, out: Path, settings: TrainSettings, metadata: dict[str, Any]) -> None:
-    """Write the adapter, the training log and the metadata into `out`."""
+def save_adapter(
+    result: TrainResult, out: Path, settings: TrainSettings, metadata: dict[str, Any], validation_jsonl: str = ""
+) -> None:
+    """Write the adapter, the training log, the metadata and the held-out dialogues into `out`."""
     out.mkdir(parents=True, exist_ok=True)
     result.model.save_pretrained(str(out))
     log = {
@@ -46,7 +50,10 @@ def save_adapter(result: TrainResult, out: Path, settings: TrainSettings, metada
         "trainable_parameters": result.trainable_parameters,
         "total_parameters": result.total_parameters,
         "steps": [asdict(step) for step in result.steps],
+        "validation": [asdict(v) for v in result.validation],
     }
+    if validation_jsonl:
+        (out / VALIDATION).write_text(validation_jsonl, encoding="utf-8")
     (out / TRAINING_LOG).write_text(json.dumps(log, indent=2) + "\n", encoding="utf-8")
     (out / METADATA).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
 

@@ -37,6 +37,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help='layers to adapt: comma-separated names or "all-linear" (default: the attention projections of the '
         "model's architecture)",
     )
+    parser.add_argument(
+        "--val-fraction",
+        type=float,
+        default=0.2,
+        help="share of dialogues held out for the validation loss, split by dialogue with --seed (default 0.2)",
+    )
+    parser.add_argument(
+        "--eval-every", type=int, default=defaults.eval_every, help="steps between held-out losses (default 10)"
+    )
     parser.add_argument("--max-tokens", type=int, default=1024, help="longest example in tokens (default 1024)")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (default: llm.threads)")
 
@@ -60,6 +69,7 @@ def _finetune(config: Any, args: argparse.Namespace, out: TextIO) -> None:
     from research.finetune.artifacts import check_out_dir, file_sha256, save_adapter
     from research.finetune.encoding import encode_example
     from research.finetune.examples import USER_INTENSITY, EmotionConditioning, build_examples
+    from research.finetune.split import split_dialogues
     from research.finetune.train import train_lora
 
     settings = TrainSettings(
@@ -70,17 +80,24 @@ def _finetune(config: Any, args: argparse.Namespace, out: TextIO) -> None:
         seed=args.seed,
         target_modules=args.target_modules,
         threads=args.threads or config.llm.threads,
+        eval_every=args.eval_every,
     )
     try:
         check_out_dir(args.out)
         dialogues = load_dialogues(args.dialogues)
+        train_dialogues, held_out = split_dialogues(dialogues, args.val_fraction, args.seed)
         conditioning = EmotionConditioning(config.persona.prompt, config.persona.name)
-        examples = build_examples(dialogues, conditioning)
-    except (FileExistsError, DialogueError, PromptError) as error:
+        examples = build_examples(train_dialogues, conditioning)
+        validation = build_examples(held_out, conditioning)
+    except (FileExistsError, DialogueError, PromptError, ValueError) as error:
         raise FinetuneError(str(error)) from None
     if not examples:
         raise FinetuneError(f"{args.dialogues} has no turn with both `reply` and `reply_emotion` to learn from")
-    print(f"[finetune] {len(examples)} replies from {len(dialogues)} dialogues; loading {args.base}", file=out)
+    print(
+        f"[finetune] {len(examples)} replies from {len(train_dialogues)} dialogues to train on, {len(validation)} "
+        f"from {len(held_out)} held out; loading {args.base}",
+        file=out,
+    )
     torch.set_num_threads(settings.threads)
     try:
         tokenizer, base = load_causal_lm(args.base, dtype=torch.float32)  # LoRA on CPU trains in float32
@@ -88,10 +105,11 @@ def _finetune(config: Any, args: argparse.Namespace, out: TextIO) -> None:
         raise FinetuneError(str(error)) from None
     try:
         encoded = [encode_example(tokenizer, example, args.max_tokens) for example in examples]
+        encoded_validation = [encode_example(tokenizer, example, args.max_tokens) for example in validation]
     except ValueError as error:
         raise FinetuneError(str(error)) from None
     pad_id = next(i for i in (tokenizer.pad_token_id, tokenizer.eos_token_id, 0) if i is not None)
-    result = train_lora(base, encoded, pad_id, settings, out)
+    result = train_lora(base, encoded, pad_id, settings, out, validation=encoded_validation)
     metadata = {
         "base_model": str(args.base),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -110,8 +128,22 @@ def _finetune(config: Any, args: argparse.Namespace, out: TextIO) -> None:
             "dialogues": len(dialogues),
             "examples": len(examples),
             "reply_tokens": sum(e.reply_tokens for e in encoded),
+            "validation_examples": len(validation),
+        },
+        "split": {
+            "by": "dialogue",
+            "validation_fraction": args.val_fraction,
+            "seed": args.seed,
+            "train_dialogues": [d.id for d in train_dialogues],
+            "validation_dialogues": [d.id for d in held_out],
         },
     }
-    save_adapter(result, args.out, settings, metadata)
+    held_out_jsonl = "".join(d.model_dump_json(exclude_defaults=True) + "\n" for d in held_out)
+    save_adapter(result, args.out, settings, metadata, held_out_jsonl)
     first, last = result.steps[0].loss, result.steps[-1].loss
-    print(f"[finetune] loss {first:.4f} -> {last:.4f}; adapter saved in {args.out}", file=out)
+    held = (
+        f"; held-out loss {result.validation[0].loss:.4f} -> {result.validation[-1].loss:.4f}"
+        if result.validation
+        else ""
+    )
+    print(f"[finetune] loss {first:.4f} -> {last:.4f}{held}; adapter saved in {args.out}", file=out)

@@ -29,6 +29,7 @@ class TrainSettings:
     target_modules: str = ""  # "" = by architecture (research.finetune.lora); "all-linear" or "q_proj,v_proj"
     threads: int = 2
     max_grad_norm: float = 1.0
+    eval_every: int = 10  # steps between held-out losses (also before the first step and after the last)
 
 
 @dataclass
@@ -41,13 +42,24 @@ class StepLog:
 
 
 @dataclass
+class ValidationLog:
+    """The held-out loss after `step` steps (0: before training): mean cross-entropy over every reply token of the
+    validation examples (`tokens` of them), with dropout off."""
+
+    step: int
+    loss: float
+    tokens: int
+
+
+@dataclass
 class TrainResult:
-    """The adapted model (a peft PeftModel) and every step's loss."""
+    """The adapted model (a peft PeftModel), every step's loss and the held-out losses."""
 
     model: Any
     steps: list[StepLog] = field(default_factory=list)
     trainable_parameters: int = 0
     total_parameters: int = 0
+    validation: list[ValidationLog] = field(default_factory=list)
 
 
 def batches(examples: list[EncodedExample], batch_size: int, seed: int) -> Iterator[list[EncodedExample]]:
@@ -64,10 +76,41 @@ def batches(examples: list[EncodedExample], batch_size: int, seed: int) -> Itera
         yield batch
 
 
+def held_out_loss(model: Any, examples: list[EncodedExample], pad_id: int, batch_size: int) -> tuple[float, int]:
+    """Mean reply-token cross-entropy of `model` over `examples` (no gradients, dropout off) and the token count."""
+    import torch
+
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    total, tokens = 0.0, 0
+    with torch.no_grad():
+        for start in range(0, len(examples), batch_size):
+            batch = {k: v.to(device) for k, v in collate(examples[start : start + batch_size], pad_id).items()}
+            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+            # Token t predicts token t + 1; -100 labels (prompt, padding) are skipped, as in training.
+            loss = torch.nn.functional.cross_entropy(
+                logits[:, :-1].reshape(-1, logits.shape[-1]).float(),
+                batch["labels"][:, 1:].reshape(-1),
+                reduction="sum",
+            )
+            total += float(loss)
+            tokens += int((batch["labels"][:, 1:] != -100).sum())
+    if was_training:
+        model.train()
+    return (total / tokens if tokens else float("nan")), tokens
+
+
 def train_lora(
-    base: Any, examples: list[EncodedExample], pad_id: int, settings: TrainSettings, out: TextIO | None = None
+    base: Any,
+    examples: list[EncodedExample],
+    pad_id: int,
+    settings: TrainSettings,
+    out: TextIO | None = None,
+    validation: list[EncodedExample] | None = None,
 ) -> TrainResult:
-    """Wrap `base` with LoRA adapters and train them for `settings.steps` steps, printing each step's loss."""
+    """Wrap `base` with LoRA adapters and train them for `settings.steps` steps, printing each step's loss; with
+    `validation` examples, the held-out loss before training, every `settings.eval_every` steps and at the end."""
     import torch
     from peft import get_peft_model
 
@@ -93,6 +136,15 @@ def train_lora(
     model.train()
     result = TrainResult(model=model, trainable_parameters=trainable, total_parameters=total)
     stream = batches(examples, settings.batch_size, settings.seed)
+
+    def evaluate(step: int) -> None:
+        if not validation:
+            return
+        loss, tokens = held_out_loss(model, validation, pad_id, settings.batch_size)
+        result.validation.append(ValidationLog(step=step, loss=round(loss, 5), tokens=tokens))
+        print(f"[finetune] held-out loss after {step} steps: {loss:.4f} ({tokens} reply tokens)", file=out, flush=True)
+
+    evaluate(0)
     for step in range(1, settings.steps + 1):
         start = time.perf_counter()
         batch = {key: value.to(device) for key, value in collate(next(stream), pad_id).items()}
@@ -106,5 +158,7 @@ def train_lora(
         print(
             f"[finetune] step {step}/{settings.steps} loss {log.loss:.4f} ({log.seconds:.2f} s)", file=out, flush=True
         )
+        if step == settings.steps or (settings.eval_every > 0 and step % settings.eval_every == 0):
+            evaluate(step)
     model.eval()
     return result

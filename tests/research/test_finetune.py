@@ -183,7 +183,7 @@ def test_finetune_lowers_the_loss_and_the_adapter_loads(
     dialogues = write_dialogues(tmp_path / "dialogues.jsonl")
     out = tmp_path / "adapter"
     args = ("--steps", "30", "--lr", "1e-2", "--rank", "8", "--batch-size", "2", "--target-modules", "all-linear")
-    assert run_finetune(tiny_lm, dialogues, out, *args) == 0
+    assert run_finetune(tiny_lm, dialogues, out, *args, "--val-fraction", "0.34") == 0
     printed = capsys.readouterr().out
     assert "[finetune] step 30/30 loss" in printed
 
@@ -197,11 +197,20 @@ def test_finetune_lowers_the_loss_and_the_adapter_loads(
     meta = json.loads((out / "empathica_finetune.json").read_text())
     assert meta["base_model"] == str(tiny_lm)
     assert meta["dataset"]["sha256"] == hashlib.sha256(dialogues.read_bytes()).hexdigest()
-    assert meta["dataset"]["examples"] == 6
+    # One of the three dialogues (2 examples) is held out; its loss is measured before, every 10 steps and after.
+    split = meta["split"]
+    assert len(split["validation_dialogues"]) == 1 and len(split["train_dialogues"]) == 2
+    assert not set(split["validation_dialogues"]) & set(split["train_dialogues"])
+    assert meta["dataset"]["examples"] == 4 and meta["dataset"]["validation_examples"] == 2
+    assert [v["step"] for v in log["validation"]] == [0, 10, 20, 30]
+    assert all(v["loss"] > 0 and v["tokens"] > 0 for v in log["validation"])
+    held_out = load_dialogues(out / "validation.jsonl")
+    assert [d.id for d in held_out] == split["validation_dialogues"]
+    assert "held-out loss after 30 steps" in printed
     assert meta["conditioning"]["turn_template"] == "turn_default" and meta["conditioning"]["chat_format"] == "plain"
 
     # The adapter loads through the transformers backend and changes what the model says.
-    messages = build_examples(load_dialogues(dialogues), EmotionConditioning())[0].messages
+    messages = build_examples(load_dialogues(dialogues), EmotionConditioning())[0].messages  # any example will do
     base = TransformersChatLlm(tiny_lm, threads=1)
     tuned = TransformersChatLlm(tiny_lm, adapter=out, threads=1)
     assert not base.logits(messages).allclose(tuned.logits(messages), atol=1e-3)
@@ -243,3 +252,37 @@ def test_finetune_errors_say_what_to_do(
     assert run_finetune(Path("empathica-test/no-such-model"), dialogues, tmp_path / "c") == 2
     err = capsys.readouterr().err
     assert "from the Hugging Face hub" in err and "pass the local folder" in err
+
+
+def test_the_split_is_by_dialogue_seeded_and_never_empty(tmp_path: Path) -> None:
+    from research.finetune.split import split_dialogues
+
+    dialogues = load_dialogues(write_dialogues(tmp_path / "d.jsonl"))
+    train, held = split_dialogues(dialogues, 0.2, seed=7)
+    assert len(held) == 1 and len(train) == 2  # round(0.6) is 1: at least one is held out
+    assert split_dialogues(dialogues, 0.2, seed=7) == (train, held)
+    assert [d.id for d in train + held] != [] and {d.id for d in train} | {d.id for d in held} == {
+        d.id for d in dialogues
+    }
+    assert split_dialogues(dialogues, 0.0, seed=7) == (dialogues, [])
+    assert len(split_dialogues(dialogues, 0.9, seed=7)[0]) == 1  # never all of them
+    with pytest.raises(ValueError, match="val-fraction"):
+        split_dialogues(dialogues, 1.0, seed=7)
+
+
+@pytest.mark.models
+def test_held_out_loss_is_the_models_own_loss(tiny_lm: Path, tmp_path: Path) -> None:
+    import torch
+
+    from agent.llm.transformers_chat import load_causal_lm
+    from research.finetune.encoding import collate, encode_example
+    from research.finetune.train import held_out_loss
+
+    tokenizer, model = load_causal_lm(tiny_lm, dtype=torch.float32)
+    example = build_examples(load_dialogues(write_dialogues(tmp_path / "d.jsonl")), EmotionConditioning())[0]
+    encoded = encode_example(tokenizer, example, 1024)
+    loss, tokens = held_out_loss(model, [encoded], 0, batch_size=4)
+    model.eval()
+    with torch.no_grad():
+        expected = float(model(**collate([encoded], 0)).loss)
+    assert loss == pytest.approx(expected, rel=1e-5) and tokens == encoded.reply_tokens
