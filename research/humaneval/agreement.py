@@ -8,14 +8,15 @@ agreement, 0 is chance, below 0 systematic disagreement.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
 
 
-def krippendorff_alpha_nominal(units: Mapping[Hashable, Sequence[Hashable]]) -> float | None:
+def krippendorff_alpha_nominal(units: Mapping[Any, Sequence[Hashable]]) -> float | None:
     """Alpha over `units` (unit -> the values its raters gave, missing ratings left out); None when fewer than
     two pairable values exist or every value is the same (no variation: alpha is undefined)."""
-    coincidences: Counter[tuple[Hashable, Hashable]] = Counter()
+    coincidences: defaultdict[tuple[Hashable, Hashable], float] = defaultdict(float)
     for values in units.values():
         m = len(values)
         if m < 2:
@@ -24,7 +25,7 @@ def krippendorff_alpha_nominal(units: Mapping[Hashable, Sequence[Hashable]]) -> 
             for j, k in enumerate(values):
                 if i != j:
                     coincidences[(c, k)] += 1.0 / (m - 1)
-    totals: Counter[Hashable] = Counter()
+    totals: defaultdict[Hashable, float] = defaultdict(float)
     for (c, _k), weight in coincidences.items():
         totals[c] += weight
     n = sum(totals.values())
