@@ -4,7 +4,8 @@ Input lines are objects with `text`, and optionally `voice` (a voice-affect esti
 `dominance`, `confidence`, optional `label`) or `audio` (a 16-bit PCM WAV path, relative to the JSONL file, whose
 voice affect speech/ estimates; one estimator serves the whole file, so its lines are taken as one speaker whose
 baseline builds up line by line). Each input gives one output line with `label`, `mixture`, `vad` and
-`intensity`, plus `mismatch` and the text-only reading when a voice was given or measured.
+`intensity`, plus `mismatch` and the text-only reading when a voice was given or measured, and `safety`: null, or
+the crisis screen's `category`, `score` and `matched` for that line's text (with `--lexical-only`, the rules alone).
 A bad line gives `{"line": N, "error": ...}` in its place, so outputs stay aligned with inputs (exit code 1).
 """
 
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
+from agent.base import SafetyCheck, SafetyVerdictLike
 from core.emotion import VAD, EmotionState, VoiceAffect
 
 
@@ -36,6 +38,17 @@ def _record(state: EmotionState) -> dict[str, Any]:
         "mixture": state.mixture,
         "vad": {"valence": round(v.valence, 4), "arousal": round(v.arousal, 4), "dominance": round(v.dominance, 4)},
         "intensity": state.intensity,
+    }
+
+
+def _safety_record(verdict: SafetyVerdictLike | None) -> dict[str, Any] | None:
+    if verdict is None:
+        return None
+    score = verdict.score
+    return {
+        "category": verdict.category,
+        "score": None if score is None else round(float(score), 4),
+        "matched": verdict.matched,
     }
 
 
@@ -67,8 +80,12 @@ def perceive_lines(
     out: TextIO,
     err: TextIO | None = None,
     voice_from_audio: VoiceFromAudio | None = None,
+    safety: SafetyCheck | None = None,
 ) -> int:
-    """Write one JSON line per input line to `out`; returns 0, or 1 when any line was bad."""
+    """Write one JSON line per input line to `out`; returns 0, or 1 when any line was bad.
+
+    With `safety` (the crisis screen's check), each line also gets a `safety` field (see the module docstring).
+    """
     from agent.perception import fuse
 
     err = err or sys.stderr
@@ -97,6 +114,8 @@ def perceive_lines(
                 result.update(_record(fused.emotion))
                 result["mismatch"] = fused.mismatch
                 result["text_only"] = _record(text_state)
+            if safety is not None:
+                result["safety"] = _safety_record(safety(row["text"]))
         except (json.JSONDecodeError, ValueError) as exc:
             failed = True
             result = {"line": number, "error": str(exc)}
@@ -107,19 +126,29 @@ def perceive_lines(
 def run_perceive(path: Path, lexical_only: bool = False, out: TextIO | None = None) -> int:
     """The `perceive` command: read `path` ("-" for stdin) and print the readings; returns the exit code."""
     from agent.perception import TextPerception
-    from compose.engines import EngineError, load_perception
+    from agent.safety import DEFAULT_HOTLINE, SafetyScreen
+    from compose.engines import EngineError, load_crisis_screen, load_encoder, load_perception
 
     out = out or sys.stdout
     try:
-        perception = TextPerception() if lexical_only else load_perception(sys.stderr)
+        if lexical_only:  # no model at all: the crisis screen's rules alone
+            perception, screen = TextPerception(), SafetyScreen()
+        else:
+            encoder = load_encoder(sys.stderr)  # one MiniLM for perception and the crisis screen
+            perception = load_perception(sys.stderr, encoder)
+            screen = load_crisis_screen(DEFAULT_HOTLINE, encoder, sys.stderr)
     except EngineError as exc:
         print(f"empathica: {exc}", file=sys.stderr)
         return 2
     if str(path) == "-":
-        return perceive_lines(sys.stdin, perception.perceive, out, voice_from_audio=voice_from_wav(Path.cwd()))
+        return perceive_lines(
+            sys.stdin, perception.perceive, out, voice_from_audio=voice_from_wav(Path.cwd()), safety=screen.check
+        )
     try:
         with open(path, encoding="utf-8") as fh:
-            return perceive_lines(fh, perception.perceive, out, voice_from_audio=voice_from_wav(path.parent))
+            return perceive_lines(
+                fh, perception.perceive, out, voice_from_audio=voice_from_wav(path.parent), safety=screen.check
+            )
     except OSError as exc:
         print(f"empathica: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 2

@@ -348,22 +348,18 @@ def load_encoder(out: TextIO | None = None) -> Any:
     return timed_load(f"sentence embeddings {folder}", lambda: MiniLmEncoder(model_dir(folder)), out)
 
 
-def load_safety(
-    config: Config, encoder: Any | None = None, out: TextIO | None = None, model_file: Path | None = None
-) -> tuple[SafetyCheck | None, Callable[[dict[str, Any]], object] | None]:
-    """The crisis screen (rules + learned detector) and the escalation hook (None where disabled or not configured).
+def load_crisis_screen(
+    hotline_text: str, encoder: Any | None = None, out: TextIO | None = None, model_file: Path | None = None
+) -> Any:
+    """The crisis screen (agent.safety.SafetyScreen): rules + the learned detector, which must load.
 
     `encoder`: the MiniLM encoder to share (loaded here when None); `model_file`: the detector's weights (default:
-    the shipped, sha256-pinned file; another file is read unpinned). A screen that cannot load its rules, its
-    encoder or its weights raises EngineError: the server refuses to start rather than screen with rules alone.
+    the shipped, sha256-pinned file; another file is read unpinned). Missing or broken rules, encoder or weights
+    raise EngineError: the server refuses to start rather than screen with the rules alone.
     """
     from agent.safety import SafetyScreen, SemanticDetector, load_crisis_model
     from agent.safety.semantic import MODEL_FILE, MODEL_SHA256
-    from agent.safety_hook import WebhookNotifier
 
-    safety = config.safety
-    if not safety.enabled:
-        return None, None
     shared = encoder if encoder is not None else load_encoder(out)
     weights = model_file or MODEL_FILE
     pin = MODEL_SHA256 if model_file is None else None
@@ -371,9 +367,24 @@ def load_safety(
         "crisis detector", lambda: SemanticDetector(shared, load_crisis_model(weights, sha256=pin)), out
     )
     try:
-        screen = SafetyScreen(safety.hotline_text, detector=detector)
+        return SafetyScreen(hotline_text, detector=detector)
     except Exception as exc:  # a broken prompts/safety_*.txt: refuse to start rather than run unscreened
         raise EngineError(f"could not load the safety rules: {exc}") from exc
+
+
+def load_safety(
+    config: Config, encoder: Any | None = None, out: TextIO | None = None, model_file: Path | None = None
+) -> tuple[SafetyCheck | None, Callable[[dict[str, Any]], object] | None]:
+    """The crisis screen's check and the escalation hook (None where disabled or not configured).
+
+    Arguments after `config` as for `load_crisis_screen`; raises EngineError when the screen cannot load.
+    """
+    from agent.safety_hook import WebhookNotifier
+
+    safety = config.safety
+    if not safety.enabled:
+        return None, None
+    screen = load_crisis_screen(safety.hotline_text, encoder, out, model_file)
     return screen.check, (WebhookNotifier(safety.webhook_url) if safety.webhook_url else None)
 
 

@@ -71,3 +71,31 @@ def test_audio_lines_are_measured_and_fused(tmp_path: Path) -> None:
         assert {"label", "mixture", "vad", "mismatch", "text_only"} <= set(row)
     assert "cannot read audio" in rows[2]["error"]
     assert "audio" in rows[3]["error"] and rows[3]["line"] == 4
+
+
+def test_each_line_gets_the_crisis_screens_verdict():
+    from agent.safety import SafetyScreen
+
+    out = io.StringIO()
+    lines = ['{"text": "I want to kill myself"}', '{"text": "I am sad about the rain"}', "not json"]
+    code = perceive_lines(lines, _fake_perceive, out, io.StringIO(), safety=SafetyScreen().check)
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert code == 1
+    assert rows[0]["safety"] == {"category": "suicide", "score": 1.0, "matched": "kill myself"}
+    assert "safety" in rows[1] and rows[1]["safety"] is None
+    assert "safety" not in rows[2]  # a bad line keeps only its error
+
+
+@pytest.mark.models
+def test_perceive_command_reports_the_learned_detector(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cli.perceive import run_perceive
+
+    path = tmp_path / "in.jsonl"
+    texts = ["Nobody would miss me if I was gone", "my doctor appointment went fine"]
+    path.write_text("\n".join(json.dumps({"text": t}) for t in texts) + "\n")
+    out = io.StringIO()
+    assert run_perceive(path, out=out) == 0
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert rows[0]["safety"]["category"] == "suicide" and 0 < rows[0]["safety"]["score"] <= 1
+    assert rows[0]["safety"]["matched"]
+    assert rows[1]["safety"] is None
