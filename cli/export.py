@@ -30,6 +30,7 @@ TIMING_KEYS = (
 )
 _BASE_COLUMNS = ("session_id", "persona", "turn_index", "created_at", "input_kind", "user_text")
 _EMOTION_FIELDS = ("label", "intensity", "valence", "arousal", "dominance")
+_VOICE_COLUMNS = ("voice_valence", "voice_arousal", "voice_dominance", "voice_confidence", "voice_mismatch")
 
 
 def run_export(config: Config, fmt: ExportFormat, session_id: str | None = None, out: Path | None = None) -> int:
@@ -82,6 +83,7 @@ def write_rows(rows: list[dict[str, Any]], fmt: ExportFormat, out: TextIO) -> No
         *_BASE_COLUMNS,
         *(f"user_{f}" for f in _EMOTION_FIELDS),
         *(f"agent_{f}" for f in _EMOTION_FIELDS),
+        *_VOICE_COLUMNS,
         "reply_text",
         "cancelled",
         *(f"{key}_ms" for key in timing_keys),
@@ -95,7 +97,10 @@ def write_rows(rows: list[dict[str, Any]], fmt: ExportFormat, out: TextIO) -> No
 def _emotion(stored: dict[str, Any] | None) -> dict[str, Any] | None:
     if stored is None:
         return None
-    return {"label": stored.get("label"), "intensity": stored.get("intensity"), "vad": stored.get("vad")}
+    out = {"label": stored.get("label"), "intensity": stored.get("intensity"), "vad": stored.get("vad")}
+    if "voice" in stored:  # spoken turns: the voice's own reading and whether it disagreed with the words
+        out["voice"], out["mismatch"] = stored["voice"], bool(stored.get("mismatch"))
+    return out
 
 
 def _timing_keys(timings: Iterable[dict[str, float]]) -> list[str]:
@@ -114,6 +119,11 @@ def _flat(row: dict[str, Any], timing_keys: list[str]) -> dict[str, Any]:
         flat[f"{who}_intensity"] = emotion.get("intensity", "")
         for axis in ("valence", "arousal", "dominance"):
             flat[f"{who}_{axis}"] = vad.get(axis, "")
+    voice = (row["user_emotion"] or {}).get("voice") or {}
+    for axis in ("valence", "arousal", "dominance"):
+        flat[f"voice_{axis}"] = (voice.get("vad") or {}).get(axis, "")
+    flat["voice_confidence"] = voice.get("confidence", "")
+    flat["voice_mismatch"] = int((row["user_emotion"] or {}).get("mismatch", False)) if voice else ""
     flat["reply_text"] = row["reply_text"]
     flat["cancelled"] = int(row["cancelled"])
     for key in timing_keys:

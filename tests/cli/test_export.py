@@ -94,3 +94,27 @@ def test_unknown_session_and_missing_database(
     assert main(["export"]) == 1
     assert "no conversation database" in capsys.readouterr().err
     assert not (tmp_path / "absent.sqlite3").exists()
+
+
+def test_a_spoken_turns_voice_and_mismatch_are_exported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "voiced.sqlite3"
+    monkeypatch.setenv("EMPATHICA_STORAGE_DATABASE", str(path))
+    voice = {"vad": {"valence": -0.2, "arousal": 0.6, "dominance": 0.1}, "confidence": 0.55, "label": "fear"}
+    store = ConversationStore(path)
+    store.create_session("Mira", "s-v")
+    store.add_turn(
+        TurnRecord(
+            session_id="s-v", turn_index=0, input_kind="audio", user_text="I'm fine", reply_text="ok",
+            cancelled=False, user_emotion={**SAD, "voice": voice, "mismatch": True}, agent_emotion=None,
+            timings={}, created_at=1_700_000_000.0,
+        )
+    )
+    store.close()
+    assert main(["export"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["user_emotion"]["voice"] == voice and row["user_emotion"]["mismatch"] is True
+    assert main(["export", "--format", "csv"]) == 0
+    flat = next(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert (flat["voice_arousal"], flat["voice_confidence"], flat["voice_mismatch"]) == ("0.6", "0.55", "1")
