@@ -44,6 +44,7 @@ def test_disabled_safety_loads_nothing():
 def test_the_loaded_screen_catches_indirect_language():
     check, _hook = load_safety(load_config(environ={}))
     assert check is not None
-    verdict = check("I can't see myself making it through another week, I'm so tired of living")
-    assert verdict is not None and verdict.category == "suicide" and verdict.score is not None
+    # A training expression beyond the rules: this checks the wiring (held-out figures: tests/agent/safety).
+    verdict = check("Nobody would miss me if I was gone")
+    assert verdict is not None and verdict.category == "suicide" and verdict.score is not None and verdict.score < 1
     assert check("my doctor appointment went fine") is None
