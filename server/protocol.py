@@ -66,6 +66,8 @@ class Hello(_ClientMessage):
     token: str | None = None
     persona: str | None = Field(None, min_length=1, max_length=100)
     session_id: str | None = Field(None, min_length=1, max_length=100)
+    # The secret `ready` gave the client that started the conversation: resuming `session_id` needs it.
+    resume_secret: str | None = Field(None, max_length=200)
     # An uploaded portrait's id (POST /portraits): the avatar wears that face instead of the persona's.
     portrait: str | None = None
 
@@ -199,6 +201,8 @@ class Ready(BaseModel):
     persona: str
     media_mime: str
     portrait: str | None = None  # the session's uploaded portrait id, when it has one
+    # Keep it with session_id: `hello` needs both to resume this conversation (only sent once authorised).
+    resume_secret: str | None = None
 
 
 class TranscriptOut(BaseModel):

@@ -105,6 +105,7 @@ class ConversationStore:
         self._lock = threading.Lock()
         # The next turn index of each session this process has numbered turns for (see allocate_turn_index).
         self._next_index: dict[str, int] = {}
+        self._index_lock = threading.Lock()  # guards _next_index; taken before `_lock`, never while holding it
         with self._locked() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
@@ -151,18 +152,39 @@ class ConversationStore:
         The first call for a session starts after its last stored turn; later ones count on in memory, so turns
         still waiting to be written (storage.pending) and turns of two connections on one session never share an
         index. (A turn written by another process at an index taken meanwhile is moved after it by save_turn.)
+        Only the first call for a session that `new_session` did not announce reads the database.
         """
-        with self._locked() as db:
-            index = self._next_index.get(session_id)
-            if index is None:
-                row = db.execute("SELECT MAX(turn_index) FROM turns WHERE session_id = ?", (session_id,)).fetchone()
-                index = 0 if row[0] is None else row[0] + 1
+        with self._index_lock:
+            index = self._next_index_locked(session_id)
             self._next_index[session_id] = index + 1
-            if len(self._next_index) > _MAX_COUNTED_SESSIONS:  # forget the least recently numbered session
-                del self._next_index[next(iter(self._next_index))]
-            else:
-                self._next_index[session_id] = self._next_index.pop(session_id)  # most recently used last
         return index
+
+    def peek_turn_index(self, session_id: str) -> int:
+        """The index `allocate_turn_index` would hand out next (e.g. to announce a turn before it starts)."""
+        with self._index_lock:
+            index = self._next_index_locked(session_id)
+            self._next_index[session_id] = index
+        return index
+
+    def new_session(self, session_id: str) -> None:
+        """Announce a session id that nothing is stored under (a fresh random one): its turns count from 0 without
+        reading the database (so numbering never waits for a write in progress)."""
+        with self._index_lock:
+            self._next_index.setdefault(session_id, 0)
+            self._forget_old_indices()
+
+    def _next_index_locked(self, session_id: str) -> int:
+        index = self._next_index.pop(session_id, None)  # re-inserted by the caller: most recently used last
+        if index is None:
+            with self._locked() as db:
+                row = db.execute("SELECT MAX(turn_index) FROM turns WHERE session_id = ?", (session_id,)).fetchone()
+            index = 0 if row[0] is None else row[0] + 1
+            self._forget_old_indices()
+        return index
+
+    def _forget_old_indices(self) -> None:
+        while len(self._next_index) > _MAX_COUNTED_SESSIONS:  # the least recently numbered sessions go
+            del self._next_index[next(iter(self._next_index))]
 
     def add_turn(self, turn: TurnRecord) -> None:
         """Store one turn (its session must exist)."""

@@ -1,7 +1,9 @@
 """The turns of one session: started one at a time, each after the previous, on the engines all sessions share.
 
-Also what carries from turn to turn: the turn index, the agent's and the user's emotion, and the reply timelines
-that turn the client's `played` reports into the part of a reply the listener actually heard.
+Also what carries from turn to turn: the turn index (handed out by the store, once per conversation, whichever
+connection asks), the agent's and the user's emotion, and the reply timelines that turn the client's `played`
+reports into the part of a reply the listener actually heard (only replies this connection started). Nothing here
+waits for the database on the event loop: reads and writes run in worker threads.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,11 +21,11 @@ from pydantic import BaseModel
 from core.emotion import VAD, EmotionState
 from server.metrics import Metrics
 from server.protocol import ErrorOut, ProtocolError, ReplyEnd, ReplyStart
-from server.session.rate_limit import TokenBucket
+from server.session.rate_limit import TurnLimits
 from server.turn.pipeline import TurnInput, TurnPipeline
 from server.turn.played import ReplyTimeline
 from server.turn.sink import TurnSink
-from storage.store import ConversationStore, InputKind
+from storage.store import ConversationStore, InputKind, SessionRecord, TurnRecord
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,7 @@ class TurnRequest:
     pcm: npt.NDArray[np.int16] | None = None
     input_end: float | None = None  # time.perf_counter() when the input ended; None: now
     endpoint_ms: float | None = None  # hands-free: the pause the endpointer waited for
+    secret_hash: str | None = None  # of the conversation's resume secret: stored with its first turn
 
 
 @dataclass(frozen=True)
@@ -59,19 +63,23 @@ class TurnScheduler:
         turn_lock: asyncio.Lock,
         sink: TurnSink,
         history_turns: int,
-        max_turns_per_minute: int,
+        limits: TurnLimits,
+        address: str = "",
         metrics: Metrics | None = None,
     ) -> None:
+        """`limits` are the server's turn rate limits, applied to this conversation and the client's `address`."""
         self.pipeline = pipeline
         self.store = store
         self.turn_lock = turn_lock
         self.sink = sink
         self.history_turns = history_turns
-        self.max_turns_per_minute = max_turns_per_minute
+        self.limits = limits
+        self.address = address
         self.metrics = metrics
-        self.next_turn = 0
+        self.session_id = ""  # set by `begin` or `resume`
         self.turns_started = 0
-        self._rate = TokenBucket(max_turns_per_minute)
+        # The turns this connection started, newest last: the only ones its `played` reports may name.
+        self._started: deque[int] = deque(maxlen=_KEPT_TIMELINES + 2)
         self._agent_emotion: EmotionState | None = None
         self._user_emotion: EmotionState | None = None  # smoothed across turns
         self._turn: asyncio.Task[None] | None = None
@@ -127,35 +135,52 @@ class TurnScheduler:
 
     # ------------------------------------------------------------ starting and running turns
 
-    def resume(self, session_id: str) -> str | None:
-        """Continue a stored conversation: its next turn index and last emotions; returns its persona.
+    @property
+    def next_turn(self) -> int:
+        """The index the conversation's next turn will get (to announce it, e.g. in `speech_end`)."""
+        return self.store.peek_turn_index(self.session_id)
 
-        None: nothing of it is stored yet (e.g. a reconnect before its first turn), so it starts afresh.
+    def begin(self, session_id: str) -> None:
+        """Serve a new conversation under a fresh random `session_id` (nothing is stored under it)."""
+        self.session_id = session_id
+        self.store.new_session(session_id)
+        self._agent_emotion, self._user_emotion = None, None
+
+    async def resume(self, session_id: str) -> str | None:
+        """Continue a conversation: its turn numbering and last emotions; returns its stored persona.
+
+        None: nothing of it is stored yet (e.g. a reconnect before its first turn was written).
         """
-        record = self.store.get_session(session_id)
-        if record is None:
-            self.next_turn, self._agent_emotion, self._user_emotion = 0, None, None
-            return None
-        self.next_turn = self.store.next_turn_index(record.id)
-        turns = self.store.turns(record.id)
+        record, turns = await asyncio.to_thread(self._stored, session_id)
+        self.session_id = session_id
         last = next((t.agent_emotion for t in reversed(turns) if t.agent_emotion), None)
         self._agent_emotion = _emotion_from_dict(last) if last else None
         last_user = next((t.user_emotion for t in reversed(turns) if t.user_emotion), None)
         self._user_emotion = _emotion_from_dict(last_user) if last_user else None
-        return record.persona
+        return record.persona if record is not None else None
+
+    def _stored(self, session_id: str) -> tuple[SessionRecord | None, list[TurnRecord]]:
+        record = self.store.get_session(session_id)
+        self.store.peek_turn_index(session_id)  # numbering starts after its stored turns (read here, off the loop)
+        return record, self.store.turns(session_id) if record is not None else []
 
     def start(self, request: TurnRequest) -> None:
         """Start the next turn; it runs once the previous one has finished. Raises `rate_limited`."""
-        if not self._rate.take():
-            wait = self._rate.wait_seconds()
+        allowed, wait, which = self.limits.take(self.session_id, self.address)
+        if not allowed:
+            limit = (
+                f"at most {self.limits.per_session:g} a minute in a conversation"
+                if which == "session"
+                else f"at most {self.limits.per_address:g} a minute from one address"
+            )
             raise ProtocolError(
                 "rate_limited",
-                f"too many turns (at most {self.max_turns_per_minute} a minute); try again in {wait:.1f} s",
+                f"too many turns ({limit}); try again in {wait:.1f} s",
                 turn_id=self.next_turn,  # the turn that would have started (a hands-free `speech_end` named it)
             )
         turn = TurnInput(
             session_id=request.session_id,
-            turn_index=self.next_turn,
+            turn_index=self.store.allocate_turn_index(self.session_id),
             kind=request.kind,
             input_end=request.input_end if request.input_end is not None else time.perf_counter(),
             text=request.text,
@@ -163,11 +188,12 @@ class TurnScheduler:
             persona=request.persona,
             portrait=request.portrait,
             endpoint_ms=request.endpoint_ms,
+            secret_hash=request.secret_hash,
         )
         self.turn_id = turn.turn_index
+        self._started.append(turn.turn_index)
         self._reply_ended = False
         self._reply_started = False
-        self.next_turn += 1
         self.turns_started += 1
         self._cancel = asyncio.Event()
         self._turn = asyncio.create_task(self._run(turn, self._cancel, self._turn))
@@ -183,7 +209,7 @@ class TurnScheduler:
             if previous is not None:
                 await asyncio.shield(previous)
             async with self.turn_lock:
-                turn.history = self.store.history(turn.session_id, self.history_turns)
+                turn.history = await asyncio.to_thread(self.store.history, turn.session_id, self.history_turns)
                 turn.previous_emotion = self._agent_emotion
                 turn.previous_user_emotion = self._user_emotion
                 outcome = await self.pipeline.run(turn, self.sink, cancel)
@@ -192,7 +218,7 @@ class TurnScheduler:
             if outcome.user_emotion is not None:
                 self._user_emotion = outcome.user_emotion
             if outcome.record is not None:
-                self._remember_timeline(turn.session_id, turn.turn_index, outcome.timeline)
+                await self._remember_timeline(turn.session_id, turn.turn_index, outcome.timeline)
             if self.metrics is not None and outcome.record is not None:
                 self.metrics.turn_completed(turn.kind, outcome.record.timings)
         except Exception:  # the pipeline reports stage failures itself; this is a bug: keep the session alive
@@ -203,26 +229,37 @@ class TurnScheduler:
 
     # ------------------------------------------------------------ what the client actually played
 
-    def played(self, turn_index: int, seconds: float) -> None:
-        """The client's report of how much of a reply it played (it stopped early: barge-in or cancel)."""
-        self._played[turn_index] = seconds
-        self._apply_played(turn_index)
+    async def played(self, turn_index: int, seconds: float) -> None:
+        """The client's report of how much of a reply it played (it stopped early: barge-in or cancel).
 
-    def _remember_timeline(self, session_id: str, turn_index: int, timeline: ReplyTimeline) -> None:
+        Only a reply this connection started recently may be named (another connection's turns, even of the same
+        conversation, are not this client's to cut short); anything else is `invalid_message`.
+        """
+        if turn_index not in self._started:
+            raise ProtocolError(
+                "invalid_message",
+                f"turn {turn_index} is not one of this connection's last replies; `played` names a reply it received",
+            )
+        self._played[turn_index] = seconds
+        await self._apply_played(turn_index)
+
+    async def _remember_timeline(self, session_id: str, turn_index: int, timeline: ReplyTimeline) -> None:
         self._timelines[turn_index] = _Heard(session_id, timeline)
         for old in [t for t in self._timelines if t < turn_index - _KEPT_TIMELINES]:
             del self._timelines[old]
-            self._played.pop(old, None)
-        self._apply_played(turn_index)
+        for old in [t for t in self._played if t not in self._started]:
+            del self._played[old]
+        await self._apply_played(turn_index)
 
-    def _apply_played(self, turn_index: int) -> None:
+    async def _apply_played(self, turn_index: int) -> None:
         """Store what the listener heard of a reply they interrupted, once both the reply and the report are in."""
         heard, seconds = self._timelines.get(turn_index), self._played.get(turn_index)
         if heard is None or seconds is None or seconds >= heard.timeline.duration:
             return
         del self._played[turn_index]
         try:
-            self.store.set_played_reply(heard.session_id, turn_index, heard.timeline.text_until(seconds))
+            text = heard.timeline.text_until(seconds)
+            await asyncio.to_thread(self.store.set_played_reply, heard.session_id, turn_index, text)
         except Exception:  # the generated reply stays stored; only the truncation is lost
             log.exception("could not store the played part of turn %s/%s", heard.session_id, turn_index)
 

@@ -75,6 +75,7 @@ class TurnInput:
     persona: str = ""  # recorded with the session when this is its first stored turn
     portrait: str | None = None  # the session's uploaded portrait file (server.web.portraits); None: the persona's
     endpoint_ms: float | None = None  # hands-free microphone: the pause the endpointer waited for (a timing)
+    secret_hash: str | None = None  # of the session's resume secret: stored with its first turn
 
 
 @dataclass
@@ -426,7 +427,7 @@ class TurnPipeline:
         )
         assert self.pending is not None, "set in __post_init__"
         plan = state.plan.to_dict() if state.plan is not None else None
-        saved = self.pending.save(PendingTurn(record, turn.persona, plan))
+        saved = self.pending.save(PendingTurn(record, turn.persona, plan, turn.secret_hash))
         if not saved.written:  # locked or full: kept in memory (and the journal), written on a later try
             log.error("could not store turn %s/%s yet (%s); %d turn(s) waiting", turn.session_id,
                       turn.turn_index, saved.error, saved.waiting)

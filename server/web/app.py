@@ -11,7 +11,7 @@ from aiohttp import web
 from compose.config import Config
 from compose.engines import Engines, make_endpointer
 from server.metrics import CONTENT_TYPE, Metrics
-from server.session.session import Session, SessionSettings
+from server.session.session import Session, SessionSettings, SharedState
 from server.turn.pipeline import TurnPipeline
 from server.web.access import origin_allowed
 from server.web.avatar_routes import AvatarRoutes, engine_faces, portrait_store
@@ -31,7 +31,7 @@ LOCK_KEY = web.AppKey("turn_lock", asyncio.Lock)
 CONFIG_KEY = web.AppKey("config", Config)
 SESSIONS_KEY: web.AppKey[set[LingeringWebSocketResponse]] = web.AppKey("sessions", set)
 METRICS_KEY = web.AppKey("metrics", Metrics)
-SLOTS_KEY = web.AppKey("session_slots", asyncio.Semaphore)
+SHARED_KEY = web.AppKey("sessions_shared", SharedState)
 AVATAR_KEY = web.AppKey("avatar_routes", AvatarRoutes)
 
 
@@ -68,7 +68,6 @@ def create_app(config: Config, engines: Engines, store: ConversationStore) -> we
     app[LOCK_KEY] = asyncio.Lock()
     app[SESSIONS_KEY] = set()
     app[METRICS_KEY] = Metrics()
-    app[SLOTS_KEY] = asyncio.Semaphore(config.server.max_sessions)
     # Uploaded portraits live beside the database; sessions choose one by id in `hello`.
     avatar = AvatarRoutes(
         config,
@@ -86,7 +85,12 @@ def create_app(config: Config, engines: Engines, store: ConversationStore) -> we
         history_turns=config.server.history_turns,
         max_turns_per_minute=config.server.max_turns_per_minute,
         portrait_path=avatar.portraits.path_of,
+        max_turns_per_minute_per_address=config.server.max_turns_per_minute_per_address,
+        hello_timeout=config.server.hello_timeout_seconds,
+        max_sessions=config.server.max_sessions,
     )
+    # Slots, rate limits and who serves which conversation: shared by every connection.
+    app[SHARED_KEY] = SharedState(app[SETTINGS_KEY])
     app.router.add_get("/", index)
     app.router.add_get("/kiosk", index)  # the same page; the client switches to kiosk mode by its path
     app.router.add_get("/healthz", healthz)
@@ -122,29 +126,34 @@ async def metrics(request: web.Request) -> web.Response:
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     """One conversation; messages larger than `max_message_bytes` close it with code 1009.
 
-    A browser page from an origin outside `server.allowed_origins` is refused with 403 before the upgrade, and
-    one more than `server.max_sessions` open conversations with 503.
+    A browser page from an origin outside `server.allowed_origins` is refused with 403 before the upgrade. Without
+    `server.token`, one more than `server.max_sessions` open conversations is refused with 503; with a token, a
+    connection takes a slot only once its `hello` brings the token (server.session.admission).
     """
     app = request.app
     server = app[CONFIG_KEY].server
     if not origin_allowed(request, server.allowed_origins, server.host):
         raise web.HTTPForbidden(text="this page's origin may not open the conversation (server.allowed_origins)")
-    slots = app[SLOTS_KEY]
-    if slots.locked():
+    admission = app[SHARED_KEY].admission
+    takes_slot = not server.token
+    if takes_slot and not admission.take():
         raise web.HTTPServiceUnavailable(
             text="the server is serving as many conversations as it may (server.max_sessions); try again shortly",
             headers={"Retry-After": "30"},
         )
-    await slots.acquire()  # free, so this returns at once: no other handshake can take the slot in between
     try:
-        return await _serve(request, app)
-    finally:
-        slots.release()
+        ws = LingeringWebSocketResponse(max_msg_size=server.max_message_bytes + 1, heartbeat=30.0)  # at most: fine
+        await ws.prepare(request)
+    except BaseException:
+        if takes_slot:
+            admission.give_back()
+        raise
+    return await _serve(request, app, ws, takes_slot)
 
 
-async def _serve(request: web.Request, app: web.Application) -> web.WebSocketResponse:
-    ws = LingeringWebSocketResponse(max_msg_size=app[CONFIG_KEY].server.max_message_bytes, heartbeat=30.0)
-    await ws.prepare(request)
+async def _serve(
+    request: web.Request, app: web.Application, ws: LingeringWebSocketResponse, holds_slot: bool
+) -> web.WebSocketResponse:
     app[METRICS_KEY].connection_opened()
     session = Session(
         ws,
@@ -154,6 +163,9 @@ async def _serve(request: web.Request, app: web.Application) -> web.WebSocketRes
         app[SETTINGS_KEY],
         metrics=app[METRICS_KEY],
         make_endpointer=partial(make_endpointer, app[CONFIG_KEY]),
+        shared=app[SHARED_KEY],
+        address=request.remote or "",
+        holds_slot=holds_slot,  # the session gives it back when it ends
     )
     app[SESSIONS_KEY].add(ws)
     try:

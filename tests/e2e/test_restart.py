@@ -1,4 +1,5 @@
-"""Conversations survive a server restart: resume with `hello` + session_id; the store keeps the turn."""
+"""Conversations survive a server restart: resume with `hello` + session_id + resume_secret; the store keeps the
+turn, and the secret's hash with it (the bare id resumes nothing)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ pytestmark = pytest.mark.e2e
 async def test_resume_after_restart(server: ServerProcess) -> None:
     url = server.url.replace("http://", "ws://") + "/ws"
     async with aiohttp.ClientSession() as http, http.ws_connect(url) as ws:
-        session_id = (await receive_json(ws))["session_id"]
+        ready = await receive_json(ws)
+        session_id, secret = ready["session_id"], ready["resume_secret"]
         result = await text_turn(ws, "My cat is ill and I am worried about her.")
         assert result.types[-1] == "reply_end"
         turn_id = result.end["turn_id"]
@@ -25,6 +27,8 @@ async def test_resume_after_restart(server: ServerProcess) -> None:
     async with aiohttp.ClientSession() as http, http.ws_connect(url) as ws:
         assert (await receive_json(ws))["session_id"] != session_id
         await ws.send_json({"type": "hello", "protocol": 1, "session_id": session_id})
+        assert (await receive_json(ws))["code"] == "unauthorized", "the id alone opens nothing"
+        await ws.send_json({"type": "hello", "protocol": 1, "session_id": session_id, "resume_secret": secret})
         ready = await receive_json(ws)
         assert ready["type"] == "ready" and ready["session_id"] == session_id
 

@@ -207,7 +207,9 @@ async def test_resume_after_restart(db: Path) -> None:
     client, store = await start(db, fake_engines(responder))
     ws, fresh = await connect(client)
     assert fresh["session_id"] != ready["session_id"]
-    await ws.send_json({"type": "hello", "session_id": ready["session_id"]})
+    await ws.send_json({"type": "hello", "session_id": ready["session_id"]})  # the bare id opens nothing
+    assert (await receive_json(ws))["code"] == "unauthorized"
+    await ws.send_json({"type": "hello", "session_id": ready["session_id"], "resume_secret": ready["resume_secret"]})
     resumed = await receive_json(ws)
     assert resumed["type"] == "ready" and resumed["session_id"] == ready["session_id"]
     await ws.send_json({"type": "text", "text": "again"})

@@ -8,6 +8,7 @@ import base64
 import json
 import logging
 import threading
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -152,21 +153,24 @@ def test_valid_messages_with_any_content_are_served(
     async def scenario() -> None:
         client, store = await _server(tmp_path_factory.mktemp("fuzz"))
         try:
-            ws, _ = await connect(client)
+            ws, fresh = await connect(client)
             hello: dict[str, Any] = {"type": "hello", "persona": persona}
             if session_id is not None:
                 hello["session_id"] = session_id
             await ws.send_json(hello)
             ready = await receive_json(ws)
-            assert ready["type"] == "ready" and ready["session_id"] == (session_id or ready["session_id"])
+            # An id the server knows nothing about is not adopted: the connection keeps its own new conversation.
+            assert ready["type"] == "ready" and ready["session_id"] == fresh["session_id"]
             await ws.send_json({"type": "played", "turn_id": played[0], "seconds": played[1]})
-            assert await _sync(ws) == [], "a report about an unknown turn is ignored"
+            answers = await _sync(ws)
+            assert [(a["type"], a["code"]) for a in answers] == [("error", "invalid_message")], "not this client's"
             await ws.send_json({"type": "text", "text": text})
-            if text.strip():
+            words = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc").strip()
+            if words:
                 seen = await until_reply_end(ws)
                 assert "error" not in [m.get("type") for m in seen], seen
-                assert store.turns(ready["session_id"])[-1].user_text == text.strip()
-            else:
+                assert store.turns(ready["session_id"])[-1].user_text == words
+            else:  # whitespace, NULs and other control characters are no message
                 assert (await receive_json(ws))["code"] == "empty_input"
         finally:
             await client.close()

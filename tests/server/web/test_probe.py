@@ -6,13 +6,15 @@ the user expects instead: one clear error, and the session and the server go on.
 
 from __future__ import annotations
 
+import asyncio
 import struct
+import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from aiohttp import WSServerHandshakeError
+from aiohttp import WSMsgType, WSServerHandshakeError
 from aiohttp.test_utils import TestClient
 
 from agent.prompt_budget import PromptBudget
@@ -208,3 +210,206 @@ async def test_a_2000_emoji_turn_does_not_poison_later_turns(tmp_path: Path) -> 
     finally:
         await client.close()
         store.close()
+
+
+# ---------------------------------------------------------------- 2. a session id was a key to the conversation
+
+
+async def test_a_session_id_alone_does_not_resume_a_conversation(tmp_path: Path) -> None:
+    responder = FakeResponder()
+    engines = Engines(FakeRecognizer(), fake_perceive, fake_choose, responder, fake_engines().media)
+    client, store = await start(tmp_path / "db.sqlite3", engines)
+    try:
+        owner, ready = await connect(client)
+        assert len(ready["resume_secret"]) >= 40
+        await owner.send_json({"type": "text", "text": "My PIN is 4921, keep it secret."})
+        await until_reply_end(owner)
+        probe, fresh = await connect(client)
+        assert "resume_secret" in fresh and fresh["resume_secret"] != ready["resume_secret"]
+        for secret in (None, "", "guess", fresh["resume_secret"]):
+            hello = {"type": "hello", "session_id": ready["session_id"]}
+            if secret is not None:
+                hello["resume_secret"] = secret
+            await probe.send_json(hello)
+            error = await receive_json(probe)
+            assert (error["type"], error["code"]) == ("error", "unauthorized"), (secret, error)
+        await probe.send_json({"type": "text", "text": "What is my PIN?"})
+        await until_reply_end(probe)
+        assert responder.calls[-1] == [], "the prober's turn saw none of the owner's conversation"
+        assert [t.user_text for t in store.turns(ready["session_id"])] == ["My PIN is 4921, keep it secret."]
+        await owner.send_json({"type": "text", "text": "Still mine?"})
+        assert (await until_reply_end(owner))[-1]["turn_id"] == 1, "the owner was not disturbed"
+    finally:
+        await client.close()
+        store.close()
+
+
+async def test_resuming_with_the_secret_takes_over_and_closes_the_old_socket(tmp_path: Path) -> None:
+    gate = threading.Event()
+    engines = Engines(FakeRecognizer(), fake_perceive, fake_choose, FakeResponder(gate=gate), fake_engines().media)
+    client, store = await start(tmp_path / "db.sqlite3", engines)
+    try:
+        first, ready = await connect(client)
+        await first.send_json({"type": "text", "text": "one"})  # turn 0, held mid-reply by the gate
+        assert (await receive_json(first))["type"] == "user_emotion"
+        second, _ = await connect(client)
+        await second.send_json(_resume(ready))
+        resumed = await receive_json(second)
+        assert resumed["type"] == "ready" and resumed["session_id"] == ready["session_id"]
+        assert resumed["resume_secret"] == ready["resume_secret"]
+        closed = await _closed(first)
+        assert closed == (4001, "this conversation continued on another connection")
+        gate.set()
+        await second.send_json({"type": "text", "text": "two"})
+        end = (await until_reply_end(second))[-1]
+        assert end["turn_id"] == 1, "turn 0 is still the first connection's (stored once it wound down)"
+        turns = store.turns(ready["session_id"])
+        assert [(t.turn_index, t.user_text) for t in turns] == [(0, "one"), (1, "two")]
+        assert turns[0].cancelled
+        # `played` may name only this connection's replies: turn 0 was the other connection's.
+        await second.send_json({"type": "played", "turn_id": 0, "seconds": 0.1})
+        error = await receive_json(second)
+        assert (error["type"], error["code"]) == ("error", "invalid_message")
+        assert store.turns(ready["session_id"])[0].reply_text == turns[0].reply_text, "its reply is untouched"
+        await second.send_json({"type": "played", "turn_id": 1, "seconds": 0.1})  # its own: cut to what was heard
+        await second.send_json({"type": "hello"})
+        assert (await receive_json(second))["type"] == "ready"
+        assert store.turns(ready["session_id"])[1].reply_text.endswith("…")
+    finally:
+        gate.set()
+        await client.close()
+        store.close()
+
+
+async def test_a_reconnect_before_the_first_turn_resumes_and_an_unknown_id_starts_afresh(tmp_path: Path) -> None:
+    client, store = await start(tmp_path / "db.sqlite3")
+    try:
+        ws, ready = await connect(client)
+        await ws.close()  # nothing stored yet
+        again, _ = await connect(client)
+        await again.send_json(
+            {"type": "hello", "session_id": ready["session_id"], "resume_secret": ready["resume_secret"]}
+        )
+        assert (await receive_json(again))["session_id"] == ready["session_id"]
+        other, fresh = await connect(client)
+        await other.send_json({"type": "hello", "session_id": "no-such-conversation", "resume_secret": "x"})
+        assert (await receive_json(other))["session_id"] == fresh["session_id"], "an unknown id is not adopted"
+    finally:
+        await client.close()
+        store.close()
+
+
+def _resume(ready: dict[str, Any]) -> dict[str, Any]:
+    """The `hello` that resumes the conversation `ready` started."""
+    return {"type": "hello", "session_id": ready["session_id"], "resume_secret": ready["resume_secret"]}
+
+
+async def _closed(ws: Any, timeout: float = 10.0) -> tuple[int | None, str]:
+    """Wait until the server closes `ws`; its close code and reason."""
+    while True:
+        msg = await asyncio.wait_for(ws.receive(), timeout)
+        if msg.type == WSMsgType.CLOSE:  # the close frame's own code (replying to it may fail on a dead socket)
+            return msg.data, msg.extra or ""
+        if msg.type in (WSMsgType.CLOSING, WSMsgType.CLOSED):
+            return ws.close_code, ""
+
+
+# ---------------------------------------------------------------- 5. slots held without a token
+
+
+async def test_silent_sockets_do_not_keep_a_real_client_out(tmp_path: Path) -> None:
+    env = {"EMPATHICA_SERVER_TOKEN": "sesame", "EMPATHICA_SERVER_HELLO_TIMEOUT_SECONDS": "3"}
+    client, store = await start(tmp_path / "db.sqlite3", **env)
+    try:
+        silent = [(await connect(client))[0] for _ in range(16)]  # every one of max_sessions, none says hello
+        real, first = await connect(client)
+        assert "resume_secret" not in first, "no secret before the token"
+        await real.send_json({"type": "hello", "token": "sesame"})
+        ready = await receive_json(real)
+        assert ready["type"] == "ready" and ready["resume_secret"]
+        await real.send_json({"type": "text", "text": "hello"})
+        assert (await until_reply_end(real))[-1]["type"] == "reply_end"
+        # The 17th waiting connection displaced the oldest; the rest are closed at the hello deadline.
+        codes = [(await _closed(ws))[0] for ws in silent]
+        assert codes == [1008] * 16, codes
+        await real.send_json({"type": "text", "text": "still here"})
+        assert (await until_reply_end(real))[-1]["type"] == "reply_end", "an authorised session is not closed"
+    finally:
+        await client.close()
+        store.close()
+
+
+async def test_a_later_hello_with_a_wrong_token_withdraws_the_authorisation(tmp_path: Path) -> None:
+    env = {"EMPATHICA_SERVER_TOKEN": "sesame", "EMPATHICA_SERVER_HELLO_TIMEOUT_SECONDS": "1"}
+    client, store = await start(tmp_path / "db.sqlite3", **env)
+    try:
+        ws, _ = await connect(client)
+        await ws.send_json({"type": "hello", "token": "sesame"})
+        assert (await receive_json(ws))["type"] == "ready"
+        await ws.send_json({"type": "hello", "token": "wrong"})
+        assert (await receive_json(ws))["code"] == "unauthorized"
+        await ws.send_json({"type": "text", "text": "hi"})
+        assert (await receive_json(ws))["code"] == "unauthorized"
+        assert (await _closed(ws))[0] == 1008, "and, like any unauthorised socket, it times out"
+    finally:
+        await client.close()
+        store.close()
+
+
+# ---------------------------------------------------------------- 7. the lower items
+
+
+async def test_the_turn_rate_is_limited_per_client_address_across_reconnects(tmp_path: Path) -> None:
+    env = {"EMPATHICA_SERVER_MAX_TURNS_PER_MINUTE": "2", "EMPATHICA_SERVER_MAX_TURNS_PER_MINUTE_PER_ADDRESS": "3"}
+    client, store = await start(tmp_path / "db.sqlite3", **env)
+    try:
+        ws, ready = await connect(client)
+        for text in ("one", "two"):
+            await ws.send_json({"type": "text", "text": text})
+            await until_reply_end(ws)
+        await ws.send_json({"type": "text", "text": "three"})
+        assert (await receive_json(ws))["code"] == "rate_limited"
+        await ws.close()
+        resumed, _ = await connect(client)  # the same conversation again: its allowance is not refilled
+        await resumed.send_json(
+            {"type": "hello", "session_id": ready["session_id"], "resume_secret": ready["resume_secret"]}
+        )
+        await receive_json(resumed)
+        await resumed.send_json({"type": "text", "text": "three"})
+        assert (await receive_json(resumed))["code"] == "rate_limited"
+        fresh, _ = await connect(client)  # a new conversation from the same address: one more, then no more
+        await fresh.send_json({"type": "text", "text": "a"})
+        await until_reply_end(fresh)
+        await fresh.send_json({"type": "text", "text": "b"})
+        error = await receive_json(fresh)
+        assert error["code"] == "rate_limited" and "one address" in error["message"]
+    finally:
+        await client.close()
+        store.close()
+
+
+@pytest.mark.parametrize("text", ["\x00", "\x00" * 50, " \x00\t\x01 "])
+async def test_nul_only_text_is_empty_input(client: TestClient, text: str) -> None:
+    ws, _ = await connect(client)
+    await ws.send_json({"type": "text", "text": text})
+    error = await receive_json(ws)
+    assert (error["type"], error["code"]) == ("error", "empty_input")
+    await _still_works(ws)
+
+
+async def test_a_message_of_exactly_max_message_bytes_is_accepted(client: TestClient) -> None:
+    ws, _ = await connect(client)  # the test server's limit is 200,000 bytes
+    await ws.send_bytes(b"\x00" * 200_000)
+    assert (await receive_json(ws))["code"] == "unexpected_binary", "served like any frame, not refused as too big"
+    await ws.send_bytes(b"\x00" * 200_001)
+    assert (await _closed(ws))[0] == 1009
+
+
+async def test_audio_start_while_listening_is_refused(client: TestClient) -> None:
+    ws, _ = await connect(client)
+    await ws.send_json({"type": "listen_start"})
+    await ws.send_json({"type": "audio_start", "format": "pcm16", "sample_rate": 16000})
+    error = await receive_json(ws)
+    assert (error["type"], error["code"]) == ("error", "invalid_message") and "listen_stop" in error["message"]
+    await ws.send_json({"type": "listen_stop"})
+    await _still_works(ws)

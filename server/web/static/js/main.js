@@ -8,6 +8,7 @@ import { Player, sound } from "./player.js";
 import { formatTimings, hooks, emotionText, Line, setReply, showError, ui } from "./view.js";
 
 const PROTOCOL = 1;
+const TAKEN_OVER = 4001; // close code: another connection resumed this conversation (docs/protocol.md)
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
 const params = new URLSearchParams(location.search);
 
@@ -90,6 +91,7 @@ function handleMessage(msg) {
   switch (msg.type) {
     case "ready":
       hooks.sessionId = msg.session_id || null;
+      hooks.resumeSecret = msg.resume_secret || null;
       if (typeof msg.media_mime === "string" && msg.media_mime) hooks.mediaMime = msg.media_mime;
       setConnection("open", msg.persona ? `Connected — talking with ${msg.persona}` : "Connected");
       if (msg.persona) showPersona(msg.persona);
@@ -244,7 +246,11 @@ function connect() {
     if (params.get("token")) hello.token = params.get("token");
     if (hooks.persona) hello.persona = hooks.persona;
     if (hooks.portrait) hello.portrait = hooks.portrait;
-    if (hooks.sessionId) hello.session_id = hooks.sessionId; // resume the same conversation after a drop
+    if (hooks.sessionId && hooks.resumeSecret) {
+      // Resume the same conversation after a drop: the secret from `ready` shows it is ours.
+      hello.session_id = hooks.sessionId;
+      hello.resume_secret = hooks.resumeSecret;
+    }
     ws.send(JSON.stringify(hello));
   });
 
@@ -275,6 +281,12 @@ function connect() {
       setReply("idle");
     }
     if (event.code === 1009) showError("A message was too large for the server and the connection was closed.");
+    if (event.code === TAKEN_OVER) {
+      // Another window resumed this conversation: reconnecting would take it back, and so on, back and forth.
+      setConnection("closed", "This conversation continued in another window");
+      showError("This conversation continued in another window or tab. Reload this page to start a new one here.");
+      return;
+    }
     const delay = backoff.next();
     setConnection("closed", `Disconnected — reconnecting in ${Math.ceil(delay / 1000)} s`);
     backoff.timer = setTimeout(connect, delay);
@@ -286,6 +298,7 @@ function connect() {
 function newConversation() {
   if (hooks.reply !== "idle") cancelReply();
   hooks.sessionId = null;
+  hooks.resumeSecret = null;
   const old = socket;
   socket = null; // its close event must not schedule a reconnection: we connect right away
   holdToTalk.abort();

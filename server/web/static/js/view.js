@@ -4,6 +4,7 @@ export const hooks = {
   state: "connecting", // connecting | open | closed
   reply: "idle", // idle | waiting (input sent) | replying (reply_start seen): protocol state, not video
   sessionId: null,
+  resumeSecret: null, // from `ready`: proves this page owns the conversation when it reconnects
   mediaMime: 'video/mp4; codecs="avc1.42E01E, mp4a.40.2"',
   lastError: null,
   persona: new URLSearchParams(location.search).get("persona"), // null: the server's configured persona
