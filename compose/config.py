@@ -78,6 +78,7 @@ class AsrSettings(_Section):
     threads: int = Field(2, ge=1)
     language: str = ""
     beam_size: int = Field(1, ge=1)
+    voice_affect: bool = True  # read how spoken turns sound (pitch, loudness, rate) and fuse it with the words
 
 
 class TtsSettings(_Section):

@@ -19,7 +19,7 @@ from compose.config import Config
 from compose.models import HIBARI_VOICE, PERCEPTION_MODEL, llm_file, resolve_model, voice_engine, voice_file
 from compose.persona_engines import PersonaEngineCache, PersonaSpec
 from core.provision import ModelError, model_dir
-from speech.base import Recognizer, Synthesizer
+from speech.base import Recognizer, Synthesizer, VoiceEstimator
 
 T = TypeVar("T")
 
@@ -103,6 +103,8 @@ class Engines:
     # Each session's persona picks its lens, voice and portrait; `responder` and `media` are the configured
     # persona's (also what a server without this cache uses for every session).
     personas: PersonaEngineCache | None = None
+    # A new voice-affect estimator, one per conversation (its speaker baseline); None: words alone.
+    voice_estimator: Callable[[], VoiceEstimator] | None = None
 
     @property
     def media_mime(self) -> str:
@@ -348,6 +350,15 @@ def load_encoder(out: TextIO | None = None) -> Any:
     return timed_load(f"sentence embeddings {folder}", lambda: MiniLmEncoder(model_dir(folder)), out)
 
 
+def voice_estimator_factory(config: Config) -> Callable[[], VoiceEstimator] | None:
+    """New voice-affect estimators (prosody against the speaker's baseline); None when `asr.voice_affect` is off."""
+    if not config.asr.voice_affect:
+        return None
+    from speech.affect.estimator import VoiceAffectEstimator
+
+    return VoiceAffectEstimator
+
+
 def load_crisis_screen(
     hotline_text: str, encoder: Any | None = None, out: TextIO | None = None, model_file: Path | None = None
 ) -> Any:
@@ -463,4 +474,5 @@ def load_engines(config: Config, out: TextIO | None = None) -> Engines:
         on_safety=on_safety,
         memory=load_memory(config, model),
         personas=personas,
+        voice_estimator=voice_estimator_factory(config),
     )

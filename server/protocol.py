@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
-from core.emotion import EmotionState
+from core.emotion import EmotionState, VoiceAffect
 
 PROTOCOL_VERSION = 1
 SUPPORTED_VERSIONS = (1,)
@@ -237,10 +237,27 @@ class SpeechEndOut(BaseModel):
     endpoint_ms: float  # from the end of speech to this decision (the pause the endpointer waited for)
 
 
+class VoiceOut(BaseModel):
+    """What the voice alone said (spoken turns): its VAD estimate, how far to trust it, the nearest emotion."""
+
+    vad: VadOut
+    confidence: float
+    label: str
+
+    @classmethod
+    def of(cls, voice: VoiceAffect) -> VoiceOut:
+        """The wire form of a VoiceAffect."""
+        v = voice.vad
+        vad = VadOut(valence=v.valence, arousal=v.arousal, dominance=v.dominance)
+        return cls(vad=vad, confidence=voice.confidence, label=voice.category)
+
+
 class UserEmotionOut(BaseModel):
     type: Literal["user_emotion"] = "user_emotion"
     turn_id: int
-    emotion: EmotionOut
+    emotion: EmotionOut  # words and voice fused, smoothed across the conversation
+    voice: VoiceOut | None = None  # spoken turns: the voice's own reading
+    mismatch: bool = False  # the words and the voice disagree ("I'm fine" in a flat, tired voice)
 
 
 class ReplyStart(BaseModel):

@@ -11,7 +11,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from core.emotion import EmotionState
+from core.emotion import EmotionState, VoiceAffect
 from core.media import Speech, Transcript
 
 
@@ -35,3 +35,14 @@ class Synthesizer(Protocol):
         """Speak `text` (one sentence or clause) with prosody for `emotion`."""
         ...
 
+
+
+class VoiceEstimator(Protocol):
+    """How the voice sounds, against one speaker's running baseline (speech.affect.VoiceAffectEstimator).
+
+    Keep one per conversation: each estimate also updates that speaker's baseline.
+    """
+
+    def estimate(self, pcm: npt.NDArray[np.int16], sample_rate: int, text: str | None = None) -> VoiceAffect | None:
+        """The voice affect of one utterance (None: too little voiced speech to say)."""
+        ...

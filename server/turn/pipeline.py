@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -31,7 +32,7 @@ from agent.prompt_budget import PromptTooLong
 from agent.sentences import split_sentences
 from avatar.base import EncoderFactory, MediaEncoder, Renderer
 from compose.persona_engines import PersonaEngines
-from core.emotion import EmotionState
+from core.emotion import EmotionState, VoiceAffect
 from core.media import Transcript
 from server.protocol import (
     EmotionOut,
@@ -44,13 +45,14 @@ from server.protocol import (
     SafetyOut,
     TranscriptOut,
     UserEmotionOut,
+    VoiceOut,
     WordOut,
 )
 from server.turn.degrade import llm_fallback_text, still_frames
 from server.turn.llm_stream import Done, Failed, Sentence, SentenceStream
 from server.turn.played import ReplyTimeline
 from server.turn.sink import TurnSink
-from speech.base import Recognizer, Synthesizer
+from speech.base import Recognizer, Synthesizer, VoiceEstimator
 from storage.pending import PendingTurn, PendingTurns
 from storage.store import ConversationStore, InputKind, TurnRecord
 
@@ -102,6 +104,8 @@ class _TurnState:
     user_text: str = ""
     user_emotion: EmotionState | None = None
     agent_emotion: EmotionState | None = None
+    voice: VoiceAffect | None = None  # spoken turns: the voice's own reading
+    mismatch: bool = False  # the words and the voice disagree
     sentences: list[str] = field(default_factory=list)
     reply_started: bool = False
     cancelled: bool = False
@@ -146,8 +150,13 @@ class TurnPipeline:
     # Writes turns, keeping the ones the database refuses (locked, full) for later; None: in memory only.
     pending: PendingTurns | None = None
     llm_fallback: str = ""  # voiced when the reply model fails; empty: prompts/fallback_llm.txt
+    # A new voice-affect estimator (speech.affect); one is kept per conversation, since each holds that speaker's
+    # running baseline. None: spoken turns are read from their words alone.
+    voice_estimator: Callable[[], VoiceEstimator] | None = None
+    voice_sessions: int = 256  # conversations whose voice baselines are kept (least recently heard go first)
 
     def __post_init__(self) -> None:
+        self._voices: OrderedDict[str, VoiceEstimator] = OrderedDict()
         # The text half of every turn (agent.mind): the same one chat, eval and replay run.
         self.mind = Mind(self.perceiver, self.choose_reply_emotion, self.safety, self.memory_window)
         if self.pending is None:
@@ -221,11 +230,20 @@ class TurnPipeline:
 
         summary, _ = await asyncio.to_thread(self.store.summary, turn.session_id)
         context = TurnContext(turn.history, turn.previous_user_emotion, turn.previous_emotion, summary, turn.persona)
-        appraisal = await self._stage(state, "perception", self.mind.appraise, state.user_text, context, timed=False)
+        voice = await self._voice_affect(state) if turn.kind == "audio" else None
+        appraisal = await self._stage(
+            state, "perception", self.mind.appraise, state.user_text, context, voice, timed=False
+        )
         for stage, ms in appraisal.timings_ms.items():
             state.timings[stage] = state.timings.get(stage, 0.0) + ms
         state.user_emotion, state.agent_emotion = appraisal.user, appraisal.agent
-        await sink.send(UserEmotionOut(turn_id=tid, emotion=EmotionOut.of(state.user_emotion)))
+        state.voice, state.mismatch = appraisal.voice, appraisal.mismatch
+        voice_out = VoiceOut.of(appraisal.voice) if appraisal.voice is not None else None
+        await sink.send(
+            UserEmotionOut(
+                turn_id=tid, emotion=EmotionOut.of(state.user_emotion), voice=voice_out, mismatch=appraisal.mismatch
+            )
+        )
         if appraisal.safety is not None:
             await self._escalate(state, sink, appraisal.safety)
         encoder_factory = await self._use_persona(state)
@@ -275,6 +293,23 @@ class TurnPipeline:
             if isinstance(exc.__cause__, PromptTooLong):
                 raise ProtocolError("input_too_long", str(exc.__cause__)) from None
             raise
+
+    async def _voice_affect(self, state: _TurnState) -> VoiceAffect | None:
+        """How the user's voice sounded against their own baseline; None without an estimator or on failure (the
+        words alone then carry the turn)."""
+        turn = state.turn
+        if self.voice_estimator is None or turn.pcm is None:
+            return None
+        estimator = self._voices.pop(turn.session_id, None) or self.voice_estimator()
+        self._voices[turn.session_id] = estimator
+        while len(self._voices) > self.voice_sessions:
+            self._voices.popitem(last=False)
+        try:
+            return await self._stage(state, "voice affect", estimator.estimate, turn.pcm, turn.sample_rate,
+                                     state.user_text)
+        except StageError as exc:
+            log.error("turn %s/%s: %s; reading the words alone", turn.session_id, turn.turn_index, exc)
+            return None
 
     async def _speak_fallback(
         self,
@@ -420,7 +455,7 @@ class TurnPipeline:
             user_text=state.user_text,
             reply_text=" ".join(state.sentences),
             cancelled=state.cancelled,
-            user_emotion=state.user_emotion.to_dict() if state.user_emotion else None,
+            user_emotion=_user_record(state),
             agent_emotion=state.agent_emotion.to_dict() if state.agent_emotion else None,
             timings=_rounded(state.timings),
             created_at=time.time(),  # when it happened, also if the write has to wait
@@ -443,6 +478,17 @@ def _record_llm(state: _TurnState, stream: SentenceStream) -> None:
         state.timings["llm_first_sentence"] = stream.first_sentence_s * 1000.0
     if stream.total_s is not None:
         state.timings["llm_total"] = stream.total_s * 1000.0
+
+
+def _user_record(state: _TurnState) -> dict[str, object] | None:
+    """The stored user emotion: the fused, smoothed state, plus the voice's own reading and the mismatch flag."""
+    if state.user_emotion is None:
+        return None
+    record = state.user_emotion.to_dict()
+    if state.voice is not None:
+        record["voice"] = VoiceOut.of(state.voice).model_dump()
+        record["mismatch"] = state.mismatch
+    return record
 
 
 def _ms_since(start: float) -> float:

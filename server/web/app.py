@@ -54,6 +54,7 @@ def build_pipeline(
         memory_window=memory_window,
         persona_engines=engines.personas.engines if engines.personas is not None else None,
         pending=pending,
+        voice_estimator=engines.voice_estimator,
     )
 
 

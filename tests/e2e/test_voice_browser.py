@@ -70,6 +70,12 @@ def test_speaking_gets_a_transcript_and_a_playing_reply(voice_browser, server_ur
             ".some((el) => /disposed|young|\\bman\\b/i.test(el.textContent))",
             timeout=REPLY_TIMEOUT_MS,
         )
+        # The turn heard the voice too: the user's line says how it sounded.
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#transcript .line.user .emotion')]"
+            ".some((el) => /voice (lively|steady|subdued)/.test(el.textContent))",
+            timeout=REPLY_TIMEOUT_MS,
+        )
         page.wait_for_function(VIDEO_ADVANCING, timeout=REPLY_TIMEOUT_MS)
         assert page.evaluate("() => window.empathica.framesDecoded()") > 0
         assert page.evaluate("() => window.empathica.firstFrames.length") >= 1

@@ -144,7 +144,10 @@ function handleMessage(msg) {
     }
     case "user_emotion": {
       const line = conversation.userLine(msg.turn_id);
-      if (line) line.setEmotion(msg.emotion);
+      if (line) {
+        line.setEmotion(msg.emotion);
+        line.setVoice(msg.voice, msg.mismatch);
+      }
       break;
     }
     case "reply_start": {

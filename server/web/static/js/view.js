@@ -66,6 +66,13 @@ export function emotionText(emotion) {
   return Number.isFinite(intensity) ? `${emotion.label} ${intensity.toFixed(2)}` : emotion.label;
 }
 
+export function voiceText(voice, mismatch) {
+  if (!voice || !voice.vad) return "";
+  const arousal = Number(voice.vad.arousal);
+  const level = arousal > 0.25 ? "lively" : arousal < -0.25 ? "subdued" : "steady";
+  return `voice ${level}${mismatch ? " (differs from the words)" : ""}`;
+}
+
 const TIMING_NAMES = [
   ["endpoint", "end of speech"],
   ["asr", "speech recognition"],
@@ -131,6 +138,15 @@ export class Line {
     this.emotion.title = text ? `Emotion: ${text}` : "";
     this.emotion.hidden = !text;
     if (emotion && emotion.label) this.emotion.dataset.label = emotion.label;
+  }
+
+  // Spoken turns: what the voice alone said, and a note when it disagrees with the words.
+  setVoice(voice, mismatch) {
+    const text = voiceText(voice, mismatch);
+    if (!text) return;
+    this.emotion.textContent = `${this.emotion.textContent} · ${text}`;
+    this.emotion.title = `${this.emotion.title}; ${text}`;
+    if (mismatch) this.emotion.dataset.mismatch = "true";
   }
 
   setDetails(text) {
