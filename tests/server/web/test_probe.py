@@ -7,6 +7,7 @@ the user expects instead: one clear error, and the session and the server go on.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import struct
 import threading
 from pathlib import Path
@@ -413,3 +414,30 @@ async def test_audio_start_while_listening_is_refused(client: TestClient) -> Non
     assert (error["type"], error["code"]) == ("error", "invalid_message") and "listen_stop" in error["message"]
     await ws.send_json({"type": "listen_stop"})
     await _still_works(ws)
+
+
+# ---------------------------------------------------------------- also: store writes off the event loop
+
+
+async def test_a_locked_database_does_not_stall_other_sessions(tmp_path: Path) -> None:
+    client, store = await start(tmp_path / "db.sqlite3")
+    other = sqlite3.connect(tmp_path / "db.sqlite3", isolation_level=None)
+    try:
+        writer, ready = await connect(client)
+        bystander, _ = await connect(client)
+        other.execute("BEGIN EXCLUSIVE")  # another program holds the database: writes wait (busy timeout 5 s)
+        await writer.send_json({"type": "text", "text": "I feel sad"})
+        while (await asyncio.wait_for(writer.receive(), 10)).data != b"last-fragment":
+            pass  # the reply is out: next the turn is written, and that write waits for the lock
+        await bystander.send_json({"type": "hello"})
+        assert (await receive_json(bystander))["type"] == "ready", "another session is served meanwhile"
+        with pytest.raises(TimeoutError):  # ... while the write is still waiting (it holds up only its own turn)
+            await asyncio.wait_for(writer.receive(), 0.2)
+        other.execute("ROLLBACK")
+        end = await receive_json(writer)
+        assert end["type"] == "reply_end", end  # no `storage` error: written once the lock was gone
+        assert [t.user_text for t in store.turns(ready["session_id"])] == ["I feel sad"]
+    finally:
+        other.close()
+        await client.close()
+        store.close()
