@@ -84,7 +84,9 @@ def test_eval_writes_the_report_with_baselines_intervals_and_provenance(config, 
     # The baselines: nothing perceived, no plans; the rules' replies; the plain responder's.
     assert neutral["metrics"]["user_macro_f1"]["value"] < agent_run["metrics"]["user_macro_f1"]["value"]
     assert all(
-        t["reply"] == "I'm here and listening. Tell me more whenever you like." for t in neutral["results"][0]["turns"]
+        t["reply"] == "I'm here and listening. Tell me more whenever you like."
+        for t in neutral["results"][0]["turns"]
+        if t["source"] != "safety"
     )
     assert rules["metrics"]["chain_valid"]["value"] is None and rules["results"][0]["turns"][0]["source"] == "plain"
     assert plain["results"][0]["turns"][0]["plan"] is None and plain["results"][0]["turns"][0]["source"] == "plain"
