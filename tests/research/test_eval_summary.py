@@ -10,7 +10,7 @@ from core.emotion import PALETTE_VAD, EmotionState
 from research.eval.measures import build_measures
 from research.eval.runner import DialogueResult, TurnResult, Variant
 from research.eval.stats import resample_indices
-from research.eval.summary import summarize
+from research.eval.summary import EvalSummary, summarize
 
 NEUTRAL = EmotionState.from_label("neutral", 0.0)
 MIRA = Variant("Mira", "cbt")
@@ -73,7 +73,7 @@ def hints(user: str, reply: str, strategy: str) -> dict[str, object]:
     return {"told_user_emotion": user, "suggested_reply_emotion": reply, "suggested_strategy": strategy}
 
 
-def summary(turns: list[TurnResult], resamples: int = 0) -> object:
+def summary(turns: list[TurnResult], resamples: int = 0) -> EvalSummary:
     draws = resample_indices(1, resamples, 0) if resamples else None
     return summarize([DialogueResult("d", "", MIRA, turns)], MIRA, build_measures(), ["d"], draws)
 
