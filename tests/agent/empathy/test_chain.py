@@ -121,11 +121,12 @@ def test_after_two_questions_the_schema_steers_away_from_exploration(persona: st
         ChatMessage("user", "b"),
         ChatMessage("assistant", "And then?"),
     ]
-    list(EmpathyChain(model, persona).reply("c", GRIEF, COMPASSION, history))
+    calm = EmotionState.from_label("neutral", 0.0)  # alone, a calm message would get a question
+    list(EmpathyChain(model, persona).reply("c", calm, COMPASSION, history))
     schema = model.calls[0][1]
     assert schema is not None and "exploration" not in schema["properties"]["strategy"]["enum"]
     assert "do not ask" in model.calls[0][0][-1].content
-    assert "Suggested strategy: interpretation." in model.calls[0][0][-1].content  # third reply, no question
+    assert "Suggested strategy: interpretation." in model.calls[0][0][-1].content  # not a third question
 
 
 def test_every_lens_has_its_templates(persona: str):
@@ -136,16 +137,28 @@ def test_every_lens_has_its_templates(persona: str):
 
 
 @pytest.mark.models
-def test_a_real_model_produces_a_schema_valid_plan(persona: str):
+def test_the_default_model_produces_a_schema_valid_plan(persona: str):
+    """The configured default LLM, as the server runs it, answers through the chain with its own plan."""
+    from agent.empathy.schema import STRATEGIES
     from agent.llm.embedded import EmbeddedLlm
+    from compose.config import load_config
+    from core.emotion import BASIC_EMOTIONS
     from core.provision import model_dir
 
-    with EmbeddedLlm(model_dir("smollm2-135m") / "model.gguf", threads=2, context_tokens=2048) as model:
-        turn = EmpathyChain(model, persona).turn("My dog died yesterday.", GRIEF, COMPASSION, [])
+    config = load_config(environ={})
+    settings = config.empathy
+    path = model_dir(config.llm.model) / "model.gguf"
+    with EmbeddedLlm(path, threads=2, context_tokens=config.llm.context_tokens, seed=config.llm.seed) as model:
+        chain = EmpathyChain(model, persona, max_tokens=settings.max_tokens, temperature=settings.temperature)
+        turn = chain.turn("My dog died yesterday.", GRIEF, COMPASSION, [])
         sentences = list(turn)
-    assert sentences and turn.plan is not None
-    assert turn.plan.source in ("model", "fallback")
-    assert turn.plan.reply_emotion in ("neutral", "sadness")
+    plan = turn.plan
+    assert plan is not None and turn.schema_valid, (turn.errors, turn.raw)  # the model's plan, not the fallback
+    assert plan.source == "model" and plan.lens == "cbt"
+    assert len(plan.event) >= 3 and len(plan.cause) >= 3
+    assert plan.user_emotion in BASIC_EMOTIONS and plan.strategy in STRATEGIES
+    assert plan.reply_emotion in ("neutral", "sadness")  # never joy at a loss
+    assert sentences and plan.response == " ".join(sentences)
 
 
 def test_a_response_cut_off_by_max_tokens_drops_its_unfinished_sentence(persona: str):
