@@ -61,18 +61,23 @@ def load_messages(path: Path = DATA) -> list[dict[str, Any]]:
     return messages
 
 
+def spread(messages: Sequence[dict[str, Any]], count: int) -> list[dict[str, Any]]:
+    """`count` messages spread evenly over `messages` (every emotion gets a share in a short run); 0: all."""
+    if count <= 0 or count >= len(messages):
+        return list(messages)
+    return [messages[i * len(messages) // count] for i in range(count)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--personas", default="mira,kai,sunny", help="comma-separated persona names")
-    parser.add_argument("--limit", type=int, default=0, help="only the first N messages (0: all)")
+    parser.add_argument("--limit", type=int, default=0, help="only N messages, spread evenly over the set (0: all)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--verbose", action="store_true", help="print every reply")
     parser.add_argument("--out", type=Path, help="write every reply and verdict to this JSON file")
     args = parser.parse_args()
 
-    messages = load_messages()
-    if args.limit:
-        messages = messages[: args.limit]
+    messages = spread(load_messages(), args.limit)
     config = load_config()
     config.llm.threads = args.threads
     model = load_llm(config)

@@ -258,23 +258,25 @@ def responder_loader(config: Config, model: Any, out: TextIO | None = None) -> C
 
     The chain of empathy (default) or, with `empathy.enabled = false`, the plain responder. Different lenses
     make different system prompts, each stable for the chain's life (so each keeps its own prompt prefix).
+    A persona with a file (agent/personas) speaks as that file says: its template is filled with its
+    description and speaking style (agent.personas.persona_prompt), and its replies stop at its `max_sentences`.
     """
     from agent.empathy.chain import EmpathyChain
     from agent.prompt_budget import PromptBudget
-    from agent.prompts import render
     from agent.responder import Responder as AgentResponder
 
     empathy, llm = config.empathy, config.llm
 
     def load(key: tuple[str, str, str]) -> Any:
         name, prompt, lens = key
-        system_prompt = timed_load(f"persona {prompt}", lambda: render(prompt.removesuffix(".txt"), name=name), out)
+        system_prompt, sentences = timed_load(f"persona {prompt}", lambda: persona_voice(name, prompt), out)
         if not empathy.enabled:
             return AgentResponder(
                 model,
                 system_prompt,
                 max_tokens=llm.max_reply_tokens,
                 temperature=llm.temperature,
+                max_sentences=sentences,
                 budget=PromptBudget.for_model(model, llm.max_reply_tokens),
             )
         return timed_load(
@@ -285,6 +287,7 @@ def responder_loader(config: Config, model: Any, out: TextIO | None = None) -> C
                 lens=lens,
                 max_tokens=empathy.max_tokens,
                 temperature=empathy.temperature,
+                max_sentences=sentences,
                 max_history_messages=2 * config.server.history_turns,
                 budget=PromptBudget.for_model(model, empathy.max_tokens),
             ),
@@ -292,6 +295,25 @@ def responder_loader(config: Config, model: Any, out: TextIO | None = None) -> C
         )
 
     return load
+
+
+def persona_voice(name: str, prompt: str) -> tuple[str, int]:
+    """The system prompt and sentence limit of persona `name` with prompt template `prompt`.
+
+    A persona file of that name whose template is `prompt` fills it from the file (description, speaking style,
+    sentence limit); any other name (or template) gets the template with only the name filled in, and the
+    default limit. Raises agent.prompts.PromptError when the template needs what only a persona file gives.
+    """
+    from agent.personas import DEFAULT_SENTENCES, PersonaError, find_persona, persona_prompt
+    from agent.prompts import render
+
+    try:
+        persona = find_persona(name)
+    except PersonaError:
+        persona = None
+    if persona is not None and persona.prompt == prompt:
+        return persona_prompt(persona), persona.max_sentences
+    return render(prompt.removesuffix(".txt"), name=name), DEFAULT_SENTENCES
 
 
 def warm_up(responder: Responder, config: Config, out: TextIO | None = None) -> None:

@@ -6,9 +6,10 @@ starts on the first sentence while the model writes the second. An output that b
 sentence was spoken is retried once, then answered by a rule-based fallback; the model's reply emotion is
 clamped by the reply rules (agent.reply_emotion) (the face and voice use the transition model's emotion either way).
 
-Prompt cache: the system prompt (persona + therapy lens + the chain's instructions) is fixed for the life of the
-chain; everything that changes per turn (the perceived emotion, the suggested reply emotion, the memory
-summary) goes into the latest user message.
+Prompt cache: the system prompt (persona + therapy lens + the chain's instructions + a few fixed example answers
+for the lens, prompts/empathy_examples_<lens>.txt) is fixed for the life of the chain; everything that changes per
+turn (the perceived emotion, the suggested reply emotion and strategy, the memory summary) goes into the latest
+user message.
 """
 
 from __future__ import annotations
@@ -160,8 +161,9 @@ class EmpathyChain:
         budget: PromptBudget | None = None,
     ) -> None:
         """`max_tokens` bounds the whole JSON object (reasoning ~40 tokens + response); keep it generous enough
-        that the response is not cut off. `budget` fits each prompt into the model's context (oldest history
-        first); None: only `max_history_messages` bounds it."""
+        that the response is not cut off. `max_sentences` is the persona's sentence limit: the prompt states it
+        (prompts/sentence_limits.txt) and the reply stops there. `budget` fits each prompt into the model's context
+        (oldest history first); None: only `max_history_messages` bounds it."""
         if lens not in LENSES:
             raise ValueError(f"unknown therapy lens {lens!r}; choose one of {', '.join(LENSES)}")
         if not persona.strip():
@@ -182,6 +184,8 @@ class EmpathyChain:
             persona=persona.strip(),
             lens_name=self.prompts.phrase("lens_names", lens),
             lens=self.prompts.load(f"lens_{lens}"),
+            sentence_limit=self.prompts.phrase("sentence_limits", str(max_sentences)),
+            examples=self.prompts.load(f"empathy_examples_{lens}"),
         )
         self.prompts.load("empathy_turn")
         self._feelings = self.prompts.phrases("feelings_default")
@@ -216,21 +220,27 @@ class EmpathyChain:
         history: list[ChatMessage],
         summary: str = "",
         mismatch: bool = False,
+        already_said: str = "",
     ) -> EmpathyTurn:
         """One turn, not yet started: iterate it for the sentences, then read its `plan`.
 
         `mismatch`: the user's words and voice disagree (agent.perception.fusion); the prompt then says so.
+        `already_said`: what the agent said aloud before this reply (its first reaction); the model continues it.
         """
         steer = _asked_lately(history)
         strategies = tuple(s for s in STRATEGIES if not (steer and s == "exploration"))
-        replies = sum(1 for m in history if m.role == "assistant")
-        strategy = suggest_strategy(user_emotion, replies, steer)
+        replies = [m.content for m in history if m.role == "assistant"]
+        strategy = suggest_strategy(user_emotion, self.lens, replies)
         system = ChatMessage("system", self.system_prompt)
-        message = self.turn_message(user_text, user_emotion, agent_emotion, summary, mismatch, steer, strategy)
+        message = self.turn_message(
+            user_text, user_emotion, agent_emotion, summary, mismatch, steer, strategy, already_said
+        )
         if self.budget is None:
             messages = [system, *self._window(history), message]
         else:  # the summary is the first thing to go when the message itself is long
-            bare = self.turn_message(user_text, user_emotion, agent_emotion, "", mismatch, steer, strategy)
+            bare = self.turn_message(
+                user_text, user_emotion, agent_emotion, "", mismatch, steer, strategy, already_said
+            )
             messages = self.budget.fit(system, self._window(history), message, bare if summary.strip() else None)
         # The model may only propose reply emotions the rules allow for this user (the clamp stays as a guard for
         # backends that do not enforce the schema).
@@ -260,8 +270,10 @@ class EmpathyChain:
         mismatch: bool = False,
         no_exploration: bool = False,
         strategy: str = "",
+        already_said: str = "",
     ) -> ChatMessage:
-        """The latest user message: their words, then the private per-turn note (with a suggested strategy)."""
+        """The latest user message: their words, then the private per-turn note (with a suggested strategy, and
+        what the agent already said aloud this turn)."""
         label = effective_label(user_emotion)
         content = self.prompts.render(
             "empathy_turn",
@@ -274,9 +286,14 @@ class EmpathyChain:
             memory=" " + Template(self._phrase(self._notes, "memory")).safe_substitute(summary=summary.strip())
             if summary.strip()
             else "",
-            strategy_note=self._strategy_note(strategy, no_exploration),
+            strategy_note=self._strategy_note(strategy, no_exploration) + self._said_note(already_said),
         )
         return ChatMessage("user", content)
+
+    def _said_note(self, already_said: str) -> str:
+        if not already_said.strip():
+            return ""
+        return " " + Template(self._phrase(self._notes, "already_said")).safe_substitute(said=already_said.strip())
 
     def _strategy_note(self, strategy: str, no_exploration: bool) -> str:
         notes = []

@@ -1,8 +1,10 @@
-"""Personas as data: each TOML file in this folder is one persona (Big Five, voice, portrait, therapy lens).
+"""Personas as data: each TOML file in this folder is one persona (Big Five, voice, portrait, therapy lens, and
+how it speaks: description, speaking style, sentence limit).
 
 Add a persona by dropping a `NAME.toml` here (or in a folder passed to `load_personas`); the server picks one by
 the client's `hello.persona` or the configured `persona.name`, matched case-insensitively against the file stem
-or the persona's `name`.
+or the persona's `name`. `persona_prompt` fills the persona's prompt template (prompts/persona.txt) from the file,
+so the model is told who it is and how it speaks, and the chain stops after `max_sentences` sentences.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from agent.personality import BigFive, temperament
+from agent.prompts import PromptLibrary
 from core.emotion import VAD
 
 PERSONA_DIR = Path(__file__).parent
@@ -20,6 +23,9 @@ TherapyLens = Literal["cbt", "dbt", "person_centred", "reality"]
 THERAPY_LENSES: tuple[str, ...] = get_args(TherapyLens)
 # Portrait names the avatar can resolve without a file path (see `portrait_path`).
 BUILTIN_PORTRAITS = ("astronaut", "grace_hopper")
+# Replies of one to MAX_SENTENCES sentences; prompts/sentence_limits.txt words each limit for the prompts.
+MAX_SENTENCES = 4
+DEFAULT_SENTENCES = 3
 
 
 class PersonaError(ValueError):
@@ -39,6 +45,8 @@ class Persona:
     portrait: str  # "astronaut", "grace_hopper", or an image path
     therapy_lens: TherapyLens
     prompt: str = "persona_default.txt"
+    style: str = ""  # how the persona speaks, in the second person ("Speak softly ...")
+    max_sentences: int = DEFAULT_SENTENCES  # the most sentences a reply may have; the chain stops there
 
     @property
     def temperament(self) -> VAD:
@@ -53,6 +61,9 @@ def load_persona(path: Path) -> Persona:
         lens = data["therapy_lens"]
         if lens not in THERAPY_LENSES:
             raise PersonaError(f"{path}: therapy_lens {lens!r} is not one of {', '.join(THERAPY_LENSES)}")
+        sentences = data.get("max_sentences", DEFAULT_SENTENCES)
+        if not isinstance(sentences, int) or not 1 <= sentences <= MAX_SENTENCES:
+            raise PersonaError(f"{path}: max_sentences must be a whole number from 1 to {MAX_SENTENCES}: {sentences}")
         return Persona(
             key=Path(path).stem,
             name=str(data["name"]),
@@ -63,6 +74,8 @@ def load_persona(path: Path) -> Persona:
             portrait=str(data.get("portrait", "astronaut")),
             therapy_lens=lens,
             prompt=str(data.get("prompt", "persona_default.txt")),
+            style=str(data.get("style", "")),
+            max_sentences=sentences,
         )
     except PersonaError:
         raise
@@ -84,6 +97,26 @@ def find_persona(name: str, personas: dict[str, Persona] | None = None) -> Perso
             return persona
     known = ", ".join(sorted(p.name for p in personas.values())) or "none"
     raise PersonaError(f"unknown persona {name!r}; known personas: {known} (add a TOML file to {PERSONA_DIR})")
+
+
+def sentence_limit(sentences: int, prompts: PromptLibrary | None = None) -> str:
+    """How a prompt words a limit of `sentences` sentences ("one or two short sentences")."""
+    return (prompts or PromptLibrary()).phrase("sentence_limits", str(sentences))
+
+
+def persona_prompt(persona: Persona, prompts: PromptLibrary | None = None) -> str:
+    """The persona's system prompt: its template (`prompt`, e.g. prompts/persona.txt) filled with its name, title,
+    description, speaking style and sentence limit from the persona file. Raises PromptError for a missing
+    template or a placeholder it cannot fill."""
+    library = prompts or PromptLibrary()
+    return library.render(
+        persona.prompt.removesuffix(".txt"),
+        name=persona.name,
+        title=persona.title,
+        description=persona.description,
+        style=persona.style,
+        sentence_limit=sentence_limit(persona.max_sentences, library),
+    )
 
 
 def portrait_path(portrait: str) -> Path | None:

@@ -8,6 +8,7 @@ from agent.personas import (
     find_persona,
     load_persona,
     load_personas,
+    persona_prompt,
     persona_temperaments,
     portrait_path,
 )
@@ -59,3 +60,22 @@ def test_portraits_resolve() -> None:
     hopper = portrait_path("grace_hopper")
     assert hopper is not None and hopper.is_file()
     assert portrait_path("~/me.png") == Path.home() / "me.png"
+
+
+def test_each_persona_carries_its_description_style_and_sentence_limit_into_its_prompt() -> None:
+    personas = load_personas()
+    prompts = {key: persona_prompt(persona) for key, persona in personas.items()}
+    for key, persona in personas.items():
+        assert persona.description and persona.style
+        assert persona.description in prompts[key] and persona.style in prompts[key]
+        assert prompts[key].startswith(f"You are {persona.name}.")
+    assert len(set(prompts.values())) == len(prompts)  # three personas, three voices
+    assert personas["kai"].max_sentences < personas["mira"].max_sentences  # Kai keeps answers short
+    assert "one or two short sentences" in prompts["kai"] and "one to three" in prompts["mira"]
+
+
+def test_a_sentence_limit_out_of_range_names_the_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "chatty.toml"
+    bad.write_text('name = "X"\ntherapy_lens = "cbt"\nmax_sentences = 9\n[big_five]\nopenness = 0.5\n')
+    with pytest.raises(PersonaError, match=r"chatty\.toml: max_sentences"):
+        load_persona(bad)

@@ -21,3 +21,22 @@ def test_unknown_configured_persona_still_loads():
 
 def test_perception_model_is_installed_with_the_configured_ones():
     assert PERCEPTION_MODEL in config_model_names(load_config(environ={}))
+
+
+def test_each_persona_answers_with_its_own_prompt_and_sentence_limit():
+    from agent.personas import find_persona
+    from compose.engines import persona_spec, responder_loader
+
+    config = load_config(environ={})
+    load = responder_loader(config, object())
+    chains = {}
+    for name in ("Mira", "Kai", "Sunny", "Zed"):
+        spec = persona_spec(config, name)
+        chains[name] = load((spec.name, spec.prompt, spec.lens))
+    for name in ("Mira", "Kai", "Sunny"):
+        persona = find_persona(name)
+        assert persona.description in chains[name].system_prompt and persona.style in chains[name].system_prompt
+        assert chains[name].max_sentences == persona.max_sentences
+    assert chains["Kai"].max_sentences < chains["Mira"].max_sentences
+    # A name without a persona file gets the configured template and the default limit.
+    assert "You are Empathica" in chains["Zed"].system_prompt and chains["Zed"].max_sentences == 3
