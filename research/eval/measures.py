@@ -114,7 +114,7 @@ def build_measures(matched_sizes: dict[int, int] | None = None) -> list[Measure]
 
     bleu = BLEU()
     sizes = matched_sizes or {}
-    measures = [
+    return [
         # How the user's emotion is read (gold: the dialogue's user_emotion).
         macro_f1("user_macro_f1", "user emotion macro-F1 (perceived, per utterance)", "user emotion", _perceived),
         rate("user_accuracy", "user emotion accuracy (per utterance)", "user emotion", _perceived_correct, "higher"),
@@ -235,6 +235,17 @@ def build_measures(matched_sizes: dict[int, int] | None = None) -> list[Measure]
         Measure("dist1", "Dist-1", "diversity", _grams(1), _distinct, better="higher"),
         Measure("dist2", "Dist-2", "diversity", _grams(2), _distinct, better="higher"),
         mean("words_per_reply", "words per reply", "diversity", _reply_words),
+        *(
+            Measure(
+                f"dist{n}_matched",
+                f"Dist-{n} at {size} {n}-grams (length-matched)",
+                "diversity",
+                _grams(n),
+                _rarefied(size),
+                better="higher",
+            )
+            for n, size in sorted(sizes.items())
+        ),
         # Latency.
         mean(
             "first_sentence_s",
@@ -246,18 +257,6 @@ def build_measures(matched_sizes: dict[int, int] | None = None) -> list[Measure]
         ),
         mean("turn_s", "seconds for the whole turn (mean)", "latency", lambda t: t.total_s, fmt="s", better="lower"),
     ]
-    for n, size in sorted(sizes.items()):
-        measures.append(
-            Measure(
-                f"dist{n}_matched",
-                f"Dist-{n} at {size} {n}-grams (length-matched)",
-                "diversity",
-                _grams(n),
-                _rarefied(size),
-                better="higher",
-            )
-        )
-    return measures
 
 
 def matched_sizes(replies_by_run: list[list[str]], orders: tuple[int, ...] = (1, 2)) -> dict[int, int]:

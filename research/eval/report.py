@@ -125,6 +125,19 @@ def _value(value: float | None, fmt: str) -> str:
     return f"{value:.3f}"
 
 
+def _validity(summary: EvalSummary) -> list[str]:
+    """How far the words metric can be trusted: the perceiver on the reference replies themselves."""
+    metric = summary.metrics.get("reference_words_match")
+    if metric is None or metric.value is None:
+        return []
+    return [
+        f"Validity of the words metric: the text perceiver reads the reference replies' own emotion "
+        f"{format_metric(metric)}; it was trained on what users say, not on replies, so the words' figures are only "
+        "as good as that.",
+        "",
+    ]
+
+
 def _spread(spread: Spread, fmt: str) -> str:
     if spread.mean is None:
         return "n/a"
@@ -173,6 +186,7 @@ def _markdown(runs: list[VariantRun], info: RunInfo, figures: dict[str, dict[str
         "",
         *_table(comparison_rows(summaries)),
         "",
+        *_validity(summaries[0]),
         "![variants and baselines](comparison.png)",
         "",
     ]
