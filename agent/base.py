@@ -98,8 +98,10 @@ class Planner(Responder, Protocol):
         history: list[ChatMessage],
         summary: str = "",
         mismatch: bool = False,
+        already_said: str = "",
     ) -> PlannedTurn:
-        """One turn, not yet started; `mismatch`: the user's words and voice disagree."""
+        """One turn, not yet started; `mismatch`: the user's words and voice disagree; `already_said`: what the
+        agent has said aloud this turn already (its first reaction), which the reply must not repeat."""
         ...
 
 

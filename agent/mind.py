@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from agent.acknowledgement import Acknowledger
 from agent.base import (
     ChatMessage,
     Perceiver,
@@ -114,8 +115,9 @@ class Appraisal:
     mismatch: bool = False  # words and voice disagree ("I'm fine" in a flat, tired voice)
 
 
-Generation = Callable[[], tuple[Iterator[str], PlannedTurn | None]]
-"""Starts one model generation of a reply: its sentences, and the chain's turn (None for a plain responder)."""
+Generation = Callable[[str], tuple[Iterator[str], PlannedTurn | None]]
+"""Starts one model generation of a reply, told what was already said aloud: its sentences, and the chain's turn
+(None for a plain responder)."""
 
 
 @dataclass
@@ -130,6 +132,7 @@ class Reply:
     source: str  # "safety" | "model" (the chain; its plan may say "fallback") | "plain" (chain off)
     generate: Generation | None = None  # None: the scripted `lines` (a safety reply)
     lines: Sequence[str] = ()
+    opening: str = ""  # the first reaction (agent.acknowledgement), said before the model's words
     user: EmotionState | None = None  # whom the words must fit
     check: CongruenceCheck | None = None
     safety_plan: SafetyPlan | None = None
@@ -143,9 +146,17 @@ class Reply:
             yield from self.lines
             return
         spoken = 0
+        said = ""
+        if self.opening:
+            contradiction = self._contradiction(self.opening)
+            if contradiction is None:
+                said, spoken = self.opening, 1
+                yield self.opening
+            else:
+                self.contradictions.append(contradiction)
         for _ in range(1 + _REGENERATIONS):
             self.generations += 1
-            sentences, self.planned = self.generate()
+            sentences, self.planned = self.generate(said)
             contradiction = None
             try:
                 for sentence in sentences:
@@ -161,7 +172,7 @@ class Reply:
             if contradiction is None:
                 return
             self.contradictions.append(contradiction)
-            if spoken:  # what was said cannot be unsaid: finish with the scripted reply
+            if spoken > (1 if said else 0):  # the model's words cannot be unsaid: finish with the scripted reply
                 break
         self.replaced = True
         assert self.check is not None and self.user is not None, "only a check finds contradictions"
@@ -221,6 +232,8 @@ class Mind:
     safety: SafetyCheck | None = None
     history_turns: int = 8
     check_words: bool = True  # read each reply sentence back (agent.congruence) before it is spoken
+    # The first reaction said at once while the chain reasons (agent.acknowledgement); None: the model speaks first.
+    acknowledge: Acknowledger | None = None
 
     def __post_init__(self) -> None:
         self.congruence = CongruenceCheck(self.perceive)
@@ -260,13 +273,19 @@ class Mind:
         user, agent, text = appraisal.user, appraisal.agent, appraisal.text
         check = self.congruence if self.check_words else None
         if isinstance(responder, Planner):
+            opening = self.acknowledge.pick(user, context.persona, history) if self.acknowledge else ""
 
-            def plan() -> tuple[Iterator[str], PlannedTurn | None]:
-                planned = responder.turn(text, user, agent, history, context.summary, appraisal.mismatch)
+            def plan(said: str) -> tuple[Iterator[str], PlannedTurn | None]:
+                planned = responder.turn(text, user, agent, history, context.summary, appraisal.mismatch, said)
                 return iter(planned), planned
 
-            return Reply("model", plan, user=user, check=check)
-        return Reply("plain", lambda: (responder.reply(text, user, agent, history), None), user=user, check=check)
+            return Reply("model", plan, opening=opening, user=user, check=check)
+        plain = responder
+
+        def reply(said: str) -> tuple[Iterator[str], PlannedTurn | None]:
+            return plain.reply(text, user, agent, history), None
+
+        return Reply("plain", reply, user=user, check=check)
 
     def check_room(
         self, responder: Responder | Planner, appraisal: Appraisal, context: TurnContext = TurnContext()

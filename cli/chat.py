@@ -52,6 +52,7 @@ def run_chat(
     from compose.engines import (
         EngineError,
         fallback_spec,
+        load_acknowledger,
         load_llm,
         load_memory,
         load_perception,
@@ -77,7 +78,7 @@ def run_chat(
     # A persona file's display name ("kai" -> "Kai"); a name without a file is shown as given.
     name = spec.name if spec != fallback_spec(config) else (persona or spec.name)
     window = config.server.history_turns
-    mind = Mind(perceive, load_reply_emotion(config), safety, history_turns=window)
+    mind = Mind(perceive, load_reply_emotion(config), safety, window, acknowledge=load_acknowledger(config))
     conversation = Conversation(persona=name, memory=load_memory(config, model), window=window)
     print(f"Chatting with {name} ({lens} lens; type /quit to leave).", file=out)
     for raw in lines if lines is not None else _lines(sys.stdin, "you> ", out):

@@ -110,6 +110,7 @@ class EmpathySettings(_Section):
     max_tokens: int = Field(220, ge=32)  # the whole JSON plan: reasoning fields + the spoken response
     temperature: float = Field(0.6, ge=0.0, le=2.0)
     warm_up: bool = True  # process the system prompt at start-up so the first reply comes from the prompt cache
+    acknowledge: bool = True  # a short first reaction (prompts/acknowledgements.txt) while the chain reasons
 
 
 class SafetySettings(_Section):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
+from agent.acknowledgement import Acknowledger
 from agent.base import Perceiver, ReplyEmotionChooser, Responder, SafetyCheck, Summarizer
 from avatar.base import EncoderFactory, Renderer
 from compose.config import Config
@@ -105,6 +106,7 @@ class Engines:
     personas: PersonaEngineCache | None = None
     # A new voice-affect estimator, one per conversation (its speaker baseline); None: words alone.
     voice_estimator: Callable[[], VoiceEstimator] | None = None
+    acknowledger: Acknowledger | None = None  # the first reaction while the chain reasons
 
     @property
     def media_mime(self) -> str:
@@ -372,6 +374,14 @@ def load_encoder(out: TextIO | None = None) -> Any:
     return timed_load(f"sentence embeddings {folder}", lambda: MiniLmEncoder(model_dir(folder)), out)
 
 
+def load_acknowledger(config: Config) -> Acknowledger | None:
+    """The first reaction said while the chain reasons (agent.acknowledgement); None when `empathy.acknowledge`
+    is off or the chain of empathy is (a plain reply starts with its own words)."""
+    if not (config.empathy.acknowledge and config.empathy.enabled):
+        return None
+    return Acknowledger()
+
+
 def voice_estimator_factory(config: Config) -> Callable[[], VoiceEstimator] | None:
     """New voice-affect estimators (prosody against the speaker's baseline); None when `asr.voice_affect` is off."""
     if not config.asr.voice_affect:
@@ -497,4 +507,5 @@ def load_engines(config: Config, out: TextIO | None = None) -> Engines:
         memory=load_memory(config, model),
         personas=personas,
         voice_estimator=voice_estimator_factory(config),
+        acknowledger=load_acknowledger(config),
     )

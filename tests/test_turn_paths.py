@@ -14,7 +14,7 @@ import pytest
 from agent.perception import TextPerception
 from cli.chat import run_chat
 from compose.config import Config, load_config
-from compose.engines import load_reply_emotion, load_safety, persona_spec, responder_loader
+from compose.engines import load_acknowledger, load_reply_emotion, load_safety, persona_spec, responder_loader
 from research.dialogues import Dialogue, DialogueTurn
 from research.eval.command import build_text_agent
 from research.eval.runner import Variant, run_dialogue
@@ -61,6 +61,7 @@ def _serve(config: Config) -> list[tuple[str, str, str | None, dict[str, str] | 
         choose_reply_emotion=load_reply_emotion(config),
         responder=chain,
         safety=safety,
+        acknowledger=load_acknowledger(config),
     )
     seen = []
     user = agent = None
@@ -90,7 +91,9 @@ def _serve(config: Config) -> list[tuple[str, str, str | None, dict[str, str] | 
 
 def test_server_chat_eval_and_replay_reach_the_same_emotions_and_plans(config: Config, tmp_path: Path) -> None:
     served = _serve(config)
-    # The server path itself: grief's proposed joy is clamped, the crisis bypasses the model with its category.
+    # The server path itself: a first reaction opens the reply; grief's proposed joy is clamped (every path clamps
+    # it the same way); the crisis bypasses the model with its category.
+    assert served[0][2].startswith(("Oh, I'm so sorry.", "That sounds so hard.", "Oh no, I'm sorry."))
     assert served[0][3] is not None and served[0][3]["reply_emotion"] in ("neutral", "sadness")
     assert served[0][3]["llm_reply_emotion"] == "joy" and served[0][3]["lens"] == "person_centred"
     assert served[3][3] is not None and served[3][3]["source"] == "safety"

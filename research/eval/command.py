@@ -91,6 +91,7 @@ def build_text_agent(
     built (and its prompt cache warmed) on first use. Raises compose.engines.EngineError.
     """
     from compose.engines import (
+        load_acknowledger,
         load_llm,
         load_memory,
         load_perception,
@@ -134,6 +135,7 @@ def build_text_agent(
         memory=load_memory(config, recorder),
         hints=recorder,
         plain_responder_for=plain_responder_for,
+        acknowledger=load_acknowledger(config),
     )
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from agent.acknowledgement import Acknowledger
 from agent.base import Perceiver, Planner, ReplyEmotionChooser, Responder, SafetyCheck, Summarizer
 from agent.empathy.schema import EmpathyPlan
 from agent.mind import Conversation, Mind
@@ -67,6 +68,7 @@ class TextAgent:
     safety: SafetyCheck | None = None
     history_turns: int = 8  # as the server: the last N turns are the model's context
     memory: Summarizer | None = None  # as the server: a running summary of the turns older than that
+    acknowledger: Acknowledger | None = None  # as the server: the first reaction before the chain's words
     hints: HintRecorder | None = None  # the model wrapper that reads each chain prompt's hints (eval.hints)
     # The same LLM through the plain responder (no chain of empathy), for the no-chain baseline.
     plain_responder_for: Callable[[Variant], Responder] | None = None
@@ -74,7 +76,9 @@ class TextAgent:
     @property
     def mind(self) -> Mind:
         """The one text turn (agent.mind) over these parts."""
-        return Mind(self.perceive, self.choose_reply_emotion, self.safety, self.history_turns)
+        return Mind(
+            self.perceive, self.choose_reply_emotion, self.safety, self.history_turns, acknowledge=self.acknowledger
+        )
 
 
 @dataclass

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from agent.acknowledgement import Acknowledger
 from agent.base import (
     ChatMessage,
     Perceiver,
@@ -154,11 +155,14 @@ class TurnPipeline:
     # running baseline. None: spoken turns are read from their words alone.
     voice_estimator: Callable[[], VoiceEstimator] | None = None
     voice_sessions: int = 256  # conversations whose voice baselines are kept (least recently heard go first)
+    acknowledger: Acknowledger | None = None  # the first reaction said at once while the chain reasons
 
     def __post_init__(self) -> None:
         self._voices: OrderedDict[str, VoiceEstimator] = OrderedDict()
         # The text half of every turn (agent.mind): the same one chat, eval and replay run.
-        self.mind = Mind(self.perceiver, self.choose_reply_emotion, self.safety, self.memory_window)
+        self.mind = Mind(
+            self.perceiver, self.choose_reply_emotion, self.safety, self.memory_window, acknowledge=self.acknowledger
+        )
         if self.pending is None:
             self.pending = PendingTurns(self.store)
         if not self.llm_fallback:

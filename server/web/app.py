@@ -55,6 +55,7 @@ def build_pipeline(
         persona_engines=engines.personas.engines if engines.personas is not None else None,
         pending=pending,
         voice_estimator=engines.voice_estimator,
+        acknowledger=engines.acknowledger,
     )
 
 

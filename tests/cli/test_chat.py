@@ -31,7 +31,8 @@ def test_chat_shows_emotions_reply_and_reasoning():
     model = plan_model()
     out = io.StringIO()
     lines = ["My dog died yesterday and I'm heartbroken.", "", "I want to kill myself", "/quit", "never read"]
-    assert run_chat(load_config(environ={}), lines, out, model=model, perceive=TextPerception().perceive) == 0
+    config = load_config(environ={"EMPATHICA_EMPATHY_ACKNOWLEDGE": "false"})  # the model's words come first here
+    assert run_chat(config, lines, out, model=model, perceive=TextPerception().perceive) == 0
     text = out.getvalue()
     assert "[user sadness" in text and "| agent " in text
     assert "Mira: I'm so sorry." in text and "I'm here." in text
@@ -40,6 +41,18 @@ def test_chat_shows_emotions_reply_and_reasoning():
     assert "[safety: suicide" in text
     # The prompt-cache warm-up and one turn: the crisis message bypassed the model; nothing after /quit ran.
     assert len(model.calls) == 2
+
+
+def test_chat_opens_with_a_first_reaction_the_model_is_told_about():
+    model = plan_model()
+    out = io.StringIO()
+    perceive = TextPerception().perceive
+    assert run_chat(load_config(environ={}), ["My dog died yesterday and I'm heartbroken."], out, model, perceive) == 0
+    reply_lines = [line for line in out.getvalue().splitlines() if line.startswith("Mira: ")]
+    assert reply_lines and reply_lines[0] in ("Mira: Oh, I'm so sorry.", "Mira: That sounds so hard.",
+                                               "Mira: Oh no, I'm sorry.")
+    said = reply_lines[0].removeprefix("Mira: ")
+    assert f'You have already said aloud: "{said}"' in model.calls[-1][-1].content
 
 
 def test_chat_uses_the_personas_lens_unless_told_otherwise():

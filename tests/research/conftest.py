@@ -22,7 +22,9 @@ PLAN = {
 
 @pytest.fixture
 def config() -> Config:
-    return load_config(environ={})
+    # These tests check the model's words turn by turn; the first reaction before them has its own tests
+    # (tests/agent/test_acknowledgement.py, tests/test_turn_paths.py).
+    return load_config(environ={"EMPATHICA_EMPATHY_ACKNOWLEDGE": "false"})
 
 
 @pytest.fixture
