@@ -13,6 +13,7 @@ import matplotlib
 matplotlib.use("Agg")  # before pyplot: eval runs on servers and in CI without a display
 
 import matplotlib.pyplot as plt
+from matplotlib.patches import Patch
 
 from agent.empathy.schema import STRATEGIES
 from core.emotion import PALETTE_VAD
@@ -60,14 +61,15 @@ def plot_strategies(summary: EvalSummary, path: Path) -> Path:
     sources = {"detected": "in the words (detector)", "hinted": "prompt's suggestion", "self_reported": "self-report"}
     fig, ax = plt.subplots(figsize=(6.5, 3.4))
     width = 0.8 / len(sources)
+    handles = []
     for k, (prefix, label) in enumerate(sources.items()):
         values = [summary.metrics.get(f"{prefix}_{s}") for s in STRATEGIES]
-        _bars(ax, [i + k * width for i in range(len(STRATEGIES))], values, width, label, f"C{k}")
+        handles.append(_bars(ax, [i + k * width for i in range(len(STRATEGIES))], values, width, label, f"C{k}"))
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(STRATEGIES))], [s.replace("_", " ") for s in STRATEGIES])
     ax.set_ylim(0, 1.3)
     ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
     ax.set_ylabel("share of replies")
-    ax.legend(fontsize="small", ncol=3, loc="upper center")
+    ax.legend(handles=handles, fontsize="small", ncol=3, loc="upper center")
     ax.set_title(f"strategies, {summary.variant}")
     return _save(fig, path)
 
@@ -118,22 +120,24 @@ def plot_comparison(summaries: list[EvalSummary], path: Path) -> Path:
     """The headline shares and similarities of every variant and baseline side by side, with 95 % intervals."""
     fig, ax = plt.subplots(figsize=(max(8.0, 1.1 * len(COMPARED)), 3.8))
     width = 0.8 / max(1, len(summaries))
+    handles = []
     for n, summary in enumerate(summaries):
         values = [summary.metrics.get(name) for name in COMPARED]
-        _bars(ax, [i + n * width for i in range(len(COMPARED))], values, width, summary.variant, f"C{n % 10}")
+        xs = [i + n * width for i in range(len(COMPARED))]
+        handles.append(_bars(ax, xs, values, width, summary.variant, f"C{n % 10}"))
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(COMPARED))], list(COMPARED.values()), fontsize="small")
     ax.set_ylim(0, 1.3)  # head room for the legend above the bars (rates reach 1.0)
     ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
-    ax.legend(fontsize="small", ncol=min(4, len(summaries)), loc="upper center")
+    ax.legend(handles=handles, fontsize="small", ncol=min(4, len(summaries)), loc="upper center")
     ax.set_title("variants and baselines (bars: 95 % bootstrap intervals; n/a: not measurable)")
     return _save(fig, path)
 
 
 def _bars(
     ax: plt.Axes, xs: list[float], values: list[MetricValue | None], width: float, label: str, colour: str
-) -> None:
-    """Bars with interval whiskers; a missing value is written "n/a" at its place instead of a bar."""
-    ax.bar([], [], width, color=colour, label=label)  # the legend entry, whatever is n/a
+) -> Patch:
+    """Bars with interval whiskers; a missing value is written "n/a" at its place instead of a bar. Returns the
+    series' legend entry (there is one even when every value is n/a)."""
     for x, metric in zip(xs, values, strict=True):
         if metric is None or metric.value is None:
             ax.text(x, 0.02, "n/a", ha="center", va="bottom", fontsize="x-small", rotation=90, color="dimgrey")
@@ -149,6 +153,7 @@ def _bars(
             color=colour,
             error_kw={"linewidth": 0.8},
         )
+    return Patch(color=colour, label=label)
 
 
 def _save(fig: plt.Figure, path: Path, tight: bool = True) -> Path:
