@@ -15,6 +15,7 @@ import struct
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 from scipy.special import erf
 from tokenizers import Tokenizer
 
@@ -22,8 +23,10 @@ _DTYPES = {"F32": np.float32, "F16": np.float16}
 # all-MiniLM-L6-v2 was trained with sequences of at most 256 word pieces (sentence_bert_config.json).
 _MAX_TOKENS = 256
 
+Floats = npt.NDArray[np.float32]
 
-def read_safetensors(path: Path) -> dict[str, np.ndarray]:
+
+def read_safetensors(path: Path) -> dict[str, Floats]:
     """Every floating-point tensor of a .safetensors file as float32 arrays.
 
     The format: a little-endian u64 header size, a JSON header (dtype, shape, byte offsets), then raw data.
@@ -32,7 +35,7 @@ def read_safetensors(path: Path) -> dict[str, np.ndarray]:
     (header_size,) = struct.unpack("<Q", raw[:8])
     header = json.loads(raw[8 : 8 + header_size])
     base = 8 + header_size
-    tensors: dict[str, np.ndarray] = {}
+    tensors: dict[str, Floats] = {}
     for name, info in header.items():
         if name == "__metadata__":
             continue
@@ -45,13 +48,14 @@ def read_safetensors(path: Path) -> dict[str, np.ndarray]:
     return tensors
 
 
-def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
+def _layer_norm(x: Floats, weight: Floats, bias: Floats, eps: float) -> Floats:
     mean = x.mean(-1, keepdims=True)
     var = ((x - mean) ** 2).mean(-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + eps) * weight + bias
+    out: Floats = (x - mean) / np.sqrt(var + eps) * weight + bias
+    return out
 
 
-def _gelu(x: np.ndarray) -> np.ndarray:
+def _gelu(x: Floats) -> Floats:
     # BERT's exact GELU, x * Phi(x) (not the tanh approximation: the embeddings would drift from the reference).
     return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
 
@@ -80,14 +84,20 @@ class MiniLmEncoder:
         self._tokenizer.enable_truncation(_MAX_TOKENS)
         self.dimension = int(config["hidden_size"])
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    @property
+    def layers(self) -> int:
+        """How many transformer layers the model has (6)."""
+        return self._layers
+
+    def encode(self, texts: list[str]) -> Floats:
         """Unit-length embeddings, one row per text (float32, shape (len(texts), 384))."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         # One sentence at a time: no padding, so no attention mask is needed and cost follows real length.
-        return np.stack([self._encode_one(text) for text in texts])
+        return np.stack([self.embed_states(self.token_states(text)) for text in texts])
 
-    def _encode_one(self, text: str) -> np.ndarray:
+    def token_states(self, text: str, layers: int | None = None) -> Floats:
+        """The hidden state of every word piece of `text` after the first `layers` layers (default: all)."""
         ids = np.asarray(self._tokenizer.encode(text).ids, dtype=np.int64)
         w = self._w
         x = (
@@ -96,31 +106,42 @@ class MiniLmEncoder:
             + w["embeddings.token_type_embeddings.weight"][0]
         )
         x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self._eps)
-        for layer in range(self._layers):
-            x = self._layer(x, f"encoder.layer.{layer}.")
-        pooled = x.mean(0)
-        return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
+        return self.run_layers(x, 0, self._layers if layers is None else layers)
 
-    def _layer(self, x: np.ndarray, p: str) -> np.ndarray:
-        w = self._w
-        n, d = x.shape
-        h = self._heads
-        hd = d // h
+    def run_layers(self, x: Floats, start: int, stop: int) -> Floats:
+        """Continue a forward pass: token states after `start` layers -> after `stop` layers."""
+        for layer in range(start, stop):
+            x = bert_layer(x, self._w, f"encoder.layer.{layer}.", self._heads, self._eps)
+        return x
 
-        def linear(inp: np.ndarray, name: str) -> np.ndarray:
-            return inp @ w[p + name + ".weight"].T + w[p + name + ".bias"]
+    @staticmethod
+    def embed_states(states: Floats) -> Floats:
+        """The sentence embedding of final-layer token states: their mean, L2-normalised."""
+        pooled = states.mean(0)
+        unit: Floats = (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
+        return unit
 
-        q = linear(x, "attention.self.query").reshape(n, h, hd).transpose(1, 0, 2)
-        k = linear(x, "attention.self.key").reshape(n, h, hd).transpose(1, 0, 2)
-        v = linear(x, "attention.self.value").reshape(n, h, hd).transpose(1, 0, 2)
-        scores = q @ k.transpose(0, 2, 1) / math.sqrt(hd)
-        scores = np.exp(scores - scores.max(-1, keepdims=True))
-        scores /= scores.sum(-1, keepdims=True)
-        context = (scores @ v).transpose(1, 0, 2).reshape(n, d)
-        attn = linear(context, "attention.output.dense")
-        x = _layer_norm(
-            x + attn, w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"], self._eps
-        )
-        inner = _gelu(linear(x, "intermediate.dense"))
-        out = linear(inner, "output.dense")
-        return _layer_norm(x + out, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], self._eps)
+
+def bert_layer(x: Floats, w: dict[str, Floats], p: str, heads: int, eps: float = 1e-12) -> Floats:
+    """One BERT encoder layer over the token states `x` (tokens, width), weights named `p` + safetensors names.
+
+    Shared by the pretrained layers and the fine-tuned ones of the emotion model (agent.perception.emotion_model).
+    """
+    n, d = x.shape
+    hd = d // heads
+
+    def linear(inp: Floats, name: str) -> Floats:
+        return inp @ w[p + name + ".weight"].T + w[p + name + ".bias"]
+
+    q = linear(x, "attention.self.query").reshape(n, heads, hd).transpose(1, 0, 2)
+    k = linear(x, "attention.self.key").reshape(n, heads, hd).transpose(1, 0, 2)
+    v = linear(x, "attention.self.value").reshape(n, heads, hd).transpose(1, 0, 2)
+    scores = q @ k.transpose(0, 2, 1) / math.sqrt(hd)
+    scores = np.exp(scores - scores.max(-1, keepdims=True))
+    scores /= scores.sum(-1, keepdims=True)
+    context = (scores @ v).transpose(1, 0, 2).reshape(n, d)
+    attn = linear(context, "attention.output.dense")
+    x = _layer_norm(x + attn, w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"], eps)
+    inner = _gelu(linear(x, "intermediate.dense"))
+    out = linear(inner, "output.dense")
+    return _layer_norm(x + out, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], eps)

@@ -1,0 +1,142 @@
+"""The trained text-emotion model: MiniLM's top layers fine-tuned on GoEmotions, a linear read-out, a temperature.
+
+How it runs: the shared MiniLM encoder computes the token states up to `start_layer` (the frozen lower layers);
+this model continues through its own fine-tuned copies of the remaining layers, mean-pools the tokens and reads
+seven logits; dividing them by the fitted temperature calibrates the softmax. All in numpy (no torch).
+
+The weights are package data (`data/emotion_head.npz`, float16) with their sha256 beside them
+(`data/emotion_head.sha256`); a file that does not match is refused with a message saying what to do.
+Training: `python -m research.emotion_model.train` (docs/emotion_model.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from agent.perception.minilm import Floats, bert_layer
+
+DATA = Path(__file__).with_name("data")
+WEIGHTS = DATA / "emotion_head.npz"
+WEIGHTS_SHA256 = DATA / "emotion_head.sha256"
+FORMAT = 1
+_RETRAIN = "reinstall Empathica, or retrain it with `python -m research.emotion_model.train` (docs/emotion_model.md)"
+
+
+class EmotionModelError(RuntimeError):
+    """The emotion model's weights are missing, corrupt or of an unknown format."""
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def expected_sha256(checksum_file: Path) -> str:
+    """The hash recorded in a `sha256sum`-style file (`<hex>  <name>`)."""
+    try:
+        return Path(checksum_file).read_text(encoding="utf-8").split()[0].lower()
+    except (OSError, IndexError) as exc:
+        raise EmotionModelError(
+            f"cannot read the emotion model's checksum {checksum_file} ({exc}): {_RETRAIN}"
+        ) from None
+
+
+@dataclass(frozen=True)
+class EmotionModel:
+    """Fine-tuned top layers + read-out; `probabilities(states)` maps lower-layer token states to a mixture."""
+
+    labels: tuple[str, ...]
+    start_layer: int
+    layers: tuple[dict[str, Floats], ...]  # each: the safetensors names of one layer, without the prefix
+    head_weight: Floats  # (classes, width)
+    head_bias: Floats  # (classes,)
+    temperature: float
+    heads: int
+    eps: float
+
+    def logits(self, states: Floats) -> Floats:
+        """Uncalibrated class scores of one text from its token states after `start_layer` layers."""
+        x = np.asarray(states, dtype=np.float32)
+        for weights in self.layers:
+            x = bert_layer(x, weights, "", self.heads, self.eps)
+        scores: Floats = x.mean(0) @ self.head_weight.T + self.head_bias
+        return scores
+
+    def probabilities(self, states: Floats) -> npt.NDArray[np.float64]:
+        """Calibrated class probabilities (softmax of logits / temperature), in `labels` order."""
+        return softmax(self.logits(states) / self.temperature)
+
+
+def softmax(z: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.float64]:
+    """Softmax over the last axis, computed stably."""
+    z64 = np.asarray(z, dtype=np.float64)
+    e = np.exp(z64 - z64.max(-1, keepdims=True))
+    out: npt.NDArray[np.float64] = e / e.sum(-1, keepdims=True)
+    return out
+
+
+def load_emotion_model(path: Path = WEIGHTS, checksum_file: Path = WEIGHTS_SHA256) -> EmotionModel:
+    """Read and verify the weights; raises EmotionModelError (saying what to do) when they are missing or corrupt."""
+    path = Path(path)
+    if not path.is_file():
+        raise EmotionModelError(f"the emotion model {path} is missing: {_RETRAIN}")
+    want, got = expected_sha256(checksum_file), sha256_of(path)
+    if got != want:
+        raise EmotionModelError(
+            f"the emotion model {path} is corrupt (sha256 {got[:12]}…, expected {want[:12]}…): {_RETRAIN}"
+        )
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise EmotionModelError(f"cannot read the emotion model {path} ({exc}): {_RETRAIN}") from None
+    if int(arrays.get("format", -1)) != FORMAT:
+        raise EmotionModelError(
+            f"the emotion model {path} has format {arrays.get('format')}, expected {FORMAT}: {_RETRAIN}"
+        )
+    start, count = int(arrays["start_layer"]), int(arrays["layer_count"])
+    layers = []
+    for index in range(start, start + count):
+        prefix = f"layer.{index}."
+        layers.append({k.removeprefix(prefix): v.astype(np.float32) for k, v in arrays.items() if k.startswith(prefix)})
+    return EmotionModel(
+        labels=tuple(str(label) for label in arrays["labels"]),
+        start_layer=start,
+        layers=tuple(layers),
+        head_weight=arrays["head.weight"].astype(np.float32),
+        head_bias=arrays["head.bias"].astype(np.float32),
+        temperature=float(arrays["temperature"]),
+        heads=int(arrays["heads"]),
+        eps=float(arrays["eps"]),
+    )
+
+
+def save_emotion_model(model: EmotionModel, path: Path, checksum_file: Path) -> str:
+    """Write the weights (float16 matrices) and their checksum file; returns the sha256."""
+    arrays: dict[str, npt.NDArray[Any]] = {
+        "format": np.array(FORMAT),
+        "labels": np.array(model.labels),
+        "start_layer": np.array(model.start_layer),
+        "layer_count": np.array(len(model.layers)),
+        "head.weight": model.head_weight.astype(np.float32),
+        "head.bias": model.head_bias.astype(np.float32),
+        "temperature": np.array(model.temperature),
+        "heads": np.array(model.heads),
+        "eps": np.array(model.eps),
+    }
+    for offset, weights in enumerate(model.layers):
+        for name, value in weights.items():
+            arrays[f"layer.{model.start_layer + offset}.{name}"] = value.astype(np.float16)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
+    digest = sha256_of(path)
+    Path(checksum_file).write_text(f"{digest}  {Path(path).name}\n", encoding="utf-8")
+    return digest
