@@ -9,6 +9,9 @@ import aiohttp
 import av
 import pytest
 
+from agent.empathy.schema import STRATEGIES
+from agent.prompts import PromptLibrary
+from agent.reply_emotion import MIN_INTENSITY
 from tests.e2e.server_process import ServerProcess
 from tests.e2e.ws_client import audio_turn, clip_pcm, receive_json, text_turn, wav_bytes
 
@@ -58,6 +61,24 @@ def check_reply(result, kind: str) -> None:
     assert set(emotion) >= {"label", "intensity", "vad", "mixture"}
 
 
+def check_model_plan(result, lens: str) -> None:
+    """The chain of empathy answered with the default model's own plan, through `lens`.
+
+    One other outcome is the product working as designed, and is checked as such: the model's words read as an
+    emotion the rules forbid for the user (agent/congruence.py), so the rest of the reply is the scripted line for
+    the user's emotion. Never accepted: the chain's schema fallback or a failed model.
+    """
+    plan, text = result.end["plan"], result.end["text"]
+    if plan["source"] == "fallback" and plan.get("reason", "").startswith("incongruent words ("):
+        user = result.of_type("user_emotion")[0]["emotion"]
+        label = user["label"] if user["intensity"] >= MIN_INTENSITY else "neutral"  # as the rules read it
+        safe = PromptLibrary().phrases("empathy_fallback")[label]
+        assert text.endswith(safe), (text, plan)
+        return
+    assert plan["source"] == "model" and plan["lens"] == lens and plan["strategy"] in STRATEGIES, plan
+    assert plan["response"] and plan["response"] in text, (plan, text)  # the model's words were voiced
+
+
 async def test_audio_turn(server: ServerProcess) -> None:
     async with aiohttp.ClientSession() as http, http.ws_connect(ws_url(server)) as ws:
         ready = await receive_json(ws)
@@ -78,9 +99,11 @@ async def test_text_turn(server: ServerProcess) -> None:
         result = await text_turn(ws, "I failed my driving test again and I feel like giving up.")
     assert "transcript" not in result.types
     check_reply(result, "text")
+    check_model_plan(result, "person_centred")  # the default persona Mira's lens
+    # Never joy at a setback: not in the face and voice, nor in the plan's reply emotion (when the model planned).
+    assert result.of_type("reply_start")[0]["emotion"]["label"] != "joy"
     plan = result.end["plan"]
-    assert plan["source"] in ("model", "fallback") and plan["strategy"]
-    assert plan["reply_emotion"] in ("neutral", "sadness"), plan  # never joy at a setback
+    assert plan["source"] != "model" or plan["reply_emotion"] in ("neutral", "sadness"), plan
 
 
 async def test_crisis_turn_gets_the_scripted_safety_reply(server: ServerProcess) -> None:
