@@ -69,6 +69,19 @@ class Responder(Protocol):
         """Process the fixed prompt prefix once so the first real turn finds it in the model's cache."""
         ...
 
+    def check_room(
+        self,
+        user_text: str,
+        user_emotion: EmotionState,
+        agent_emotion: EmotionState,
+        history: list[ChatMessage],
+        summary: str = "",
+        mismatch: bool = False,
+    ) -> None:
+        """Raise agent.prompt_budget.PromptTooLong when this turn's message cannot fit the model's context (a
+        responder without a budget never raises)."""
+        ...
+
 
 class PlannedTurn(Iterable[str], Protocol):
     """A reply that reasons first (agent.empathy.EmpathyTurn): iterate for sentences, then read `plan`."""

@@ -3,8 +3,9 @@
 The reply emotion drives the face and the voice; the words come from a model that may still cheer at grief.
 So every sentence is read with the same text perceiver that reads the user, and judged by the one rule table
 (agent.reply_emotion): a sentence contradicts the turn when it reads, clearly, as an emotion the rules do not allow
-for the user's state. Naming the user's own feeling is not a contradiction ("that sounds frightening" at fear is
-reflection, not the agent's fear), so the user's own label is accepted too.
+for the user's state *and* of the opposite valence: cheer (joy, a pleasant surprise) at grief, fear, anger or
+disgust, or distress at someone's joy. Words that name a negative feeling while the user feels one are reflection
+("that sounds frightening", "no wonder you're angry"), not the agent's own anger or fear, so they pass.
 
 What happens then (agent.mind.Reply): before anything was spoken the reply is generated once more; if that one also
 contradicts, or a later sentence does, the rest is replaced by a scripted reply that fits the user's state
@@ -22,6 +23,8 @@ from core.emotion import EmotionState
 
 # A sentence must read this clearly as the forbidden emotion to count: weak cues in one sentence are noise.
 MIN_CONTRADICTION = 0.4
+_CHEER = frozenset({"joy", "surprise"})
+_DISTRESS = frozenset({"anger", "disgust", "fear", "sadness"})
 
 
 @dataclass(frozen=True)
@@ -47,9 +50,13 @@ class CongruenceCheck:
         """The contradiction in `sentence` for a user in state `user`, or None when the words fit."""
         reading = self.perceive(sentence)
         label = reading.label
-        accepted = allowed_reply_emotions(user) | {effective_label(user)}
         probability = reading.mixture.get(label, 0.0) if reading.mixture else reading.intensity
-        if label in accepted or probability < self.min_probability:
+        if label in allowed_reply_emotions(user) or probability < self.min_probability:
+            return None
+        user_label = effective_label(user)
+        cheer_at_distress = label in _CHEER and user_label in _DISTRESS
+        distress_at_joy = label in _DISTRESS and user_label == "joy"
+        if not (cheer_at_distress or distress_at_joy):
             return None
         return Contradiction(sentence, label, probability)
 

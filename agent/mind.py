@@ -293,11 +293,12 @@ class Mind:
         """Raise agent.prompt_budget.PromptTooLong when the user's message cannot fit the reply model's context
         even without history (the history itself is trimmed to fit); call it before telling the user a reply is
         coming. A safety reply needs no model, and a responder without a budget is never refused here."""
-        check = getattr(responder, "check_room", None)
-        if appraisal.safety is not None or check is None:
+        if appraisal.safety is not None:
             return
         history = self.window(context.history)
-        check(appraisal.text, appraisal.user, appraisal.agent, history, context.summary, appraisal.mismatch)
+        responder.check_room(
+            appraisal.text, appraisal.user, appraisal.agent, history, context.summary, appraisal.mismatch
+        )
 
     def turn(
         self,

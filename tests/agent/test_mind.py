@@ -48,6 +48,9 @@ class Plain:
     def warm_up(self) -> None:
         pass
 
+    def check_room(self, *args: object, **kwargs: object) -> None:
+        pass  # no prompt budget
+
 
 def test_the_user_is_read_with_earlier_utterances_and_smoothed() -> None:
     perceive = RecordingPerceiver()
@@ -113,6 +116,9 @@ class Scripted:
     def warm_up(self) -> None:
         pass
 
+    def check_room(self, *args: object, **kwargs: object) -> None:
+        pass  # no prompt budget
+
 
 def cheer_reader(text: str, context: Sequence[str] = ()) -> EmotionState:
     """Reads "Yay" as joy, "sad"/"sorry" as sadness, anything else as neutral (a stand-in text perceiver)."""
@@ -147,3 +153,21 @@ def test_naming_the_users_own_feeling_is_not_a_contradiction() -> None:
     mind = Mind(fear_reader, lambda user, previous, persona="": EmotionState.from_label("neutral", 0.2))
     turn = mind.turn(said, "I am scared of the surgery")
     assert turn.sentences == ["That sounds really scary, feeling scared like that."] and said.generations == 1
+
+
+def test_reflecting_a_negative_feeling_at_distress_passes_but_distress_at_joy_does_not() -> None:
+    def reader(text: str, context: Sequence[str] = ()) -> EmotionState:
+        label = "anger" if "frustrating" in text else "sadness" if "down" in text else "neutral"
+        return EmotionState.from_label(label, 0.9)
+
+    calm = lambda user, previous, persona="": EmotionState.from_label("neutral", 0.2)  # noqa: E731
+    mind = Mind(reader, calm)
+    sad = Scripted(["That sounds so frustrating."])
+    assert mind.turn(sad, "I feel so down after the exam").sentences == ["That sounds so frustrating."]
+
+    def joyful(text: str, context: Sequence[str] = ()) -> EmotionState:
+        return reader(text) if text.startswith("That") else EmotionState.from_label("joy", 0.9)
+
+    happy = Scripted(["That sounds so frustrating."], ["That sounds so frustrating."])
+    turn = Mind(joyful, calm).turn(happy, "I got the job!")
+    assert "frustrating" not in " ".join(turn.sentences) and happy.generations == 2

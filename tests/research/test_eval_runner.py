@@ -31,7 +31,9 @@ def test_turns_carry_smoothed_emotion_history_and_the_plan(agent, plan_model):
     # The user's state is smoothed across turns, as the server's pipeline does.
     perceive = TextPerception().perceive
     assert first.perceived == perceive(DIALOGUE.turns[0].user) and first.user_emotion == first.perceived
-    assert second.user_emotion == smooth(first.user_emotion, perceive(DIALOGUE.turns[1].user))
+    # ... and each utterance is read with the user's previous ones in view.
+    context = [DIALOGUE.turns[0].user]
+    assert second.user_emotion == smooth(first.user_emotion, perceive(DIALOGUE.turns[1].user, context))
     # The model saw the dialogue so far (its own previous reply included) and the persona's lens.
     third_call = plan_model.calls[-1]
     assert "person-centred" in third_call[0].content.lower()
@@ -85,6 +87,9 @@ def test_a_failing_model_is_recorded_and_the_dialogue_goes_on(config):
 
 def test_a_plain_responder_has_no_plan():
     class Plain:
+        def check_room(self, *args: Any, **kwargs: Any) -> None:
+            pass  # no prompt budget
+
         def reply(self, text: str, user: EmotionState, agent: EmotionState, history: list[Any]) -> Iterator[str]:
             yield f"You said {len(history) // 2} things before."
 

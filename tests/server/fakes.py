@@ -62,6 +62,17 @@ class FakeResponder:
     def warm_up(self) -> None:
         pass
 
+    def check_room(
+        self,
+        user_text: str,
+        user_emotion: EmotionState,
+        agent_emotion: EmotionState,
+        history: list[ChatMessage],
+        summary: str = "",
+        mismatch: bool = False,
+    ) -> None:
+        pass  # no prompt budget: every message fits
+
     def _gen(self) -> Iterator[str]:
         try:
             for i, sentence in enumerate(self.sentences):
