@@ -38,6 +38,17 @@ class RuleReplies:
     def warm_up(self) -> None:
         """Nothing to load: the lines are read when the responder is built."""
 
+    def check_room(
+        self,
+        user_text: str,
+        user_emotion: EmotionState,
+        agent_emotion: EmotionState,
+        history: list[ChatMessage],
+        summary: str = "",
+        mismatch: bool = False,
+    ) -> None:
+        """Never raises: the lines use no model context."""
+
 
 def _neutral_perceiver(text: str, context: Any = ()) -> EmotionState:
     return NEUTRAL
