@@ -21,7 +21,15 @@ from research.eval.metrics import distinct_n_rarefied, ngrams, tokens
 from research.eval.runner import TurnResult
 from research.eval.stats import Measure
 
-CHAIN_SOURCES = frozenset({"model", "fallback", "error"})  # turns the chain of empathy had to answer
+
+def is_chain_turn(t: TurnResult) -> bool:
+    """Whether the chain of empathy had to answer this turn: a model plan, the chain's rule-based fallback plan, or
+    an error after the chain prompted the model. A plain responder's scripted fallback (no plan) is not one."""
+    if t.source == "model" or (t.source == "fallback" and t.plan is not None):
+        return True
+    return t.source == "error" and t.hints is not None
+
+
 _LABEL_INDEX = {label: i for i, label in enumerate(BASIC_EMOTIONS)}
 
 # The rows of the headline table, in order: each shown for every variant and baseline.
@@ -412,11 +420,11 @@ def _hint_followed(t: TurnResult) -> bool | None:
 
 
 def _chain_valid(t: TurnResult) -> bool | None:
-    return t.source == "model" if t.source in CHAIN_SOURCES else None
+    return t.source == "model" if is_chain_turn(t) else None
 
 
 def _first_attempt(t: TurnResult) -> bool | None:
-    return (t.source == "model" and t.attempts == 1) if t.source in CHAIN_SOURCES else None
+    return (t.source == "model" and t.attempts == 1) if is_chain_turn(t) else None
 
 
 def _judged(key: str) -> Callable[[TurnResult], float | None]:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from core.emotion import BASIC_EMOTIONS
-from research.eval.measures import CHAIN_SOURCES, per_label_f1
+from research.eval.measures import is_chain_turn, per_label_f1
 from research.eval.metrics import LatencyStats, confusion_matrix, distinct_n, latency_stats
 from research.eval.runner import DialogueResult, TurnResult, Variant
 from research.eval.stats import Measure, MetricValue, Spread, evaluate, spread
@@ -86,7 +86,7 @@ def summarize(
     labelled = [t for t in turns if t.gold_user_emotion is not None]
     references = list(dict.fromkeys(t.reference_reply for t in turns if t.reference_reply))
     notes = []
-    chain = [t for t in turns if t.source in CHAIN_SOURCES]
+    chain = [t for t in turns if is_chain_turn(t)]
     if not chain and any(t.answered for t in turns):
         notes.append("no chain of empathy here: plan, strategy self-report and validity figures are n/a")
     return EvalSummary(

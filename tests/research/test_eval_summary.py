@@ -211,3 +211,12 @@ def test_an_empty_run_has_no_rates():
     s = summarize([], Variant("Kai", "reality"), build_measures())
     assert s.turns == 0 and s.value("words_emotion_match") is None and s.value("chain_valid") is None
     assert s.value("user_macro_f1") is None and s.total_s is None and s.value("dist1") is None
+
+
+def test_a_plain_responders_scripted_fallback_is_not_a_chain_turn():
+    # The plain responder may replace a reply with a scripted line (source "fallback", no plan): no chain ran.
+    s = summary([turn("plain", "joy", "joy"), turn("fallback", "sadness", "sadness")])
+    assert s.value("chain_valid") is None and s.chain_turns == 0
+    # An error after the chain prompted the model (its hints were recorded) is a chain turn that failed.
+    failed = turn("error", "joy", "joy", hints=hints("joy", "joy", "exploration"))
+    assert summary([failed, turn("model", "joy", "joy", plan("exploration", "joy", "joy"))]).value("chain_valid") == 0.5
