@@ -240,8 +240,8 @@ def build_measures(matched_sizes: dict[int, int] | None = None) -> list[Measure]
             better="higher",
         ),
         # Diversity and length.
-        Measure("dist1", "Dist-1", "diversity", _grams(1), _distinct, better="higher"),
-        Measure("dist2", "Dist-2", "diversity", _grams(2), _distinct, better="higher"),
+        Measure("dist1", "Dist-1", "diversity", _grams(1), _distinct, better="higher", distinct_units=True),
+        Measure("dist2", "Dist-2", "diversity", _grams(2), _distinct, better="higher", distinct_units=True),
         mean("words_per_reply", "words per reply", "diversity", _reply_words),
         *(
             Measure(
@@ -251,6 +251,7 @@ def build_measures(matched_sizes: dict[int, int] | None = None) -> list[Measure]
                 _grams(n),
                 _rarefied(size),
                 better="higher",
+                distinct_units=True,
             )
             for n, size in sorted(sizes.items())
         ),

@@ -38,6 +38,8 @@ class Measure:
     extract: Callable[[TurnResult], Any]
     combine: Callable[[Any], float | None]
     additive: bool = False  # contributions are numpy vectors; `combine` receives their sum
+    # A measure of repetition (Dist-n) counts a dialogue drawn twice once: its copy would only repeat itself.
+    distinct_units: bool = False
     fmt: str = "num"
     better: str = ""
 
@@ -59,9 +61,9 @@ class MetricValue:
 
     def overlaps(self, other: MetricValue) -> bool | None:
         """Whether the two intervals overlap (None when either is missing)."""
-        if None in (self.low, self.high, other.low, other.high):
+        if self.low is None or self.high is None or other.low is None or other.high is None:
             return None
-        return bool(self.low <= other.high and other.low <= self.high)  # type: ignore[operator]
+        return bool(self.low <= other.high and other.low <= self.high)
 
 
 def resample_indices(units: int, resamples: int, seed: int) -> np.ndarray:
@@ -84,11 +86,8 @@ def evaluate(measure: Measure, units: Sequence[Sequence[TurnResult]], draws: np.
         samples = [measure.combine(row) for row in sums[draws].sum(axis=1)] if draws is not None else []
     else:
         value = measure.combine(list(itertools.chain.from_iterable(per_unit)))
-        samples = (
-            [measure.combine(list(itertools.chain.from_iterable(per_unit[i] for i in row))) for row in draws]
-            if draws is not None
-            else []
-        )
+        rows = [dict.fromkeys(row) if measure.distinct_units else row for row in draws] if draws is not None else []
+        samples = [measure.combine(list(itertools.chain.from_iterable(per_unit[i] for i in row))) for row in rows]
     low, high = percentile_interval([s for s in samples if s is not None and not math.isnan(s)])
     return _described(measure, MetricValue(value, n, present, low, high))
 

@@ -52,3 +52,18 @@ def test_percentile_interval_and_spread():
     s = spread([0.5, None, 0.7])
     assert s.mean == pytest.approx(0.6) and s.sd == pytest.approx(0.1414, abs=1e-4) and (s.min, s.max) == (0.5, 0.7)
     assert spread([None]).mean is None
+
+
+def test_a_repetition_measure_counts_a_dialogue_drawn_twice_once():
+    from research.eval.stats import Measure
+
+    def distinct_share(items: list[str]) -> float:
+        return len(set(items)) / len(items)
+
+    measure = Measure("d", "d", "test", lambda t: t.reply, distinct_share)
+    once = Measure("d", "d", "test", lambda t: t.reply, distinct_share, distinct_units=True)
+    units = [[TurnResult(0, "u", STATE, STATE, STATE, r, "plain", 0.0, 0.0)] for r in ("a", "b")]
+    draws = np.array([[0, 0], [1, 1], [0, 1]])
+    # Drawing dialogue 0 twice would make its reply look repeated (1/2); counted once it is as diverse as it is.
+    assert evaluate(measure, units, draws).low == 0.5
+    assert evaluate(once, units, draws).low == 1.0
