@@ -35,6 +35,7 @@ class _BoxSink(io.RawIOBase):
     def seekable(self) -> bool:
         return False
 
+    # PyAV hands it bytes; io.RawIOBase.write is typed for any buffer, whose len() need not be its byte count.
     def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
         self._buf += data
         return len(data)

@@ -156,7 +156,7 @@ def lip_sync(
     if len(found) < 3:
         return LipSync(0.0, 0.0, len(found))
     ft = np.array(found) / fps
-    opening = np.array([reading(marks[i]).mouth_open for i in found])  # type: ignore[arg-type]
+    opening = np.array([reading(m).mouth_open for m in marks if m is not None])  # the frames in `found`
     step = 0.01
     grid = np.arange(ft[0], ft[-1], step)
     mouth = np.interp(grid, ft, opening)

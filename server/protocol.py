@@ -119,7 +119,7 @@ class Played(_ClientMessage):
 
 
 ClientMessage = Hello | TextInput | AudioStart | AudioEnd | Cancel | ListenStart | ListenStop | Played
-_CLIENT_TYPES: dict[str, type[_ClientMessage]] = {
+_CLIENT_TYPES: dict[str, type[ClientMessage]] = {
     "hello": Hello,
     "text": TextInput,
     "audio_start": AudioStart,
@@ -164,7 +164,7 @@ def parse_client_message(raw: str) -> ClientMessage:
         raise ProtocolError("invalid_message", f"invalid {kind!r} message: {problems}") from None
     if isinstance(message, AudioStart) and message.format == "pcm16" and message.sample_rate is None:
         raise ProtocolError("invalid_message", "audio_start with format 'pcm16' needs sample_rate (16000)")
-    return message  # type: ignore[return-value]
+    return message
 
 
 # ---------------------------------------------------------------- server to client

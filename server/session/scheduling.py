@@ -13,6 +13,7 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -264,12 +265,12 @@ class TurnScheduler:
             log.exception("could not store the played part of turn %s/%s", heard.session_id, turn_index)
 
 
-def _emotion_from_dict(data: dict[str, object]) -> EmotionState:
+def _emotion_from_dict(data: dict[str, Any]) -> EmotionState:  # a stored emotion, as JSON
     vad = data["vad"]
     assert isinstance(vad, dict)
     return EmotionState(
         vad=VAD(float(vad["valence"]), float(vad["arousal"]), float(vad["dominance"])),
         label=str(data["label"]),
-        intensity=float(data["intensity"]),  # type: ignore[arg-type]
-        mixture=dict(data.get("mixture") or {}),  # type: ignore[call-overload]
+        intensity=float(data["intensity"]),
+        mixture=dict(data.get("mixture") or {}),
     )

@@ -150,7 +150,7 @@ class RecordingSink:
 
     @property
     def types(self) -> list[str]:
-        return [m.type for m in self.messages]  # type: ignore[attr-defined]
+        return [m.type for m in self.messages]  # type: ignore[attr-defined]  # every server message has a `type`
 
 
 def make_pipeline(store: ConversationStore, **overrides: Any) -> TurnPipeline:
