@@ -15,7 +15,7 @@ import logging
 import time
 import unicodedata
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,10 +87,18 @@ class SharedState:
     registry: SessionRegistry = field(default_factory=SessionRegistry)
     limits: TurnLimits = field(init=False)
     admission: Admission = field(init=False)
+    # Sockets being closed in the background (displaced or taken over): held here so they finish.
+    closing: set[asyncio.Task[object]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.limits = TurnLimits(self.settings.max_turns_per_minute, self.settings.max_turns_per_minute_per_address)
         self.admission = Admission(self.settings.max_sessions)
+
+    def close_later(self, close: Awaitable[object]) -> None:
+        """Close another connection without waiting for its client to answer the close frame."""
+        task: asyncio.Task[object] = asyncio.ensure_future(close)
+        self.closing.add(task)
+        task.add_done_callback(self.closing.discard)
 
 
 class Session:
@@ -186,7 +194,7 @@ class Session:
         else:  # no slot until `hello` brings the token; a connection that never says it is closed
             displaced = admission.wait(self, self._close_unauthorised)
             if displaced is not None:
-                asyncio.create_task(displaced())  # noqa: RUF006 (it closes a socket; nothing to wait for)
+                self.shared.close_later(displaced())
             deadline = asyncio.create_task(self._require_hello())
         await self.send(self._ready())
         try:
@@ -280,7 +288,7 @@ class Session:
         previous = registry.claim(session_id, self)
         if previous is not None:
             log.info("conversation %s moved to a new connection; closing the old one", session_id)
-            asyncio.create_task(previous.taken_over())  # noqa: RUF006 (it closes a socket; nothing to wait for)
+            self.shared.close_later(previous.taken_over())
         stored_persona = await self.turns.resume(session_id)
         if stored_persona is not None:
             self.persona = stored_persona
