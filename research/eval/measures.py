@@ -23,11 +23,11 @@ from research.eval.stats import Measure
 
 
 def is_chain_turn(t: TurnResult) -> bool:
-    """Whether the chain of empathy had to answer this turn: a model plan, the chain's rule-based fallback plan, or
-    an error after the chain prompted the model. A plain responder's scripted fallback (no plan) is not one."""
-    if t.source == "model" or (t.source == "fallback" and t.plan is not None):
+    """Whether the chain of empathy had to answer this turn: a model plan, or a fallback or error after the chain
+    prompted the model (its plan or its prompt's hints are there). A plain responder's scripted fallback is not."""
+    if t.source == "model":
         return True
-    return t.source == "error" and t.hints is not None
+    return t.source in ("fallback", "error") and (t.plan is not None or t.hints is not None)
 
 
 _LABEL_INDEX = {label: i for i, label in enumerate(BASIC_EMOTIONS)}

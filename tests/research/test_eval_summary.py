@@ -217,6 +217,9 @@ def test_a_plain_responders_scripted_fallback_is_not_a_chain_turn():
     # The plain responder may replace a reply with a scripted line (source "fallback", no plan): no chain ran.
     s = summary([turn("plain", "joy", "joy"), turn("fallback", "sadness", "sadness")])
     assert s.value("chain_valid") is None and s.chain_turns == 0
-    # An error after the chain prompted the model (its hints were recorded) is a chain turn that failed.
-    failed = turn("error", "joy", "joy", hints=hints("joy", "joy", "exploration"))
-    assert summary([failed, turn("model", "joy", "joy", plan("exploration", "joy", "joy"))]).value("chain_valid") == 0.5
+    # An error or a scripted fallback after the chain prompted the model (its hints were recorded) is a chain turn
+    # that failed.
+    for source in ("error", "fallback"):
+        failed = turn(source, "joy", "joy", hints=hints("joy", "joy", "exploration"))
+        ok = turn("model", "joy", "joy", plan("exploration", "joy", "joy"))
+        assert summary([failed, ok]).value("chain_valid") == 0.5
