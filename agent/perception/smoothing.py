@@ -2,37 +2,20 @@
 
 Exponential smoothing of the VAD point and of the label mixture; a new utterance weighs `alpha` (most of it), so
 a sudden change ("my dog just died") still dominates the very turn it is said, while isolated misreadings fade.
-Keep one tracker per conversation.
+Every path applies it the same way, in agent.mind (the previous state travels with the conversation's context).
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from core.emotion import VAD, EmotionState
 
 DEFAULT_ALPHA = 0.6
 
 
-@dataclass
-class UserEmotionTracker:
-    """Smooths a session's perceived user emotions; `current` is the latest smoothed state (None at first)."""
-
-    alpha: float = DEFAULT_ALPHA
-    current: EmotionState | None = None
-
-    def __post_init__(self) -> None:
-        if not 0.0 < self.alpha <= 1.0:
-            raise ValueError(f"alpha must be in (0, 1], got {self.alpha}")
-
-    def update(self, observed: EmotionState) -> EmotionState:
-        """Fold in this turn's reading and return the smoothed state."""
-        self.current = smooth(self.current, observed, self.alpha)
-        return self.current
-
-
 def smooth(previous: EmotionState | None, observed: EmotionState, alpha: float = DEFAULT_ALPHA) -> EmotionState:
     """`alpha` * observed + (1 - alpha) * previous, for the VAD point and the label mixture."""
+    if not 0.0 < alpha <= 1.0:
+        raise ValueError(f"alpha must be in (0, 1], got {alpha}")
     if previous is None:
         return observed
     a = alpha

@@ -1,6 +1,6 @@
 import pytest
 
-from agent.perception import UserEmotionTracker, fuse, is_mismatch, smooth
+from agent.perception import fuse, is_mismatch, smooth
 from core.emotion import VAD, EmotionState, VoiceAffect
 
 
@@ -55,11 +55,8 @@ def test_voice_affect_validates():
 
 
 def test_smoothing_keeps_a_sudden_change_but_damps_noise():
-    tracker = UserEmotionTracker()
     joy = _text("joy")
-    tracker.update(joy)
-    tracker.update(joy)
-    after_grief = tracker.update(_text("sadness"))
+    after_grief = smooth(smooth(smooth(None, joy), joy), _text("sadness"))
     assert after_grief.label == "sadness"  # a clear change wins the turn it is said
     assert after_grief.vad.valence > _text("sadness").vad.valence  # but the mood carries over a little
     assert abs(sum(after_grief.mixture.values()) - 1.0) < 1e-3
@@ -69,4 +66,4 @@ def test_smooth_from_nothing_is_the_observation_and_alpha_is_checked():
     state = _text("fear")
     assert smooth(None, state) == state
     with pytest.raises(ValueError):
-        UserEmotionTracker(alpha=0.0)
+        smooth(state, state, alpha=0.0)
