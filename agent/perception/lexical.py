@@ -84,8 +84,13 @@ INTENSIFIERS = _word_set(
 )
 # Hedges soften what follows ("a bit down", "kind of annoyed"): understatement, common in real talk.
 HEDGES = _word_set("bit little slightly somewhat kinda kind sort quite fairly guess")
-# A negator up to this many words before a cue negates it ("not at all happy").
+# A negator up to this many words before a cue, in the same clause, negates it ("not at all happy"; not "I'm not
+# upset, I'm ANGRY").
 _NEGATION_WINDOW = 3
+# A negated verb of going on affirms what follows: "can't stop worrying", "couldn't help crying".
+_CONTINUING = _word_set("stop stopped help quit")
+# Punctuation that ends a clause, for the negation window.
+_CLAUSE_END = re.compile(r"[,;:.!?()]+")
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
@@ -154,7 +159,9 @@ class LexicalCues:
         tokens = tokens_of(text)
         empty = not tokens and not any(ch in EMOJI_CUES for ch in text)
         polarity = self._vader.polarity_scores(text) if not empty else {"compound": 0.0, "pos": 0.0, "neg": 0.0}
-        scores, negated = self._cue_scores(tokens)
+        starts = clause_starts(text)
+        # Same tokeniser on both sides, so the lengths agree; the guard keeps an odd text from breaking a turn.
+        scores, negated = self._cue_scores(tokens, starts if len(starts) == len(tokens) else [0] * len(tokens))
         for ch in text:
             if ch in EMOJI_CUES:
                 scores[EMOJI_CUES[ch]] = scores.get(EMOJI_CUES[ch], 0.0) + 1.0
@@ -171,7 +178,7 @@ class LexicalCues:
             empty=empty,
         )
 
-    def _cue_scores(self, tokens: list[str]) -> tuple[dict[str, float], dict[str, float]]:
+    def _cue_scores(self, tokens: list[str], clause_start: list[int]) -> tuple[dict[str, float], dict[str, float]]:
         scores: dict[str, float] = {}
         negated: dict[str, float] = {}
         for cue in self._cues:
@@ -179,9 +186,9 @@ class LexicalCues:
                 if cue.words[0] in ("not", "no") and len(cue.words) > 1 and cue.words[1] != "way":
                     before: list[str] = []  # the cue carries its own negation ("not okay")
                 else:
-                    before = tokens[max(0, start - _NEGATION_WINDOW) : start]
+                    before = tokens[max(clause_start[start], start - _NEGATION_WINDOW) : start]
                 weight = 1.5 if before and before[-1] in INTENSIFIERS else 1.0
-                if any(_is_negator(word) for word in before):
+                if _negates(before, tokens[start]):
                     negated[cue.category] = negated.get(cue.category, 0.0) + 1.0
                     if cue.category == "joy":  # "not happy" leans sad; "not scared" is simply not fear
                         scores["sadness"] = scores.get("sadness", 0.0) + 0.5
@@ -195,8 +202,31 @@ def tokens_of(text: str) -> list[str]:
     return _WORD.findall(text.lower().replace("’", "'"))
 
 
+def clause_starts(text: str) -> list[int]:
+    """For each word token of `text` (as `tokens_of`), the index of the first token of its clause."""
+    starts: list[int] = []
+    for clause in _CLAUSE_END.split(text):
+        starts += [len(starts)] * len(tokens_of(clause))
+    return starts
+
+
 def _is_negator(word: str) -> bool:
     return word.replace("'", "") in NEGATORS or word.endswith("n't")
+
+
+def _negates(before: list[str], cue: str) -> bool:
+    """Whether the words `before` a cue negate it: a negator not followed by a verb of going on ("can't stop
+    worrying"), nor the emphatic "couldn't be happier" (a negator, "be", a comparative cue)."""
+    for i, word in enumerate(before):
+        if not _is_negator(word):
+            continue
+        following = before[i + 1 : i + 2]
+        if following and following[0] in _CONTINUING:
+            continue
+        if before[i + 1 :] == ["be"] and cue.endswith("er"):
+            continue
+        return True
+    return False
 
 
 def _matches(tokens: list[str], words: tuple[str, ...]) -> list[int]:
