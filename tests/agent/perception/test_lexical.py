@@ -29,3 +29,20 @@ def test_features_have_a_fixed_length_and_empty_text_is_empty():
     cues = LexicalCues()
     assert len(cues.read("hello").features()) == len(FEATURE_NAMES)
     assert cues.read("  ").empty and not cues.read("🙂").empty
+
+
+def test_negation_stays_in_its_clause():
+    reading = LexicalCues().read("I'm not upset, I'm furious")
+    assert reading.scores.get("anger", 0.0) == 1.0 and not reading.negated
+
+
+def test_a_negated_verb_of_going_on_affirms_the_cue():
+    for text in ("I can't stop worrying about it", "I couldn't help crying"):
+        reading = LexicalCues().read(text)
+        assert not reading.negated, text
+        assert sum(reading.scores.values()) == 1.0, text
+
+
+def test_couldnt_be_happier_is_joy_but_not_happy_is_not():
+    assert LexicalCues().read("I couldn't be happier").scores.get("joy") == 1.0
+    assert LexicalCues().read("I'm not happy").negated.get("joy") == 1.0
