@@ -35,6 +35,17 @@ class EncodedTexts:
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
+    def __add__(self, other: EncodedTexts) -> EncodedTexts:
+        """Both sets, `other`'s texts after this one's (same layer)."""
+        if other.layer != self.layer:
+            raise ValueError(f"cannot join states after layer {self.layer} and after layer {other.layer}")
+        return EncodedTexts(
+            self.layer,
+            np.concatenate([self.tokens, other.tokens]),
+            np.concatenate([self.offsets, other.offsets[1:] + self.offsets[-1]]),
+            np.concatenate([self.pooled, other.pooled]),
+        )
+
 
 def tokenize(tokenizer_path: Path, texts: list[str]) -> list[list[int]]:
     """Word-piece ids as the live encoder makes them (no padding, truncated to 256)."""

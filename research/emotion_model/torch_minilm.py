@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from torch import nn
 
@@ -47,9 +48,9 @@ class BertLayer(nn.Module):
         inner = nn.functional.gelu(self.intermediate(x))
         return self.output_norm(x + self.dropout(self.output(inner)))
 
-    def load_numpy(self, w: dict[str, np.ndarray], prefix: str) -> None:
+    def load_numpy(self, w: dict[str, npt.NDArray[np.float32]], prefix: str) -> None:
         """Copy the weights of `encoder.layer.N.` (prefix) from a safetensors-style dict."""
-        pairs = {
+        pairs: dict[nn.Linear | nn.LayerNorm, str] = {
             self.query: "attention.self.query", self.key: "attention.self.key", self.value: "attention.self.value",
             self.attention_out: "attention.output.dense", self.attention_norm: "attention.output.LayerNorm",
             self.intermediate: "intermediate.dense", self.output: "output.dense", self.output_norm: "output.LayerNorm",
@@ -59,9 +60,9 @@ class BertLayer(nn.Module):
                 module.weight.copy_(torch.from_numpy(w[prefix + name + ".weight"]))
                 module.bias.copy_(torch.from_numpy(w[prefix + name + ".bias"]))
 
-    def to_numpy(self, prefix: str) -> dict[str, np.ndarray]:
+    def to_numpy(self, prefix: str) -> dict[str, npt.NDArray[np.float32]]:
         """This layer's weights under the safetensors names (the inverse of `load_numpy`)."""
-        names = {
+        names: dict[str, nn.Linear | nn.LayerNorm] = {
             "attention.self.query": self.query, "attention.self.key": self.key, "attention.self.value": self.value,
             "attention.output.dense": self.attention_out, "attention.output.LayerNorm": self.attention_norm,
             "intermediate.dense": self.intermediate, "output.dense": self.output, "output.LayerNorm": self.output_norm,

@@ -74,3 +74,37 @@ def test_custom_training_file(tmp_path):
     perception = TextPerception(training=train)
     assert perception.perceive("so happy").label == "joy"
     assert perception.perceive("so sad").label == "sadness"
+
+
+def test_context_weight_follows_shortness_and_how_emotional_the_context_was():
+    from agent.perception.text import ContextBlend
+
+    blend = ContextBlend(max_weight=0.6, short_words=4, long_words=10)
+    sad = {"sadness": 0.9, "neutral": 0.1}
+    assert blend.weight(2, sad) == pytest.approx(0.54)
+    assert blend.weight(7, sad) == pytest.approx(0.27)  # halfway between 4 and 10 words
+    assert blend.weight(12, sad) == 0.0  # a long utterance stands on its own words
+    assert blend.weight(2, {"neutral": 1.0}) == 0.0  # a neutral context says nothing
+
+
+def test_a_short_reply_after_a_sad_turn_leans_sad(perception: TextPerception):
+    alone = perception.perceive("ok")
+    after = perception.perceive("ok", ["I miss her so much, I cried all night"])
+    assert alone.label != "sadness"
+    assert after.label == "sadness" and after.mixture["sadness"] > alone.mixture["sadness"]
+
+
+def test_the_most_recent_context_weighs_most(perception: TextPerception):
+    sad_then_happy = perception.perceive("ok", ["I cried all night, so sad", "I'm so happy, I got the job!"])
+    happy_then_sad = perception.perceive("ok", ["I'm so happy, I got the job!", "I cried all night, so sad"])
+    assert sad_then_happy.mixture["joy"] > happy_then_sad.mixture["joy"]
+    assert happy_then_sad.mixture["sadness"] > sad_then_happy.mixture["sadness"]
+
+
+def test_context_does_not_move_a_long_clear_utterance(perception: TextPerception):
+    text = "I am so happy today, I got the job I wanted and we are celebrating tonight with friends"
+    assert perception.perceive(text, ["I cried all night, so sad"]) == perception.perceive(text)
+
+
+def test_empty_context_lines_are_ignored(perception: TextPerception):
+    assert perception.perceive("ok", ["", "  "]) == perception.perceive("ok")
