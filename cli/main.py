@@ -44,8 +44,15 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--model", help="LLM model name or GGUF path (default from the configuration)")
 
     perceive = commands.add_parser("perceive", help="print the perceived emotion of each line of a JSONL file")
+    source = perceive.add_mutually_exclusive_group(required=True)
+    source.add_argument("--jsonl", type=Path, help='a file of lines {"text": ...} (optional "voice"); - for stdin')
+    source.add_argument(
+        "--score",
+        type=Path,
+        help='score perception on a labelled set: lines {"text", "label"} or a GoEmotions-format .tsv',
+    )
     perceive.add_argument(
-        "--jsonl", type=Path, required=True, help='a file of lines {"text": ...} (optional "voice"); - for stdin'
+        "--confusion", type=Path, default=Path("confusion.png"), help="with --score: the confusion-matrix PNG"
     )
     perceive.add_argument("--lexical-only", action="store_true", help="no sentence embeddings (no model needed)")
 
@@ -138,8 +145,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             config.llm.model = args.model
         return run_chat(config, persona=args.persona, lens=args.lens)
     if args.command == "perceive":
-        from cli.perceive import run_perceive
+        from cli.perceive import run_perceive, run_score
 
+        if args.score is not None:
+            return run_score(args.score, args.confusion, lexical_only=args.lexical_only)
         return run_perceive(args.jsonl, lexical_only=args.lexical_only)
     if args.command == "contact-sheet":
         from cli.contact_sheet import write_contact_sheet

@@ -7,6 +7,10 @@ baseline builds up line by line). Each input gives one output line with `label`,
 `intensity`, plus `mismatch` and the text-only reading when a voice was given or measured, and `safety`: null, or
 the crisis screen's `category`, `score` and `matched` for that line's text (with `--lexical-only`, the rules alone).
 A bad line gives `{"line": N, "error": ...}` in its place, so outputs stay aligned with inputs (exit code 1).
+
+`empathica perceive --score FILE [--confusion PNG]` scores perception on a labelled set instead (lines
+`{"text", "label"}`, or a GoEmotions-format `.tsv`): macro-F1, per-label F1, accuracy, ECE and a confusion-matrix
+PNG (agent.perception.evaluation).
 """
 
 from __future__ import annotations
@@ -152,3 +156,32 @@ def run_perceive(path: Path, lexical_only: bool = False, out: TextIO | None = No
     except OSError as exc:
         print(f"empathica: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 2
+
+
+def run_score(path: Path, confusion: Path, lexical_only: bool = False, out: TextIO | None = None) -> int:
+    """The `perceive --score` command: score perception on the labelled set `path`; returns the exit code."""
+    from agent.perception import TextPerception
+    from agent.perception.evaluation import load_labelled, plot_confusion, score_perceiver
+    from compose.engines import EngineError, load_perception
+
+    out = out or sys.stdout
+    try:
+        examples = load_labelled(path)
+    except OSError as exc:
+        print(f"empathica: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"empathica: {exc}", file=sys.stderr)
+        return 2
+    try:
+        perception = TextPerception() if lexical_only else load_perception(sys.stderr)
+    except EngineError as exc:
+        print(f"empathica: {exc}", file=sys.stderr)
+        return 2
+    scores = score_perceiver(perception.perceive, examples)
+    print(f"{path}: {scores.summary()}", file=out)
+    print(
+        f"confusion matrix: {plot_confusion(scores, confusion, f'{path.name}: macro-F1 {scores.macro_f1:.3f}')}",
+        file=out,
+    )
+    return 0

@@ -99,3 +99,31 @@ def test_perceive_command_reports_the_learned_detector(tmp_path: Path, capsys: p
     assert rows[0]["safety"]["category"] == "suicide" and 0 < rows[0]["safety"]["score"] <= 1
     assert rows[0]["safety"]["matched"]
     assert rows[1]["safety"] is None
+
+
+def test_score_flag_parses_and_excludes_jsonl():
+    args = build_parser().parse_args(["perceive", "--score", "dev.tsv", "--confusion", "cm.png"])
+    assert (args.score, args.confusion, args.jsonl) == (Path("dev.tsv"), Path("cm.png"), None)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["perceive", "--score", "a.tsv", "--jsonl", "b.jsonl"])
+
+
+def test_score_prints_macro_f1_and_writes_the_confusion_png(tmp_path: Path):
+    from cli.perceive import run_score
+
+    fixture = Path(__file__).resolve().parents[1] / "agent" / "perception" / "data" / "tiny_goemotions.tsv"
+    out = io.StringIO()
+    assert run_score(fixture, tmp_path / "cm.png", lexical_only=True, out=out) == 0
+    text = out.getvalue()
+    assert "6 utterances scored (1 with several labels left out)" in text and "macro-F1" in text
+    assert (tmp_path / "cm.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_score_of_a_bad_file_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    from cli.perceive import run_score
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "hm"}\n', encoding="utf-8")
+    assert run_score(bad, tmp_path / "cm.png", lexical_only=True) == 2
+    assert "expected a JSON object with text and label" in capsys.readouterr().err
+    assert run_score(tmp_path / "missing.tsv", tmp_path / "cm.png", lexical_only=True) == 2
