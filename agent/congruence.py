@@ -21,8 +21,9 @@ from agent.prompts import PromptLibrary
 from agent.reply_emotion import allowed_reply_emotions, effective_label
 from core.emotion import EmotionState
 
-# A sentence must read this clearly as the forbidden emotion to count: weak cues in one sentence are noise.
-MIN_CONTRADICTION = 0.4
+# A sentence must read this clearly as the forbidden emotion to count: weak cues in one sentence are noise (a
+# reassurance like "you're still doing the best you can" reads as joy at ~0.4 and is fine at grief).
+MIN_CONTRADICTION = 0.55
 _CHEER = frozenset({"joy", "surprise"})
 _DISTRESS = frozenset({"anger", "disgust", "fear", "sadness"})
 

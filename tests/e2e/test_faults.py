@@ -28,6 +28,9 @@ def llm_down_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server
         "EMPATHICA_LLM_BASE_URL": f"http://127.0.0.1:{port}/v1",
         "EMPATHICA_LLM_CONNECT_TIMEOUT": "2",
         "EMPATHICA_MEMORY_SUMMARIZER": "extractive",
+        # The first reaction would precede the fallback; this test is about what a dead model leaves (the reaction
+        # itself: tests/agent/test_acknowledgement.py).
+        "EMPATHICA_EMPATHY_ACKNOWLEDGE": "false",
     }
     process = ServerProcess(directory / "db.sqlite3", directory / "server.log", env=env)
     process.start()
