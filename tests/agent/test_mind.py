@@ -158,7 +158,8 @@ def test_naming_the_users_own_feeling_is_not_a_contradiction() -> None:
 def test_reflecting_a_negative_feeling_at_distress_passes_but_distress_at_joy_does_not() -> None:
     def reader(text: str, context: Sequence[str] = ()) -> EmotionState:
         label = "anger" if "frustrating" in text else "sadness" if "down" in text else "neutral"
-        return EmotionState.from_label(label, 0.9)
+        state = EmotionState.from_label(label, 0.9)
+        return EmotionState(state.vad, label, 0.9, {label: 0.9, "neutral": 0.1})  # a clear reading
 
     calm = lambda user, previous, persona="": EmotionState.from_label("neutral", 0.2)  # noqa: E731
     mind = Mind(reader, calm)
