@@ -69,7 +69,8 @@ class SafetyPlan:
 
 @dataclass(frozen=True)
 class FailedPlan:
-    """The reply model failed mid-turn; a scripted fallback was voiced. `reason` is the error's type."""
+    """A scripted line was voiced instead of the model's words: the model failed mid-turn (source "fallback",
+    `reason` the error's type), or its words contradicted the turn (source "replaced", agent.congruence)."""
 
     reason: str
     source: str = "fallback"
@@ -189,7 +190,8 @@ class Reply:
         if self.safety_plan is not None:
             return self.safety_plan
         if self.replaced:
-            return FailedPlan(f"incongruent words ({self.contradictions[-1].label})")
+            # Not a model failure: its plan was valid, its words contradicted the turn and were replaced.
+            return FailedPlan(f"incongruent words ({self.contradictions[-1].label})", source="replaced")
         return self.planned.plan if self.planned is not None else None
 
     @property

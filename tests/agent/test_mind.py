@@ -135,7 +135,7 @@ def test_cheer_at_grief_is_regenerated_once_then_replaced_and_never_spoken() -> 
     turn = mind.turn(twice, "I am so sad, my cat died")
     assert not any("Yay" in s for s in turn.sentences) and twice.generations == 2
     assert turn.sentences == ["I'm so sorry you're going through this.", "I'm here with you."]  # the scripted line
-    assert turn.plan is not None and turn.plan.to_dict() == {"source": "fallback", "reason": "incongruent words (joy)"}
+    assert turn.plan is not None and turn.plan.to_dict() == {"source": "replaced", "reason": "incongruent words (joy)"}
 
 
 def test_a_late_contradiction_stops_the_reply_without_a_second_generation() -> None:

@@ -69,7 +69,7 @@ def check_model_plan(result, lens: str) -> None:
     the user's emotion. Never accepted: the chain's schema fallback or a failed model.
     """
     plan, text = result.end["plan"], result.end["text"]
-    if plan["source"] == "fallback" and plan.get("reason", "").startswith("incongruent words ("):
+    if plan["source"] == "replaced" and plan.get("reason", "").startswith("incongruent words ("):
         user = result.of_type("user_emotion")[0]["emotion"]
         label = user["label"] if user["intensity"] >= MIN_INTENSITY else "neutral"  # as the rules read it
         safe = PromptLibrary().phrases("empathy_fallback")[label]
