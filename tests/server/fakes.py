@@ -79,7 +79,7 @@ class FakeResponder:
                 if self.fail_after is not None and i >= self.fail_after:
                     raise RuntimeError("the model fell over")
                 if i > 0 and self.gate is not None:
-                    self.gate.wait(5)
+                    self.gate.wait(60)
                 yield sentence
         finally:
             self.closed = True
