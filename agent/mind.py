@@ -141,6 +141,7 @@ class Reply:
     contradictions: list[Contradiction] = field(default_factory=list)
     replaced: bool = False  # the words were replaced by the scripted reply
     generations: int = 0
+    max_sentences: int = 0  # the persona's sentence limit for the whole reply (0: none)
 
     def __iter__(self) -> Iterator[str]:
         if self.generate is None:
@@ -177,7 +178,10 @@ class Reply:
                 break
         self.replaced = True
         assert self.check is not None and self.user is not None, "only a check finds contradictions"
-        yield from split_sentences(self.check.safe_reply(self.user))
+        scripted = split_sentences(self.check.safe_reply(self.user))
+        if self.max_sentences > 0:  # the scripted line finishes the reply within the persona's limit
+            scripted = scripted[: max(0, self.max_sentences - spoken)]
+        yield from scripted
 
     def _contradiction(self, sentence: str) -> Contradiction | None:
         if self.check is None or self.user is None:
@@ -281,13 +285,13 @@ class Mind:
                 planned = responder.turn(text, user, agent, history, context.summary, appraisal.mismatch, said)
                 return iter(planned), planned
 
-            return Reply("model", plan, opening=opening, user=user, check=check)
+            return Reply("model", plan, opening=opening, user=user, check=check, max_sentences=_limit(responder))
         plain = responder
 
         def reply(said: str) -> tuple[Iterator[str], PlannedTurn | None]:
             return plain.reply(text, user, agent, history), None
 
-        return Reply("plain", reply, user=user, check=check)
+        return Reply("plain", reply, user=user, check=check, max_sentences=_limit(responder))
 
     def check_room(
         self, responder: Responder | Planner, appraisal: Appraisal, context: TurnContext = TurnContext()
@@ -378,3 +382,8 @@ class Conversation:
 
 def _ms_since(start: float) -> float:
     return (time.perf_counter() - start) * 1000.0
+
+
+def _limit(responder: Responder | Planner) -> int:
+    """The responder's sentence limit (agent.responder, agent.empathy.chain carry one; 0 for one without)."""
+    return int(getattr(responder, "max_sentences", 0))  # not in the protocols: fakes and plain callers have none

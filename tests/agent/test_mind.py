@@ -103,9 +103,10 @@ def test_an_in_memory_conversation_keeps_a_running_summary_like_the_server() -> 
 class Scripted:
     """A plain responder that says each of `replies` in turn (one per generation)."""
 
-    def __init__(self, *replies: list[str]) -> None:
+    def __init__(self, *replies: list[str], max_sentences: int = 0) -> None:
         self.replies = list(replies)
         self.generations = 0
+        self.max_sentences = max_sentences  # the persona's limit, as the real responders carry it (0: none)
 
     def reply(
         self, user_text: str, user_emotion: EmotionState, agent_emotion: EmotionState, history: list[ChatMessage]
@@ -172,3 +173,15 @@ def test_reflecting_a_negative_feeling_at_distress_passes_but_distress_at_joy_do
     happy = Scripted(["That sounds so frustrating."], ["That sounds so frustrating."])
     turn = Mind(joyful, calm).turn(happy, "I got the job!")
     assert "frustrating" not in " ".join(turn.sentences) and happy.generations == 2
+
+
+def test_a_replacement_after_spoken_words_stays_within_the_sentence_limit() -> None:
+    late = Scripted(["I am sorry.", "Yay, look on the bright side!"], max_sentences=2)
+    turn = Mind(cheer_reader, choose).turn(late, "I am so sad")
+    # One sentence was spoken, so only the first of the two scripted sentences fits.
+    assert turn.sentences == ["I am sorry.", "I'm so sorry you're going through this."]
+    unlimited = Scripted(["I am sorry.", "Yay, look on the bright side!"])
+    assert len(Mind(cheer_reader, choose).turn(unlimited, "I am so sad").sentences) == 3
+    short = Scripted(["Yay! Great news."], ["Yay, cheer up!"], max_sentences=1)
+    turn = Mind(cheer_reader, choose).turn(short, "I am so sad")
+    assert turn.sentences == ["I'm so sorry you're going through this."]
