@@ -8,12 +8,15 @@ Every reply is judged by the written-down rubric in benchmarks/craft_rubric.py (
 tests/benchmarks/test_craft_rubric.py).
 
 Printed per persona: detail reflected (target >= 80%), feeling named (non-neutral messages), lecturing (target
-<= 5%), over-length (target 0%), the median reply length in words, and, on the neutral messages, the replies'
-mean valence by VADER (compound, -1..1) and by the text perceiver (VAD valence). Then Kai's median length over
-Mira's (target <= 60%) and Sunny's neutral-input valence beside the others'.
+<= 5%; beside it, how often the model's words held a lecturing sentence that the chain's guard,
+agent/empathy/lecture.py, did not speak), over-length (target 0%), the median reply length in words, and, on
+the neutral messages, the replies' mean valence by VADER (compound, -1..1) and by the text perceiver (VAD
+valence). Then Kai's median length over Mira's (target <= 60%) and Sunny's neutral-input valence beside the
+others'.
 
     OMP_WAIT_POLICY=PASSIVE python -m benchmarks.reply_craft [--personas mira,kai,sunny] [--limit 15]
-        [--threads 2] [--verbose] [--out replies.json]
+        [--emotions neutral]
+        [--threads 2] [--verbose] [--out replies.jsonl]
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import json
 import statistics
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +56,8 @@ class Judged:
     verdict: CraftVerdict
     vader: float
     valence: float
+    seconds: float
+    unsaid: list[str] = field(default_factory=list)  # lecturing sentences the chain's guard did not speak
 
 
 def load_messages(path: Path = DATA) -> list[dict[str, Any]]:
@@ -72,68 +77,121 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--personas", default="mira,kai,sunny", help="comma-separated persona names")
     parser.add_argument("--limit", type=int, default=0, help="only N messages, spread evenly over the set (0: all)")
+    parser.add_argument("--emotions", default="", help="only messages of these comma-separated gold emotions")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--verbose", action="store_true", help="print every reply")
-    parser.add_argument("--out", type=Path, help="write every reply and verdict to this JSON file")
+    parser.add_argument(
+        "--out", type=Path, help="a JSON-lines file of every reply and verdict, written as they come; replies "
+        "already in it (same persona and message) are reused, so a run cut short continues where it stopped"
+    )
     args = parser.parse_args()
 
-    messages = spread(load_messages(), args.limit)
+    wanted = {e.strip() for e in args.emotions.split(",") if e.strip()}
+    messages = spread([m for m in load_messages() if not wanted or m["emotion"] in wanted], args.limit)
+    names = [p.strip() for p in args.personas.split(",") if p.strip()]
+    done = read_results(args.out) if args.out and args.out.exists() else {}
     config = load_config()
     config.llm.threads = args.threads
-    model = load_llm(config)
-    perception = load_perception()
-    vader = SentimentIntensityAnalyzer()
-    gold = {m["text"]: EmotionState.from_label(m["emotion"], m["intensity"]) for m in messages}
-
-    def perceive(text: str, context: Sequence[str] = ()) -> EmotionState:
-        # The user's message reads as its gold emotion; the reply's sentences (agent.congruence) as perceived.
-        return gold[text] if text in gold else perception.perceive(text, context)
-
-    mind = Mind(perceive, load_reply_emotion(config), history_turns=config.server.history_turns)
-    load = responder_loader(config, model)
     results: dict[str, list[Judged]] = {}
-    timings: dict[str, float] = {}
-    for name in [p.strip() for p in args.personas.split(",") if p.strip()]:
+    replier: _Replier | None = None
+    for name in names:
         spec = persona_spec(config, name)
-        responder = load((spec.name, spec.prompt, spec.lens))
-        limit = int(getattr(responder, "max_sentences", 3))
         judged: list[Judged] = []
-        started = time.perf_counter()
         for message in messages:
-            turn = mind.turn(responder, message["text"], Conversation(persona=spec.name).context())
-            if turn.error:
-                raise SystemExit(f"the model failed: {turn.error}")
-            reply = turn.reply
-            neutral = message["emotion"] == "neutral"
-            verdict = judge(reply, message["details"], limit, neutral, bool(message.get("asks_advice")))
-            plan = turn.plan
-            item = Judged(
-                persona=spec.name,
-                message=message["id"],
-                emotion=message["emotion"],
-                reply=reply,
-                strategy=plan.strategy if isinstance(plan, EmpathyPlan) else "-",
-                source=turn.source,
-                verdict=verdict,
-                vader=vader.polarity_scores(reply)["compound"],
-                valence=perception.perceive(reply, ()).vad.valence,
-            )
+            item = done.get((spec.name, message["id"]))
+            if item is None:
+                replier = replier or _Replier(config, messages)
+                item = replier.answer(spec.name, spec.prompt, spec.lens, message)
+                if args.out:
+                    with args.out.open("a", encoding="utf-8") as out:
+                        out.write(json.dumps(asdict(item), ensure_ascii=False) + "\n")
+                print(_line(item), flush=True)
+                if args.verbose:
+                    print(f"    {message['text']}\n    -> {item.reply}", flush=True)
             judged.append(item)
-            print(_line(item), flush=True)
-            if args.verbose:
-                print(f"    {message['text']}\n    -> {reply}", flush=True)
-        timings[spec.name] = (time.perf_counter() - started) / max(1, len(messages))
         results[spec.name] = judged
-    model.close()
+    if replier is not None:
+        replier.close()
 
     print(f"\nsummary: {config.llm.model}, {len(messages)} messages, threads {args.threads}")
     for name, judged in results.items():
-        print(_summary(name, judged, timings[name]))
+        print(_summary(name, judged))
     _compare(results)
-    if args.out:
-        items = [item for judged in results.values() for item in judged]
-        rows = [asdict(item) | {"over_length": item.verdict.over_length} for item in items]
-        args.out.write_text(json.dumps(rows, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+class _Replier:
+    """The model, the perceiver and the mind, loaded on first need (a finished --out file needs none)."""
+
+    def __init__(self, config: Any, messages: Sequence[dict[str, Any]]) -> None:
+        self.config = config
+        self.model = load_llm(config)
+        self.perception = load_perception()
+        self.vader = SentimentIntensityAnalyzer()
+        gold = {m["text"]: EmotionState.from_label(m["emotion"], m["intensity"]) for m in messages}
+
+        def perceive(text: str, context: Sequence[str] = ()) -> EmotionState:
+            # The user's message reads as its gold emotion; the reply's sentences (agent.congruence) as perceived.
+            return gold[text] if text in gold else self.perception.perceive(text, context)
+
+        self.mind = Mind(perceive, load_reply_emotion(config), history_turns=config.server.history_turns)
+        self.load = responder_loader(config, self.model)
+        self.responders: dict[tuple[str, str, str], Any] = {}
+        self.turns: list[Any] = []  # the chain's turns of the current reply (to read what its guard held back)
+
+    def answer(self, name: str, prompt: str, lens: str, message: dict[str, Any]) -> Judged:
+        """Persona `name`'s reply to `message` in a fresh conversation, judged."""
+        key = (name, prompt, lens)
+        if key not in self.responders:
+            self.responders[key] = self._recording(self.load(key))
+        responder = self.responders[key]
+        self.turns.clear()
+        started = time.perf_counter()
+        turn = self.mind.turn(responder, message["text"], Conversation(persona=name).context())
+        if turn.error:
+            raise SystemExit(f"the model failed: {turn.error}")
+        reply, plan = turn.reply, turn.plan
+        limit = int(getattr(responder, "max_sentences", 3))
+        neutral = message["emotion"] == "neutral"
+        return Judged(
+            persona=name,
+            message=message["id"],
+            emotion=message["emotion"],
+            reply=reply,
+            strategy=plan.strategy if isinstance(plan, EmpathyPlan) else "-",
+            source=turn.source,
+            verdict=judge(reply, message["details"], limit, neutral, bool(message.get("asks_advice"))),
+            vader=self.vader.polarity_scores(reply)["compound"],
+            valence=self.perception.perceive(reply, ()).vad.valence,
+            seconds=time.perf_counter() - started,
+            unsaid=[sentence for t in self.turns for sentence in getattr(t, "unsaid", [])],
+        )
+
+    def _recording(self, responder: Any) -> Any:
+        """`responder`, its chain turns recorded in `self.turns` (a plain responder has none)."""
+        original = getattr(responder, "turn", None)
+        if original is not None:
+
+            def turn(*args: Any, **kwargs: Any) -> Any:
+                made = original(*args, **kwargs)
+                self.turns.append(made)
+                return made
+
+            responder.turn = turn
+        return responder
+
+    def close(self) -> None:
+        self.model.close()
+
+
+def read_results(path: Path) -> dict[tuple[str, str], Judged]:
+    """The replies of an --out file, by (persona, message id)."""
+    items: dict[tuple[str, str], Judged] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            item = Judged(**(row | {"verdict": CraftVerdict(**row["verdict"])}))
+            items[(item.persona, item.message)] = item
+    return items
 
 
 def _line(item: Judged) -> str:
@@ -165,7 +223,7 @@ def _neutral_valence(judged: Sequence[Judged]) -> tuple[float, float, int]:
     return statistics.fmean(i.vader for i in neutral), statistics.fmean(i.valence for i in neutral), len(neutral)
 
 
-def _summary(name: str, judged: Sequence[Judged], seconds: float) -> str:
+def _summary(name: str, judged: Sequence[Judged]) -> str:
     verdicts = [item.verdict for item in judged]
     emotional = [v for v, item in zip(verdicts, judged, strict=True) if item.emotion != "neutral"]
     vader, valence, neutral = _neutral_valence(judged)
@@ -174,10 +232,11 @@ def _summary(name: str, judged: Sequence[Judged], seconds: float) -> str:
     sources = collections.Counter(item.source for item in judged)
     return (
         f"  {name:6} limit {verdicts[0].limit if verdicts else '-'} sentences, {len(judged)} replies, "
-        f"{seconds:.1f} s/reply\n"
+        f"median {statistics.median(i.seconds for i in judged) if judged else float('nan'):.0f} s/reply\n"
         f"    detail reflected  {_share([v.detail for v in verdicts]):6.1%}  (target >= 80%)\n"
         f"    feeling named     {_share([v.feeling for v in emotional]):6.1%}  ({len(emotional)} non-neutral)\n"
-        f"    lecturing         {_share([v.lecturing for v in verdicts]):6.1%}  (target <= 5%)\n"
+        f"    lecturing         {_share([v.lecturing for v in verdicts]):6.1%}  (target <= 5%; the model "
+        f"lectured in {_share([bool(i.unsaid) for i in judged]):.1%} of replies before the chain's guard)\n"
         f"    over-length       {_share([v.over_length for v in verdicts]):6.1%}  (target 0%)\n"
         f"    median words      {median_words(judged):6.1f}\n"
         f"    neutral-input valence: VADER {vader:+.3f}, perceiver {valence:+.3f} ({neutral} replies)\n"

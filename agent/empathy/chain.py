@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from agent.base import ChatMessage
 from agent.empathy.json_stream import JsonFieldStream
+from agent.empathy.lecture import LectureGuard
 from agent.empathy.schema import FIELDS, STRATEGIES, EmpathyPlan, PlanError, check_fields, parse_plan, plan_schema
 from agent.empathy.strategy import suggest_strategy
 from agent.prompt_budget import PromptBudget
@@ -64,6 +65,7 @@ class EmpathyTurn:
     attempts: int = 0
     errors: list[str] = field(default_factory=list)
     raw: list[str] = field(default_factory=list)
+    unsaid: list[str] = field(default_factory=list)  # lecturing sentences the guard kept from being spoken
 
     @property
     def schema_valid(self) -> bool:
@@ -101,6 +103,9 @@ class EmpathyTurn:
                     check_fields(fields.values, require_response=False)  # nothing is spoken from a broken plan
                     checked = True
                 for sentence in splitter.feed(text):
+                    if chain.guard.lectures(sentence):
+                        self.unsaid.append(sentence)  # the model's next sentence takes its place
+                        continue
                     spoken.append(sentence)
                     yield sentence
                     if len(spoken) == chain.max_sentences:
@@ -114,7 +119,9 @@ class EmpathyTurn:
                 close()
         # A response cut off by max_tokens ends mid-sentence: drop that fragment unless nothing else was said.
         if not capped and (fields.done or not spoken):
-            for sentence in splitter.flush()[: chain.max_sentences - len(spoken)]:
+            rest = splitter.flush()
+            self.unsaid.extend(s for s in rest if chain.guard.lectures(s))
+            for sentence in [s for s in rest if not chain.guard.lectures(s)][: chain.max_sentences - len(spoken)]:
                 spoken.append(sentence)
                 yield sentence
         if not checked:
@@ -122,7 +129,7 @@ class EmpathyTurn:
             parse_plan("".join(raw))  # raises PlanError with the reason
             raise PlanError("the response field is empty")
         if not spoken:
-            raise PlanError("the response field has nothing speakable")
+            raise PlanError("the response field has nothing speakable" + (" but a lecture" if self.unsaid else ""))
         values = fields.values
         proposed = values["reply_emotion"]
         clamped = clamp_reply_emotion(self.user_emotion, proposed, self.agent_emotion)
@@ -178,6 +185,7 @@ class EmpathyChain:
         self.retries = retries
         self.budget = budget
         self.last_plan: EmpathyPlan | None = None
+        self.guard = LectureGuard(self.prompts)
         # Read every template now: a missing file fails at start-up, not mid-conversation.
         self.system_prompt = self.prompts.render(
             "empathy_system",

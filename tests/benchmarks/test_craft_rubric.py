@@ -49,6 +49,7 @@ def test_lecturing_openers_are_caught(reply: str):
         "What would help you most right now?",
         "That must have been hard to remember.",  # "remember" not as the opener
         "You deserve to be heard.",
+        "You must feel so proud!",  # an empathic guess, not an order
     ],
 )
 def test_listening_replies_do_not_lecture(reply: str):
@@ -107,3 +108,20 @@ def test_the_message_set_is_varied_and_its_details_come_from_the_messages():
         text = message["text"]
         assert find_term(text, message["details"]), message["id"]
         assert not re.search(r"\b(ing|ed)\b", " ".join(message["details"]))
+
+
+def test_a_short_run_spreads_over_the_set_and_an_out_file_reads_back(tmp_path):
+    import json
+    from dataclasses import asdict
+
+    from benchmarks.reply_craft import Judged, read_results, spread
+
+    messages = load_messages()
+    short = spread(messages, 15)
+    assert len(short) == 15 and short[0] == messages[0] and short[-1] != messages[14]
+    assert len({m["emotion"] for m in short}) >= 6
+    item = Judged("Kai", "grief-dog", "sadness", "I'm sorry about Biscuit.", "emotional_reaction", "model",
+                  judge("I'm sorry about Biscuit.", ["biscuit"], 2), -0.1, -0.3, 12.0)
+    path = tmp_path / "replies.jsonl"
+    path.write_text(json.dumps(asdict(item)) + "\n")
+    assert read_results(path) == {("Kai", "grief-dog"): item}
