@@ -6,7 +6,7 @@ Mp4StreamEncoder, so tests can hand in fakes. Kept free of heavy imports (OpenCV
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -55,6 +55,11 @@ class Renderer(LoopRenderer, Protocol):
         """Frames of the face speaking `speech` in `emotion`, round(duration * fps) of them."""
         ...
 
+    def speech_chunks(self, speech: Speech, emotion: EmotionState, chunk_frames: int) -> Iterator[Sequence[Image]]:
+        """`render_speech`'s frames, `chunk_frames` at a time, each chunk drawn when the iterator is advanced (so
+        the first can be encoded and sent before the rest exist); the motion is planned for the whole speech."""
+        ...
+
 
 class MediaEncoder(Protocol):
     """One fragmented-MP4 stream of frames and their audio (avatar.encoder.Mp4StreamEncoder)."""
@@ -74,8 +79,9 @@ class MediaEncoder(Protocol):
         """Frames per second."""
         ...
 
-    def add(self, frames: Sequence[Image], pcm: npt.NDArray[np.int16]) -> list[bytes]:
-        """Encode frames with their audio; returns finished fMP4 pieces (the first ever is the init segment)."""
+    def add(self, frames: Sequence[Image], pcm: npt.NDArray[np.int16], keyframe: bool = True) -> list[bytes]:
+        """Encode frames with their audio; returns finished fMP4 pieces (the first ever is the init segment).
+        `keyframe`: start this chunk with a keyframe (the first chunk of a sentence; a part of one goes on without)."""
         ...
 
     def finish(self) -> list[bytes]:

@@ -66,8 +66,9 @@ class _BoxSink(io.RawIOBase):
 class Mp4StreamEncoder:
     """Encodes chunks of RGB frames plus mono PCM16 into streamable fragmented MP4 (H.264 constrained baseline, AAC).
 
-    Call `add` once per chunk (e.g. a sentence) and send the returned pieces in order; `finish` returns the rest.
-    Keyframes come at every chunk start and at least every `keyframe_s` seconds. Fragments are cut every
+    Call `add` once per chunk (e.g. a sentence, or ~0.5 s of one) and send the returned pieces in order; `finish`
+    returns the rest. Keyframes come at every chunk start (unless `add` is told the chunk continues the last) and at
+    least every `keyframe_s` seconds. Fragments are cut every
     ~`fragment_s` seconds (and at keyframes), so all of a chunk except its last ~`fragment_s` is returned by its
     own `add`; that tail follows with the next `add` or `finish` (the muxer closes a fragment only when the next
     packet arrives).
@@ -140,10 +141,11 @@ class Mp4StreamEncoder:
         """Seconds of media added so far."""
         return self._frames / self.fps
 
-    def add(self, frames: Sequence[Image], pcm: npt.NDArray[np.int16]) -> list[bytes]:
+    def add(self, frames: Sequence[Image], pcm: npt.NDArray[np.int16], keyframe: bool = True) -> list[bytes]:
         """Append one chunk (its RGB uint8 frames and mono int16 PCM) and return the complete pieces produced so far.
 
-        The audio is padded with silence or trimmed to exactly len(frames) / fps seconds.
+        The audio is padded with silence or trimmed to exactly len(frames) / fps seconds. `keyframe` False: the
+        chunk continues the previous one (a sentence sent in parts) and gets keyframes only every `keyframe_s`.
         """
         if self._finished:
             raise RuntimeError("the encoder is finished; start a new Mp4StreamEncoder for a new stream")
@@ -153,8 +155,8 @@ class Mp4StreamEncoder:
                 raise ValueError(f"frames must be RGB uint8 {self.size}x{self.size}, got {image.dtype} {image.shape}")
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
             frame.pts = start + i
-            if i == 0:
-                frame.pict_type = av.video.frame.PictureType.I  # each chunk starts a fragment
+            if i == 0 and keyframe:
+                frame.pict_type = av.video.frame.PictureType.I  # each sentence starts a fragment
             self._container.mux(self._video.encode(frame))
         self._frames += len(frames)
         self._encode_audio(pcm)

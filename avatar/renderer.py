@@ -11,7 +11,7 @@ speech, idle and listening frames, drawn from a seeded generator, so a stream is
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -103,6 +103,17 @@ class FaceRenderer:
     def render_speech(self, speech: Speech, emotion: EmotionState) -> list[Image]:
         """round(speech.duration * fps) RGB frames: mouth from phonemes and loudness, face from the emotion,
         head nodding with emphasis and phrase ends, blinks and gaze continuing the renderer's clock."""
+        return [frame for chunk in self.speech_chunks(speech, emotion, 1 << 30) for frame in chunk]
+
+    def speech_chunks(self, speech: Speech, emotion: EmotionState, chunk_frames: int) -> Iterator[list[Image]]:
+        """The frames of `render_speech`, drawn `chunk_frames` at a time as the iterator is advanced.
+
+        The whole utterance's mouth track, head motion, blinks and gaze are planned here, at the call, so the
+        frames are the same as `render_speech`'s and the clock moves on once; only the drawing is deferred, which
+        lets the first chunk be encoded and sent while the rest is still being drawn.
+        """
+        if chunk_frames < 1:
+            raise ValueError(f"chunk_frames must be at least 1, got {chunk_frames}")
         n = round(speech.duration * self.fps)
         envelope = loudness_envelope(speech.pcm, speech.sample_rate, self.fps, n)
         track = mouth_track(speech.phonemes, self.fps, n, envelope)
@@ -110,10 +121,11 @@ class FaceRenderer:
         blinks, gaze = self._life.advance(n, _SPEAKING_BLINKS)
         heads = self._head.speech_poses(envelope, speech.phonemes, self.fps, t0)
         aus = action_units(emotion, speaking=True)
-        return [
-            self._render(track[i], aus, FramePose(heads[i], float(blinks[i]), (gaze[i, 0], gaze[i, 1])))
-            for i in range(n)
-        ]
+
+        def draw(i: int) -> Image:
+            return self._render(track[i], aus, FramePose(heads[i], float(blinks[i]), (gaze[i, 0], gaze[i, 1])))
+
+        return ([draw(i) for i in range(start, min(start + chunk_frames, n))] for start in range(0, n, chunk_frames))
 
     def idle(self, n_frames: int, emotion: EmotionState) -> list[Image]:
         """Resting frames showing `emotion`: lips together, breathing, slow sway, blinks and gaze shifts."""

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -31,10 +31,11 @@ from agent.memory import fold_old_turns
 from agent.mind import Appraisal, FailedPlan, Mind, Plan, TurnContext
 from agent.prompt_budget import PromptTooLong
 from agent.sentences import split_sentences
+from avatar.arrays import Image
 from avatar.base import EncoderFactory, MediaEncoder, Renderer
 from compose.persona_engines import PersonaEngines
 from core.emotion import EmotionState, VoiceAffect
-from core.media import Transcript
+from core.media import Speech, Transcript
 from server.protocol import (
     EmotionOut,
     ErrorOut,
@@ -125,6 +126,7 @@ class _TurnState:
     face_failed: bool = False
     encoded: bool = False  # the encoder got at least one sentence (else there is nothing to finish)
     storage_error: str = ""  # why the turn could not be written yet (it is kept and retried)
+    opening: str = ""  # the first reaction (agent.acknowledgement) the reply starts with, if any
 
     def add_time(self, stage: str, seconds: float) -> None:
         self.timings[stage] = self.timings.get(stage, 0.0) + seconds * 1000.0
@@ -156,6 +158,8 @@ class TurnPipeline:
     voice_estimator: Callable[[], VoiceEstimator] | None = None
     voice_sessions: int = 256  # conversations whose voice baselines are kept (least recently heard go first)
     acknowledger: Acknowledger | None = None  # the first reaction said at once while the chain reasons
+    # Seconds of a sentence drawn, encoded and sent at a time: its first fragment ships after this much is drawn.
+    media_chunk_s: float = 0.5
 
     def __post_init__(self) -> None:
         self._voices: OrderedDict[str, VoiceEstimator] = OrderedDict()
@@ -257,31 +261,38 @@ class TurnPipeline:
         await sink.send(ReplyStart(turn_id=tid, emotion=EmotionOut.of(state.agent_emotion)))
 
         reply = self.mind.reply(state.responder, appraisal, context)
+        state.opening = reply.opening.strip()
         stream = SentenceStream(reply.__iter__, asyncio.get_running_loop())
         state.stream = stream
         stream.start()
-        encoder: MediaEncoder | None = None
-        while True:
-            item = await stream.next(cancel)
-            if item is None:
-                state.cancelled = True
-                break
-            if isinstance(item, Failed):
-                encoder = await self._speak_fallback(state, sink, encoder, encoder_factory, item.error)
-                break
-            if isinstance(item, Done):
-                break
-            assert isinstance(item, Sentence)
-            _record_llm(state, stream)
-            text = item.text.strip()
-            if not text:
-                continue
-            if encoder is None:
-                encoder = await self._stage(state, "video encoder set-up", encoder_factory, timed=False)
-            await self._voice(state, sink, encoder, text)
-            if cancel.is_set():
-                state.cancelled = True
-                break
+        # Two stages side by side: this loop takes the model's sentences and voices them (TTS), while `speaker`
+        # draws, encodes and sends the voiced ones in order, so sentence n+1 is synthesised while n is rendered.
+        voiced: asyncio.Queue[_Voiced | None] = asyncio.Queue()
+        speaker = asyncio.create_task(self._speak_queue(state, sink, voiced, encoder_factory))
+        failed: Failed | None = None
+        try:
+            while not speaker.done():
+                item = await stream.next(cancel)
+                if item is None:
+                    state.cancelled = True
+                    break
+                if isinstance(item, Failed):
+                    failed = item
+                    break
+                if isinstance(item, Done):
+                    break
+                assert isinstance(item, Sentence)
+                _record_llm(state, stream)
+                text = item.text.strip()
+                if text:
+                    voiced.put_nowait(_Voiced(text, await self._synthesize(state, text)))
+        finally:
+            voiced.put_nowait(None)
+            encoder = await speaker  # its failure (a stage error) ends the turn like any stage's
+        if cancel.is_set():
+            state.cancelled = True
+        elif failed is not None:
+            encoder = await self._speak_fallback(state, sink, encoder, encoder_factory, failed.error)
         _record_llm(state, stream)
         if state.plan is None:  # a failed model already has its FailedPlan
             state.plan = reply.plan
@@ -388,44 +399,73 @@ class TurnPipeline:
             self.store.set_summary(session_id, *folded)
 
     async def _voice(self, state: _TurnState, sink: TurnSink, encoder: MediaEncoder, text: str) -> None:
-        """Send one sentence's text, then voice, animate, encode and send it."""
-        tid = state.turn.turn_index
+        """Voice one sentence, then send its text, animate, encode and send it (one sentence, start to end)."""
+        await self._speak(state, sink, encoder, _Voiced(text, await self._synthesize(state, text)))
+
+    async def _synthesize(self, state: _TurnState, text: str) -> Speech | StageError | None:
+        """The sentence's voice; its failure (reported in order by `_speak`), or None once the voice has failed."""
+        assert state.synthesizer is not None, "set by _use_persona"
+        if state.voice_failed or state.cancel.is_set():
+            return None
+        try:
+            return await self._stage(state, "tts", state.synthesizer.synthesize, text, state.agent_emotion)
+        except StageError as exc:  # the reply goes on as text
+            state.voice_failed = True
+            return exc
+
+    async def _speak_queue(
+        self, state: _TurnState, sink: TurnSink, voiced: asyncio.Queue[_Voiced | None], factory: EncoderFactory
+    ) -> MediaEncoder | None:
+        """Speak the voiced sentences in order until the end mark (None) or a cancel; returns the turn's encoder."""
+        encoder: MediaEncoder | None = None
+        while (item := await voiced.get()) is not None:
+            if state.cancel.is_set():
+                continue  # drain to the end mark: nothing more is said
+            if encoder is None:
+                encoder = await self._stage(state, "video encoder set-up", factory, timed=False)
+            await self._speak(state, sink, encoder, item)
+        return encoder
+
+    async def _speak(self, state: _TurnState, sink: TurnSink, encoder: MediaEncoder, voiced: _Voiced) -> None:
+        """Send one voiced sentence's text, then its face and voice as fMP4, ~`media_chunk_s` at a time."""
+        tid, text, speech = state.turn.turn_index, voiced.text, voiced.speech
+        if state.cancel.is_set():  # barge-in: what the user did not hear is not said
+            return
+        if not state.sentences:
+            state.timings["first_text"] = _ms_since(state.turn.input_end)
         await sink.send(ReplyText(turn_id=tid, text=text, index=len(state.sentences)))
         state.sentences.append(text)
-        emotion = state.agent_emotion
-        assert state.synthesizer is not None and state.renderer is not None, "set by _use_persona"
-        if state.voice_failed:
+        if isinstance(speech, StageError):  # the text is out: the reply goes on as text
+            log.error("turn %s/%s: %s", state.turn.session_id, tid, speech)
+            await sink.send(ErrorOut(code="tts_failed", message=f"{speech}; the reply continues as text", turn_id=tid))
             return
-        try:
-            speech = await self._stage(state, "tts", state.synthesizer.synthesize, text, emotion)
-        except StageError as exc:  # the text is out already: the reply goes on as text
-            state.voice_failed = True
-            log.error("turn %s/%s: %s", state.turn.session_id, tid, exc)
-            await sink.send(ErrorOut(code="tts_failed", message=f"{exc}; the reply continues as text", turn_id=tid))
+        if speech is None:
             return
-        if state.cancel.is_set():  # barge-in: stop within the segment being made, not after it
-            return
-        frames = await self._render(state, sink, encoder, speech)
-        if state.cancel.is_set():
-            return
-        pieces = await self._stage(state, "encode", encoder.add, frames, speech.pcm)
-        state.encoded = True
-        state.timeline.add(text, len(speech.pcm) / speech.sample_rate)
-        await self._send_pieces(state, sink, pieces)
-
-    async def _render(self, state: _TurnState, sink: TurnSink, encoder: MediaEncoder, speech: Any) -> Any:
-        """The face speaking; when that fails, the still portrait (or a plain frame) for the rest of the turn."""
-        assert state.renderer is not None, "set by _use_persona"
-        if not state.face_failed:
-            assert state.agent_emotion is not None
-            try:
-                return await self._stage(state, "render", state.renderer.render_speech, speech, state.agent_emotion)
-            except StageError as exc:
-                state.face_failed = True
-                log.error("turn %s/%s: %s", state.turn.session_id, state.turn.turn_index, exc)
-                message = f"{exc}; the reply is shown as a still picture with the voice"
-                await sink.send(ErrorOut(code="render_failed", message=message, turn_id=state.turn.turn_index))
-        return await asyncio.to_thread(still_frames, state.renderer, encoder, speech)
+        first = len(state.sentences) == 1
+        mark = "ack_media" if first and text == state.opening else "model_media" if first or (
+            len(state.sentences) == 2 and state.sentences[0] == state.opening) else ""
+        frames = _FrameChunks(self, state, encoder, speech, max(1, round(self.media_chunk_s * _fps(state, encoder))))
+        chunk = asyncio.create_task(frames.next())
+        while True:
+            made = await chunk
+            if made is None:
+                break
+            pcm, error = made.pcm, made.error
+            # The next chunk is drawn while this one is encoded and sent (cv2 and x264 both release the GIL).
+            chunk = asyncio.create_task(frames.next())
+            if error:
+                await sink.send(ErrorOut(code="render_failed", message=error, turn_id=tid))
+            if state.cancel.is_set():
+                await chunk  # the renderer is this turn's until its worker thread is done
+                return
+            pieces = await self._stage(state, "encode", encoder.add, made.frames, pcm, made.start == 0)
+            state.encoded = True
+            if made.start == 0:  # from here on the listener may hear this sentence
+                state.timeline.add(text, len(speech.pcm) / speech.sample_rate)
+            if mark and any(pieces):
+                state.timings[mark] = _ms_since(state.turn.input_end)
+                mark = ""
+            await self._send_pieces(state, sink, pieces)
 
     async def _send_pieces(self, state: _TurnState, sink: TurnSink, pieces: list[bytes]) -> None:
         for piece in pieces:
@@ -475,6 +515,85 @@ class TurnPipeline:
                 "database is writable again (free disk space, or close the program that locks it)"
             )
         return record
+
+
+@dataclass(frozen=True)
+class _Voiced:
+    """A sentence of the reply and its voice (a failure of the voice, or None when the turn goes on as text)."""
+
+    text: str
+    speech: Speech | StageError | None
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """A run of a sentence's frames from frame `start`, its stretch of the audio, and a render failure to report."""
+
+    start: int
+    frames: Sequence[Image]
+    pcm: np.ndarray
+    error: str = ""
+
+
+class _FrameChunks:
+    """A sentence's face frames a chunk at a time, each drawn in a worker thread when asked for.
+
+    When the face fails (at the start or part-way) the rest of the sentence, and of the turn, is the still portrait
+    (or a plain frame) with the real voice; the failure is handed back once, for the caller to report in order.
+    """
+
+    def __init__(self, pipeline: TurnPipeline, state: _TurnState, encoder: MediaEncoder, speech: Speech,
+                 chunk_frames: int) -> None:
+        self._pipeline, self._state, self._encoder, self._speech = pipeline, state, encoder, speech
+        self._chunk_frames = chunk_frames
+        self._chunks: Iterator[Sequence[Image]] | None = None
+        self._done = 0  # frames handed out so far
+        self._still = False
+
+    async def next(self) -> _Chunk | None:
+        """The next chunk, or None after the last."""
+        state, error = self._state, ""
+        if not self._still and not state.face_failed:
+            try:
+                frames = await self._pipeline._stage(state, "render", self._draw)
+                if frames is not None:
+                    return self._chunk(frames)
+                return None
+            except StageError as exc:
+                state.face_failed = True
+                log.error("turn %s/%s: %s", state.turn.session_id, state.turn.turn_index, exc)
+                error = f"{exc}; the reply is shown as a still picture with the voice"
+        if self._still:
+            return None
+        self._still = True
+        assert state.renderer is not None, "set by _use_persona"
+        still = await asyncio.to_thread(still_frames, state.renderer, self._encoder, self._speech)
+        rest = still[self._done :]
+        if not rest and not error:
+            return None
+        return self._chunk(rest, error, last=True)
+
+    def _draw(self) -> Sequence[Image] | None:
+        """In a worker thread: plan the sentence's motion on the first call, then draw one chunk."""
+        state = self._state
+        if self._chunks is None:
+            assert state.renderer is not None and state.agent_emotion is not None
+            self._chunks = iter(state.renderer.speech_chunks(self._speech, state.agent_emotion, self._chunk_frames))
+        return next(self._chunks, None)
+
+    def _chunk(self, frames: Sequence[Image], error: str = "", last: bool = False) -> _Chunk:
+        start, end = self._done, self._done + len(frames)
+        self._done = end
+        speech, fps = self._speech, _fps(self._state, self._encoder)
+        a = round(start * speech.sample_rate / fps)
+        b = len(speech.pcm) if last else round(end * speech.sample_rate / fps)
+        return _Chunk(start, frames, speech.pcm[a:b], error)
+
+
+def _fps(state: _TurnState, encoder: MediaEncoder) -> int:
+    """Frames per second of this turn's face (the encoder's when the renderer does not say)."""
+    fps = state.renderer.fps if state.renderer is not None else 0
+    return fps or encoder.fps or 25
 
 
 def _record_llm(state: _TurnState, stream: SentenceStream) -> None:

@@ -80,3 +80,29 @@ def test_odd_sample_rates_are_resampled() -> None:
     pieces = enc.add(*_chunk(1.0, 25, 64, 17000, 3)) + enc.finish()
     n_video, v_dur, a_dur = _decode(b"".join(pieces))
     assert n_video == 25 and abs(a_dur - v_dur) < 0.1
+
+
+def _keyframes(data: bytes) -> int:
+    with av.open(io.BytesIO(data)) as c:
+        return sum(1 for packet in c.demux(video=0) if packet.is_keyframe)
+
+
+def test_a_sentence_sent_in_parts_keeps_one_clock_and_fewer_keyframes() -> None:
+    # One 2 s sentence as four 0.5 s parts: only the first starts with a keyframe (the rest come every second).
+    frames, pcm = _chunk(2.0, 25, 64, 22050, 4)
+    parted = Mp4StreamEncoder(64, 25, 22050)
+    pieces: list[bytes] = []
+    for k in range(4):
+        part = frames[k * 12 : (k + 1) * 12] if k < 3 else frames[36:]
+        start, end = round(k * 12 * 22050 / 25), (round((k + 1) * 12 * 22050 / 25) if k < 3 else len(pcm))
+        out = parted.add(part, pcm[start:end], keyframe=k == 0)
+        if k == 0:
+            assert len(out) == 2 and out[1][4:8] == b"moof", "the first part ships its own fragment"
+        pieces += out
+    pieces += parted.finish()
+    n_video, v_dur, a_dur = _decode(b"".join(pieces))
+    assert n_video == 50 and abs(v_dur - 2.0) < 0.05 and abs(a_dur - v_dur) < 0.1
+    every_part = Mp4StreamEncoder(64, 25, 22050)
+    whole = [*every_part.add(frames[:12], pcm[:10584]), *every_part.add(frames[12:], pcm[10584:]), *every_part.finish()]
+    assert _keyframes(b"".join(pieces)) == 2  # at 0 s and at 1 s (keyframe_s)
+    assert _keyframes(b"".join(whole)) == 3  # each part starts with one, and the GOP goes on from the second

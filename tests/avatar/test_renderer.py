@@ -144,3 +144,27 @@ def _landmarks_of(renderer: FaceRenderer):
     from avatar.landmarks import LandmarkDetector
 
     return LandmarkDetector().detect(renderer.base)
+
+
+def test_speech_chunks_are_render_speechs_frames(portrait, landmarks) -> None:
+    # Two faces on the same seed: one renders the sentence whole, the other chunk by chunk; the motion is planned
+    # for the whole sentence either way, so the frames (lip-sync, nods, blinks) are the same.
+    speech = synthetic_speech("_ a a m a a o o _", step=0.15)
+    whole = FaceRenderer(portrait, landmarks, fps=25, seed=3).render_speech(speech, NEUTRAL)
+    chunked_face = FaceRenderer(portrait, landmarks, fps=25, seed=3)
+    chunks = [list(c) for c in chunked_face.speech_chunks(speech, NEUTRAL, 4)]
+    assert [len(c) for c in chunks[:-1]] == [4] * (len(chunks) - 1) and 1 <= len(chunks[-1]) <= 4
+    frames = [f for c in chunks for f in c]
+    assert len(frames) == len(whole) == round(speech.duration * 25)
+    assert all(np.array_equal(a, b) for a, b in zip(frames, whole, strict=True))
+    assert chunked_face.clock == len(whole), "the clock moves on once, by the whole sentence"
+
+
+def test_speech_chunks_plan_at_the_call(renderer: FaceRenderer) -> None:
+    before = renderer.clock
+    chunks = renderer.speech_chunks(synthetic_speech(), NEUTRAL, 5)
+    planned = renderer.clock - before
+    assert planned == round(synthetic_speech().duration * 25), "the clock moved on before any frame is drawn"
+    assert len(next(iter(chunks))) == 5
+    with pytest.raises(ValueError, match="chunk_frames"):
+        renderer.speech_chunks(synthetic_speech(), NEUTRAL, 0)

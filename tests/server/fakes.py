@@ -108,6 +108,10 @@ class FakeRenderer:
     def render_speech(self, speech: Speech, emotion: EmotionState) -> Sequence[Image]:
         return [np.zeros((4, 4, 3), np.uint8)] * max(1, int(speech.duration * 25))
 
+    def speech_chunks(self, speech: Speech, emotion: EmotionState, chunk_frames: int) -> Iterator[Sequence[Image]]:
+        frames = self.render_speech(speech, emotion)
+        return iter([frames[i : i + chunk_frames] for i in range(0, len(frames), chunk_frames)])
+
     def render_frame(self, shape: Any, emotion: EmotionState, pose: Any = None, speaking: bool = False) -> Image:
         raise NotImplementedError("this fake face renders no loop frames")
 
@@ -121,7 +125,7 @@ class FakeEncoder:
         self.started = False
         self.count = 0
 
-    def add(self, frames: Sequence[Image], pcm: npt.NDArray[np.int16]) -> list[bytes]:
+    def add(self, frames: Sequence[Image], pcm: npt.NDArray[np.int16], keyframe: bool = True) -> list[bytes]:
         out = [] if self.started else [INIT]
         self.started = True
         self.count += 1

@@ -151,10 +151,10 @@ class _RecordingEncoder(FakeEncoder):
         self.frames: list[Any] = []
         self.audio: list[np.ndarray] = []
 
-    def add(self, frames: Sequence[Any], pcm: np.ndarray) -> list[bytes]:
+    def add(self, frames: Sequence[Any], pcm: np.ndarray, keyframe: bool = True) -> list[bytes]:
         self.frames.extend(frames)
         self.audio.append(pcm)
-        return super().add(frames, pcm)
+        return super().add(frames, pcm, keyframe)
 
 
 class _BrokenFace(FakeRenderer):
