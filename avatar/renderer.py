@@ -12,7 +12,7 @@ speech, idle and listening frames, drawn from a seeded generator, so a stream is
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -49,6 +49,16 @@ class FramePose:
 
 
 STILL = FramePose()
+
+
+def mirror_emotion(user_emotion: EmotionState) -> EmotionState:
+    """What a listening face shows of the user's emotion: the same at `_MIRROR_GAIN` of its strength, with anger
+    and disgust met as concern (sadness); `action_units` of it drives the listening face and its clips."""
+    mirrored = user_emotion
+    if user_emotion.label in _MIRROR_AS:
+        mirrored = EmotionState.from_label(_MIRROR_AS[user_emotion.label], min(1.0, user_emotion.intensity))
+    # A value, not an AU gain, so a listening clip can be rendered from it (avatar.loop takes an emotion).
+    return replace(mirrored, intensity=mirrored.intensity * _MIRROR_GAIN)
 
 
 class FaceRenderer:
@@ -136,10 +146,7 @@ class FaceRenderer:
     ) -> list[Image]:
         """Frames of attentive listening: slight nods, fewer blinks, and a soft mirror of the user's emotion
         (anger and disgust are mirrored as concern) over the avatar's own emotion, if given."""
-        mirrored = user_emotion
-        if user_emotion.label in _MIRROR_AS:
-            mirrored = EmotionState.from_label(_MIRROR_AS[user_emotion.label], min(1.0, user_emotion.intensity))
-        aus = action_units(mirrored, gain=_MIRROR_GAIN)
+        aus = action_units(mirror_emotion(user_emotion))
         if own_emotion is not None:
             aus = np.clip(aus + action_units(own_emotion), 0.0, 1.0)
         return self._rest(n_frames, aus, nods=True, blink_scale=_LISTENING_BLINKS)

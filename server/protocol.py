@@ -228,6 +228,14 @@ class PartialTranscriptOut(BaseModel):
     text: str
 
 
+class ListeningOut(BaseModel):
+    """Hands-free: how the words said so far in the turn being spoken read (the partial transcript, perceived
+    alone), so the listening face can mirror the user before the turn ends; it may change."""
+
+    type: Literal["listening"] = "listening"
+    emotion: EmotionOut
+
+
 class SpeechEndOut(BaseModel):
     """The user's turn ended (the pause was long enough); its transcript and reply follow as turn `turn_id`."""
 
@@ -309,6 +317,7 @@ ServerMessage = Annotated[
     Ready
     | SpeechStartOut
     | PartialTranscriptOut
+    | ListeningOut
     | SpeechEndOut
     | TranscriptOut
     | UserEmotionOut

@@ -1,8 +1,9 @@
 """The hands-free microphone of one session: listening on and off, barge-in, partial transcripts, end of turn.
 
 Between `listen_start` and `listen_stop` every binary frame is microphone audio (server.session.mic_stream). Speech
-over a reply stops it (barge-in); while the user speaks, partial transcripts are sent when the engines are free;
-a long enough pause ends the user's turn, which the session then starts.
+over a reply stops it (barge-in); while the user speaks, partial transcripts (and how their words read, for the
+listening face) are sent when the engines are free; a long enough pause ends the user's turn, which the session
+then starts.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel
 
+from core.emotion import EmotionState
 from server.metrics import Metrics
-from server.protocol import PartialTranscriptOut, ProtocolError, SpeechEndOut, SpeechStartOut
+from server.protocol import EmotionOut, ListeningOut, PartialTranscriptOut, ProtocolError, SpeechEndOut, SpeechStartOut
 from server.session.mic_stream import MIC_RATE, EndOfTurn, MicStream, PartialAudio, SpeechStart
 from server.session.scheduling import TurnScheduler
 from speech.base import Recognizer
@@ -54,12 +56,15 @@ class Microphone:
         recognizer: Recognizer,
         make_endpointer: Callable[[], Endpointer] | None,
         metrics: Metrics | None = None,
+        perceive: Callable[[str], EmotionState] | None = None,
     ) -> None:
         self.host = host
         self.turns = turns
         self.recognizer = recognizer
         self.make_endpointer = make_endpointer
         self.metrics = metrics
+        # Reads each partial transcript for the listening face (`listening`); None: partials are not perceived.
+        self.perceive = perceive
         self._mic: MicStream | None = None
         self._partial: asyncio.Task[None] | None = None
 
@@ -132,11 +137,17 @@ class Microphone:
         try:
             async with self.turns.turn_lock:
                 transcript = await asyncio.to_thread(self.recognizer.transcribe, pcm, MIC_RATE)
+                text = transcript.text.strip()
+                # Perception of a few words is milliseconds beside the ASR: the face can mirror the user mid-turn.
+                perceive = self.perceive
+                emotion = await asyncio.to_thread(perceive, text) if perceive is not None and text else None
         except Exception:  # a failed partial costs nothing: the final transcript follows
             log.exception("partial transcript failed")
             return
-        if transcript.text.strip() and self._mic is not None:
-            await self.host.send(PartialTranscriptOut(text=transcript.text.strip()))
+        if text and self._mic is not None:
+            await self.host.send(PartialTranscriptOut(text=text))
+            if emotion is not None:
+                await self.host.send(ListeningOut(emotion=EmotionOut.of(emotion)))
 
     async def _on_end_of_turn(self, event: EndOfTurn) -> None:
         """The user paused long enough: their utterance becomes a turn (interrupting anything still running)."""

@@ -146,7 +146,7 @@ class Session:
             pipeline, store, turn_lock, self, settings.history_turns, self.shared.limits, address, metrics
         )
         self.turns.begin(self.session_id)
-        self.mic = Microphone(self, self.turns, pipeline.recognizer, make_endpointer, metrics)
+        self.mic = Microphone(self, self.turns, pipeline.recognizer, make_endpointer, metrics, pipeline.perceiver)
 
     @property
     def authorised(self) -> bool:

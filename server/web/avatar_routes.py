@@ -18,8 +18,10 @@ from aiohttp import BodyPartReader, web
 from avatar.base import LoopRenderer, Renderer
 from avatar.clip_encoder import CLIP_MIME
 from avatar.loop import LOOP_STATES, LoopState
+from avatar.renderer import mirror_emotion
 from compose.config import Config
 from compose.engines import Engines
+from core.emotion import BASIC_EMOTIONS, EmotionState
 from server.web.access import Refused, check_access
 from server.web.clips import Clip, ClipCache
 from server.web.image_upload import ImageLimits, UploadRejected
@@ -85,14 +87,15 @@ class AvatarRoutes:
         """A seamless idle or listening loop of a persona's face (or an uploaded portrait) as an MP4 file.
 
         Query: `state` (idle|listening, default idle), `persona` (default: the configured one), `portrait` (an
-        uploaded portrait's id). Answers 304 to a matching If-None-Match and 206 to a byte Range.
+        uploaded portrait's id), `emotion` (listening only: a basic emotion label the face softly mirrors, see
+        `listening_emotion`). Answers 304 to a matching If-None-Match and 206 to a byte Range.
         """
         try:
             self._check(request)
             state, persona, portrait = self._clip_query(request)
-            clip = await self.clips.get(
-                (self.faces.key(persona, portrait), state), lambda: self._loop_renderer(persona, portrait), state
-            )
+            mirrored = listening_emotion(state, request.query.get("emotion", "neutral"))
+            key = (self.faces.key(persona, portrait), state) + ((mirrored.label,) if mirrored else ())
+            clip = await self.clips.get(key, lambda: self._loop_renderer(persona, portrait), state, mirrored)
         except (Refused, UploadRejected) as exc:
             return error_response(exc.status, exc.code, exc.message, getattr(exc, "headers", None))
         except Exception as exc:  # a portrait that no longer loads, an encoder failure: say so, keep serving
@@ -122,6 +125,25 @@ class AvatarRoutes:
         if not renderer.loops:
             raise Refused(501, "not_supported", "this server's avatar cannot render idle clips")
         return renderer
+
+
+def listening_emotion(state: LoopState, label: str) -> EmotionState | None:
+    """The emotion a clip shows for the `emotion` query: None (neutral) or, for a listening clip, the soft mirror
+    of a user who feels `label` (avatar.renderer.mirror_emotion; anger and disgust both become concern).
+
+    One clip per mirrored label, whatever the user's intensity: a label's clip is rendered once per face and
+    served from the cache after that. Raises Refused for an unknown label or an emotion on an idle clip.
+    """
+    if label not in BASIC_EMOTIONS:
+        raise Refused(400, "bad_request", f"emotion must be one of: {', '.join(BASIC_EMOTIONS)}")
+    if label == "neutral":
+        return None  # the plain listening (or idle) clip, under its old cache key
+    if state != "listening":
+        raise Refused(400, "bad_request", "only a listening clip mirrors an emotion; use state=listening")
+    # Mirror the label's full emotion, then render the mirrored label's own: anger, disgust and sadness share one
+    # clip (concern) however strong each label's category centre is.
+    shown = mirror_emotion(EmotionState.from_label(label, 1.0)).label
+    return mirror_emotion(EmotionState.from_label(shown, 1.0))
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:

@@ -1,4 +1,4 @@
-"""Idle and listening clips, rendered once per (face, state) and kept in a small in-memory cache.
+"""Idle and listening clips, rendered once per (face, state, mirrored emotion) and kept in a small in-memory cache.
 
 Between replies the web client loops one of these in a <video>, so the face breathes, blinks and (listening)
 nods instead of freezing. Rendering takes a few seconds of CPU, on the same renderer the turns use, so it runs in
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from avatar.base import LoopRenderer
 from avatar.clip_encoder import encode_clip
 from avatar.loop import LoopState, render_loop
+from core.emotion import EmotionState
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,11 @@ class Clip:
     frames: int
 
 
-def make_clip(renderer: LoopRenderer, state: LoopState, fps: int, seconds: float) -> Clip:
-    """Render and encode one seamless loop (blocking: seconds of CPU)."""
-    frames = render_loop(renderer, state, fps, seconds)
+def make_clip(
+    renderer: LoopRenderer, state: LoopState, fps: int, seconds: float, emotion: EmotionState | None = None
+) -> Clip:
+    """Render and encode one seamless loop showing `emotion` (neutral if None; blocking: seconds of CPU)."""
+    frames = render_loop(renderer, state, fps, seconds, emotion)
     data = encode_clip(frames, fps)
     return Clip(data, f'"{hashlib.sha256(data).hexdigest()[:32]}"', len(frames))
 
@@ -54,22 +57,30 @@ class ClipCache:
             self._clips.move_to_end(key)
         return clip
 
-    async def get(self, key: Hashable, renderer: Callable[[], LoopRenderer], state: LoopState) -> Clip:
-        """The clip for `key` (a face and a state), rendering it with `renderer()` (blocking) if needed."""
+    async def get(
+        self,
+        key: Hashable,
+        renderer: Callable[[], LoopRenderer],
+        state: LoopState,
+        emotion: EmotionState | None = None,
+    ) -> Clip:
+        """The clip for `key` (a face, a state and an emotion), rendering it with `renderer()` (blocking) if needed."""
         clip = self.cached(key)
         if clip is not None:
             return clip
         task = self._rendering.get(key)
         if task is None:
-            task = asyncio.create_task(self._render(key, renderer, state))
+            task = asyncio.create_task(self._render(key, renderer, state, emotion))
             self._rendering[key] = task
             task.add_done_callback(lambda _: self._rendering.pop(key, None))
         # shield: one impatient client that goes away must not cancel the rendering others wait for.
         return await asyncio.shield(task)
 
-    async def _render(self, key: Hashable, renderer: Callable[[], LoopRenderer], state: LoopState) -> Clip:
+    async def _render(
+        self, key: Hashable, renderer: Callable[[], LoopRenderer], state: LoopState, emotion: EmotionState | None
+    ) -> Clip:
         async with self._turn_lock:
-            clip = await asyncio.to_thread(lambda: make_clip(renderer(), state, self.fps, self.seconds))
+            clip = await asyncio.to_thread(lambda: make_clip(renderer(), state, self.fps, self.seconds, emotion))
         self._clips[key] = clip
         while len(self._clips) > self.max_clips:
             self._clips.popitem(last=False)

@@ -16,7 +16,10 @@ from agent.personas import load_personas
 from compose.config import load_config
 from compose.engines import encoder_factory_for, fallback_spec, renderer_loader
 from compose.persona_engines import PersonaEngineCache
+from core.emotion import EmotionState
+from server.web.access import Refused
 from server.web.app import create_app
+from server.web.avatar_routes import listening_emotion
 from storage.store import ConversationStore
 from tests.server.fakes import FakeResponder, FakeSynthesizer
 from tests.server.web.test_app import fake_engines
@@ -114,9 +117,44 @@ async def test_states_and_faces_give_different_clips(client: TestClient) -> None
     assert len(tags) == 4
 
 
+async def test_listening_clips_softly_mirror_the_users_emotion(client: TestClient) -> None:
+    async def clip(**params: str) -> tuple[str, bytes]:
+        response = await client.get("/avatar/clip", params={"persona": "Kai", "state": "listening", **params})
+        assert response.status == 200, await response.text()
+        return response.headers["ETag"], await response.read()
+
+    neutral_tag, neutral = await clip()
+    assert (await clip(emotion="neutral"))[0] == neutral_tag  # neutral is the plain listening clip
+    joy_tag, joy = await clip(emotion="joy")
+    sad_tag, sad = await clip(emotion="sadness")
+    assert len({neutral_tag, joy_tag, sad_tag}) == 3
+    # Anger and disgust are met with concern: the sadness clip itself, not renderings of their own.
+    assert (await clip(emotion="anger"))[0] == sad_tag == (await clip(emotion="disgust"))[0]
+    # The same head motion, blinks and gaze: frame for frame only the expression differs, and it shows.
+    plain, smiling, sorry = decode(neutral)[0], decode(joy)[0], decode(sad)[0]
+    assert len(plain) == len(smiling) == len(sorry) == FPS * SECONDS
+    for mirrored in (smiling, sorry):
+        assert np.mean([step(a, b) for a, b in zip(plain, mirrored, strict=True)]) > 1.0  # ~2 measured at 128 px
+
+
+def test_listening_emotion_is_one_soft_clip_per_mirrored_label() -> None:
+    assert listening_emotion("listening", "neutral") is None
+    assert listening_emotion("idle", "neutral") is None
+    joy = listening_emotion("listening", "joy")
+    assert joy is not None and joy.label == "joy"
+    assert joy.intensity == pytest.approx(EmotionState.from_label("joy", 1.0).intensity / 2)  # a soft mirror
+    assert listening_emotion("listening", "anger") == listening_emotion("listening", "sadness")
+    for state, label in (("listening", "glee"), ("idle", "joy")):
+        with pytest.raises(Refused) as refused:
+            listening_emotion(state, label)
+        assert refused.value.status == 400
+
+
 async def test_bad_clip_requests(client: TestClient) -> None:
     cases = [
         ({"state": "sleeping"}, 400),
+        ({"state": "listening", "emotion": "glee"}, 400),
+        ({"emotion": "joy"}, 400),  # an idle clip mirrors nothing
         ({"portrait": "../../etc/passwd"}, 400),
         ({"portrait": "0" * 64}, 404),
         ({"persona": "x" * 101}, 400),
