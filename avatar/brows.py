@@ -7,7 +7,7 @@ lid crease, the brow's lower and upper edge, the hairline and the top of the box
 and the map between knots is linear. Knots keep their order (no fold, no tear), the eye below its middle never
 moves, and the lid skin between lashes and brow stretches or compresses, which is what that skin does.
 
-Amplitudes are fractions of the outer eye-corner distance: a full AU1+2 lifts the brows by 13-15 % of it (about a
+Amplitudes are fractions of the outer eye-corner distance: a full AU1+2 lifts the brows by 16-18 % of it (about a
 centimetre and a half on an adult face), a full AU4 lowers them by 8-13 %, i.e. clearly visible, not extreme.
 """
 
@@ -27,8 +27,8 @@ _HAIRLINE = (10, 338, 297, 332, 284, 251, 21, 54, 103, 67, 109)  # top of the fa
 # Vertical brow travel per AU at full strength (+ down), at the brow's inner and outer end, in outer eye-corner
 # distances; in between it follows the power `shape` of the position along the brow (0 inner, 1 outer).
 _TRAVEL: dict[int, tuple[float, float, float]] = {
-    1: (-0.12, -0.03, 1.3),  # inner brow raiser: the inner end up, the outer end a little (the oblique sad brow)
-    2: (-0.03, -0.10, 0.8),  # outer brow raiser
+    1: (-0.14, -0.04, 1.3),  # inner brow raiser: the inner end up, the outer end a little (the oblique sad brow)
+    2: (-0.04, -0.12, 0.8),  # outer brow raiser
     4: (0.13, 0.08, 1.0),  # brow lowerer: down, most at the inner end
     9: (0.035, 0.0, 1.0),  # the nose wrinkler drags the inner brows down a little
 }

@@ -33,6 +33,7 @@ FOREHEAD = (104, 69, 108, 151, 337, 299, 333, 9)
 CHEEKS = ((117, 118, 119, 100, 101, 50, 36, 205, 187, 123), (346, 347, 348, 329, 330, 280, 266, 425, 411, 352))
 NOSE_SIDES = (48, 64, 98, 219, 278, 294, 327, 439, 115, 344)
 GLABELLA = (168, 8, 6)
+_KNIT = 0.05  # AU4 draws the inner brow ends toward the midline by this many inter-ocular distances
 # Held still: the lips (the mouth rig moves them), the chin and the lower face oval.
 _STILL = tuple(dict.fromkeys(UPPER_OUTER + LOWER_OUTER + (152, 175, 199, 200, 18, 1, 4, 5, 195)))
 
@@ -55,7 +56,7 @@ def au_patterns(pts: Floats) -> tuple[npt.NDArray[np.int_], Floats]:
             t = rank / (len(upper) - 1)  # 0 at the inner end, 1 at the outer end
             toward_mid = float(np.sign(mid_x - pts[a, 0]))
             for idx in (a, b):
-                add(4, idx, 0.05 * toward_mid * (1 - t), 0.0)
+                add(4, idx, _KNIT * toward_mid * (1 - t), 0.0)
     for idx in FOREHEAD + GLABELLA:
         add(4, idx, 0.0, 0.0)
     for _corners, upper_lid, lower_lid, fold in EYES:

@@ -36,7 +36,7 @@ _UPPER_RISE = 0.06  # upper lip lifts a little as the jaw drops
 _WIDTH = 0.12  # each corner out at lip_width = 1
 _ROUND = 0.2  # each corner in at lip_round = 1
 _PROTRUDE = 0.04  # rounded lips push out (thicker vertically)
-_SMILE_UP = 0.22  # corners up at AU12 = 1
+_SMILE_UP = 0.25  # corners up at AU12 = 1
 _FROWN_DOWN = 0.24  # corners down at AU15 = 1 (portraits usually smile: this must undo that)
 _SMILE_OUT = 0.06
 _STRETCH = 0.09  # AU20: corners pulled sideways
@@ -45,6 +45,7 @@ _TIGHTEN_DOWN = 0.1  # AU23 straightens the mouth: corners down, so a smiling po
 _LOWER_DEPRESS = 0.07  # AU16: lower lip pulled down
 _UPPER_RAISE = 0.04  # AU9 drags the upper lip up
 _AU26_JAW = 0.6  # jaw_open added by a full AU26
+_CORNER_REACH = 0.65  # how far from the middle toward a corner a smile's lift reaches in full
 _CORNER_LIMIT = 0.3  # clamp on the corners' emotional vertical travel, so visemes + AUs never tear the mouth
 
 
@@ -199,8 +200,15 @@ class MouthRig:
         # Corners: AU12 up and out, AU15 down, AU20 and AU23 slightly down; clamped so speech never tears them.
         pull = _SMILE_UP * au(12) - _FROWN_DOWN * au(15) - 0.03 * au(20) - _TIGHTEN_DOWN * au(23)
         lift = float(np.clip(pull, -_CORNER_LIMIT, _CORNER_LIMIT))
-        au_abs = np.minimum(np.abs(u), 1.0)
-        corner_dy = lift * mw * au_abs * au_abs * self._drag
+        if lift > 0:
+            # A smile lifts the lip body, not just a curl at its tip (which the face mesh read as no change at all):
+            # smoothstep from the middle to _CORNER_REACH of the way to each corner, full beyond, no kink mid-lip.
+            reach = np.minimum(np.abs(u) / _CORNER_REACH, 1.0)
+            profile = reach * reach * (3.0 - 2.0 * reach)
+        else:
+            # Pulled down, the corners bend the lips gently: the portrait's own smile curve must not become a zigzag.
+            profile = np.minimum(np.abs(u), 1.0) ** 2
+        corner_dy = lift * mw * profile * self._drag
         # Facing inner-lip points sit at slightly different x; give each pair one lift so a smile never parts
         # closed lips.
         pair = (corner_dy[self.upper_rows] + corner_dy[self.lower_rows]) / 2
