@@ -1,16 +1,24 @@
-"""Print median per-stage turn timings and end-of-input -> first media piece, over the real websocket.
+"""Print median per-stage turn timings and end-of-input -> first media fragment (moof), over the real websocket.
 
 Usage: OMP_WAIT_POLICY=PASSIVE python -m benchmarks.turn_latency [--url http://HOST:PORT] [-n 3]
 Without --url it starts `empathica serve --port 0` on a temporary database (configure models with the usual
 EMPATHICA_* variables, e.g. EMPATHICA_LLM_MODEL=qwen2.5-coder-0.5b). Text turns type a message; audio turns
 stream a LibriVox clip from pocketsphinx-testdata as 16 kHz PCM16 in 100 ms frames. Prints figures, never fails
 on time.
+
+Rows are the server's `reply_end` timings (ms from the end of the input; stage rows are time spent in the stage):
+`ack_text` / `ack_media` when the first reaction (agent.acknowledgement) went out as text and as its first media
+fragment, `llm_first_sentence` the model's first sentence, `first_media` the first media piece sent,
+`model_media` the first media of the model's own words; then what the client saw: its first reply text and its
+first media fragment (a moof, not the init segment). The machine's load is printed with them: on a shared machine
+the figures move with it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import tempfile
 from pathlib import Path
@@ -20,7 +28,22 @@ import aiohttp
 from tests.e2e.server_process import ServerProcess
 from tests.e2e.ws_client import LIBRIVOX, TurnResult, audio_turn, clip_pcm, receive_json, text_turn
 
-STAGES = ("asr", "perception", "llm_first_sentence", "llm_total", "tts", "render", "encode", "first_media", "total")
+STAGES = (
+    "asr",
+    "perception",
+    "ack_text",
+    "ack_media",
+    "llm_first_sentence",
+    "llm_total",
+    "tts",
+    "render",
+    "encode",
+    "first_text",
+    "first_media",
+    "model_media",
+    "total",
+)
+CLIENT = {"client first text": "first_text_s", "client first moof": "first_moof_s"}
 MESSAGES = (
     "I finally finished the project I was so worried about.",
     "My best friend moved away and the house feels empty.",
@@ -52,12 +75,13 @@ async def run_turns(url: str, n: int) -> dict[str, list[TurnResult]]:
 def report(results: dict[str, list[TurnResult]]) -> None:
     """Median of each stage over the completed turns of each kind."""
     print(f"\n{'stage (ms, median)':<22}{'text':>10}{'audio':>10}")
-    rows = [*STAGES, "client first media"]
+    rows = [*STAGES, *CLIENT]
     for stage in rows:
         cells = []
         for kind in ("text", "audio"):
-            if stage == "client first media":
-                values = [r.first_media_s * 1000 for r in results[kind] if r.first_media_s is not None]
+            if stage in CLIENT:
+                seconds = [getattr(r, CLIENT[stage]) for r in results[kind]]
+                values = [s * 1000 for s in seconds if s is not None]
             else:
                 values = [
                     r.end["timings_ms"][stage]
@@ -69,7 +93,8 @@ def report(results: dict[str, list[TurnResult]]) -> None:
     for kind in ("text", "audio"):
         sentences = [len(r.of_type("reply_text")) for r in results[kind]]
         media = [len(r.media) for r in results[kind]]
-        print(f"{kind}: sentences per reply {sentences}, media bytes {media}")
+        acks = sum(1 for r in results[kind] if r.of_type("reply_end") and "ack_text" in r.end["timings_ms"])
+        print(f"{kind}: sentences per reply {sentences}, media bytes {media}, {acks} opened with an acknowledgement")
 
 
 def main() -> None:
@@ -86,7 +111,11 @@ def main() -> None:
             url = server.start()
         try:
             print(f"server: {url}", flush=True)
-            report(asyncio.run(run_turns(url, args.n)))
+            before = os.getloadavg()[0]
+            results = asyncio.run(run_turns(url, args.n))
+            report(results)
+            print(f"machine: {os.cpu_count()} CPUs, load average (1 min) {before:.1f} before the turns, "
+                  f"{os.getloadavg()[0]:.1f} after")
         finally:
             if server is not None:
                 server.stop()

@@ -433,6 +433,8 @@ class TurnPipeline:
             return
         if not state.sentences:
             state.timings["first_text"] = _ms_since(state.turn.input_end)
+            if text == state.opening:  # the first reaction, said while the chain reasons
+                state.timings["ack_text"] = state.timings["first_text"]
         await sink.send(ReplyText(turn_id=tid, text=text, index=len(state.sentences)))
         state.sentences.append(text)
         if isinstance(speech, StageError):  # the text is out: the reply goes on as text

@@ -24,6 +24,8 @@ class TurnResult:
     messages: list[dict[str, Any]] = field(default_factory=list)
     pieces: list[bytes] = field(default_factory=list)
     first_media_s: float | None = None  # end of input -> first media piece, as the client saw it
+    first_moof_s: float | None = None  # end of input -> first media fragment (a moof: playable, not the init segment)
+    first_text_s: float | None = None  # end of input -> the reply's first sentence as text
 
     def of_type(self, kind: str) -> list[dict[str, Any]]:
         return [m for m in self.messages if m["type"] == kind]
@@ -62,6 +64,8 @@ async def collect_turn(
             assert expect_binary, "a binary frame arrived without a media announcement"
             if result.first_media_s is None:
                 result.first_media_s = time.perf_counter() - input_end
+            if result.first_moof_s is None and msg.data[4:8] == b"moof":
+                result.first_moof_s = time.perf_counter() - input_end
             result.pieces.append(msg.data)
             expect_binary = False
             continue
@@ -69,6 +73,8 @@ async def collect_turn(
             raise AssertionError(f"connection ended mid-turn: {msg.type} {msg.data!r}")
         data = json.loads(msg.data)
         result.messages.append(data)
+        if data["type"] == "reply_text" and result.first_text_s is None:
+            result.first_text_s = time.perf_counter() - input_end
         if data["type"] == "media":
             expect_binary = True
         if data["type"] == "reply_end":

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from agent.acknowledgement import Acknowledger
 from agent.empathy.chain import EmpathyChain
 from agent.memory import SummaryMemory
 from agent.prompts import PromptLibrary
@@ -89,3 +90,22 @@ async def test_old_turns_are_summarised_and_the_summary_reaches_the_prompt(store
     summary, through = store.summary("s1")
     assert through == 2 and summary == "My name is Sam. My cat is called Tom."
     assert "My name is Sam." in model.calls[-1][-1].content  # the summary rides in the latest user message
+
+
+async def test_the_acknowledgement_is_timed_apart_from_the_models_words(store: ConversationStore) -> None:
+    sink = RecordingSink()
+    pipeline = make_pipeline(store, responder=chain(plan_model()), acknowledger=Acknowledger())
+    await pipeline.run(turn("I feel sad today"), sink, asyncio.Event())
+    texts = [m.text for m in sink.messages if m.type == "reply_text"]
+    assert len(texts) == 3 and texts[1:] == ["That sounds heavy.", "I'm here."], "the first reaction, then the model"
+    timings = sink.messages[-1].timings_ms
+    assert timings["ack_text"] == timings["first_text"] <= timings["ack_media"] <= timings["model_media"]
+    assert timings["first_media"] <= timings["ack_media"]
+
+
+async def test_without_an_acknowledgement_the_model_opens(store: ConversationStore) -> None:
+    sink = RecordingSink()
+    await make_pipeline(store, responder=chain(plan_model())).run(turn("I feel sad today"), sink, asyncio.Event())
+    timings = sink.messages[-1].timings_ms
+    assert "ack_text" not in timings and "ack_media" not in timings
+    assert timings["first_text"] <= timings["model_media"]
