@@ -236,23 +236,27 @@ def _forward_eased(rest: Floats, moved: Floats, ys: Floats, ease: Floats) -> Flo
     out = np.broadcast_to(y, (n_rows, n_cols)).copy()
     for k in range(len(rest) - 1):
         lo, hi = rest[k], rest[k + 1]
+        # Only the rows this band covers in some column (bands are thin; this keeps a frame's map cheap).
+        r0 = max(0, math.floor(float(lo.min()) - y[0, 0]))
+        r1 = min(n_rows, math.ceil(float(hi.max()) - y[0, 0]) + 1)
+        if r0 >= r1:
+            continue
+        yb = y[r0:r1]
         span = np.maximum(hi - lo, 1e-6)
         extra = (moved[k + 1] - moved[k]) - span
-        inside = (y >= lo[None]) & (y < hi[None])
-        if not inside.any():
-            continue
-        even = (y - lo[None]) / span[None]
+        inside = (yb >= lo[None]) & (yb < hi[None])
+        even = (yb - lo[None]) / span[None]
         w_lo, w_hi = weight_at(lo), weight_at(hi)
         mean = np.maximum(w_hi - w_lo, 1e-9) / span
-        eased = (cumulative[:-1] - w_lo[None]) / (mean * span)[None]
+        eased = (cumulative[r0:r1] - w_lo[None]) / (mean * span)[None]
         # Mix toward even so no row stretches past _MAX_STRETCH: slope = 1 + rate * ((1 - mix) * ease / mean + mix).
         rate = np.maximum(extra, 0.0) / span
-        peak = np.where(inside, ease, 0.0).max(axis=0) / mean
+        peak = np.where(inside, ease[r0:r1], 0.0).max(axis=0) / mean
         ratio = np.maximum(peak - 1.0, 1e-9)
         mix = np.clip((peak - (_MAX_STRETCH - 1.0) / np.maximum(rate, 1e-9)) / ratio, 0.0, 1.0)
         mix = np.where(extra > 0, mix, 1.0)
         frac = np.clip(mix[None] * even + (1.0 - mix[None]) * eased, 0.0, 1.0)
-        out = np.where(inside, moved[k][None] + (y - lo[None]) + extra[None] * frac, out)
+        out[r0:r1] = np.where(inside, moved[k][None] + (yb - lo[None]) + extra[None] * frac, out[r0:r1])
     return out
 
 
