@@ -127,15 +127,16 @@ class Microphone:
         await self.host.send(SpeechStartOut(barge_in=interrupted is not None, turn_id=interrupted))
 
     def _start_partial(self, event: PartialAudio) -> None:
-        # Partials are a nicety: skip one while the previous is still running or the engines are busy with a turn.
+        # Partials are a nicety: skip one while the previous is still running, this session's turn is being made
+        # (its stages want the cores) or the recognizer is busy with another session's turn.
         busy = self._partial is not None and not self._partial.done()
-        if not self.host.authorised or busy or self.turns.turn_lock.locked():
+        if not self.host.authorised or busy or self.turns.running or self.turns.pipeline.guards.asr.busy:
             return
         self._partial = asyncio.create_task(self._partial_transcript(event.pcm))
 
     async def _partial_transcript(self, pcm: npt.NDArray[np.int16]) -> None:
         try:
-            async with self.turns.turn_lock:
+            async with self.turns.pipeline.guards.partials():  # the recognizer's and perception's guards
                 transcript = await asyncio.to_thread(self.recognizer.transcribe, pcm, MIC_RATE)
                 text = transcript.text.strip()
                 # Perception of a few words is milliseconds beside the ASR: the face can mirror the user mid-turn.

@@ -1,5 +1,8 @@
 """The turns of one session: started one at a time, each after the previous, on the engines all sessions share.
 
+Sessions' turns run side by side: the pipeline takes each engine's guard (server.turn.engine_guards) for the calls
+that use it, so a local engine serves one call at a time while a remote LLM serves many sessions at once.
+
 Also what carries from turn to turn: the turn index (handed out by the store, once per conversation, whichever
 connection asks), the agent's and the user's emotion, and the reply timelines that turn the client's `played`
 reports into the part of a reply the listener actually heard (only replies this connection started). Nothing here
@@ -55,13 +58,12 @@ class _Heard:
 
 
 class TurnScheduler:
-    """Runs a session's turns in order; `turn_lock` (shared by all sessions) lets one turn use the engines at once."""
+    """Runs a session's turns in order; other sessions' turns overlap them (the pipeline guards each engine)."""
 
     def __init__(
         self,
         pipeline: TurnPipeline,
         store: ConversationStore,
-        turn_lock: asyncio.Lock,
         sink: TurnSink,
         history_turns: int,
         limits: TurnLimits,
@@ -71,7 +73,6 @@ class TurnScheduler:
         """`limits` are the server's turn rate limits, applied to this conversation and the client's `address`."""
         self.pipeline = pipeline
         self.store = store
-        self.turn_lock = turn_lock
         self.sink = sink
         self.history_turns = history_turns
         self.limits = limits
@@ -209,11 +210,10 @@ class TurnScheduler:
         try:
             if previous is not None:
                 await asyncio.shield(previous)
-            async with self.turn_lock:
-                turn.history = await asyncio.to_thread(self.store.history, turn.session_id, self.history_turns)
-                turn.previous_emotion = self._agent_emotion
-                turn.previous_user_emotion = self._user_emotion
-                outcome = await self.pipeline.run(turn, self.sink, cancel)
+            turn.history = await asyncio.to_thread(self.store.history, turn.session_id, self.history_turns)
+            turn.previous_emotion = self._agent_emotion
+            turn.previous_user_emotion = self._user_emotion
+            outcome = await self.pipeline.run(turn, self.sink, cancel)
             if outcome.agent_emotion is not None:
                 self._agent_emotion = outcome.agent_emotion
             if outcome.user_emotion is not None:

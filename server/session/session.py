@@ -104,7 +104,7 @@ class SharedState:
 class Session:
     """Serves one websocket: sends `ready`, answers each client message, runs turns one at a time.
 
-    `turn_lock` is shared by all sessions: the engines (and the 2 CPU cores) serve one turn at a time.
+    Other sessions' turns run beside this one's: `pipeline` guards each shared engine (server.turn.engine_guards).
     """
 
     def __init__(
@@ -112,7 +112,6 @@ class Session:
         ws: web.WebSocketResponse,
         pipeline: TurnPipeline,
         store: ConversationStore,
-        turn_lock: asyncio.Lock,
         settings: SessionSettings,
         metrics: Metrics | None = None,
         make_endpointer: Callable[[], Endpointer] | None = None,
@@ -143,7 +142,7 @@ class Session:
         self._utterance: Utterance | None = None
         self._discarding = False  # inside audio_start ... audio_end after that utterance was refused
         self.turns = TurnScheduler(
-            pipeline, store, turn_lock, self, settings.history_turns, self.shared.limits, address, metrics
+            pipeline, store, self, settings.history_turns, self.shared.limits, address, metrics
         )
         self.turns.begin(self.session_id)
         self.mic = Microphone(self, self.turns, pipeline.recognizer, make_endpointer, metrics, pipeline.perceiver)

@@ -12,6 +12,7 @@ from compose.config import Config
 from compose.engines import Engines, make_endpointer
 from server.metrics import CONTENT_TYPE, Metrics
 from server.session.session import Session, SessionSettings, SharedState
+from server.turn.engine_guards import EngineGuards
 from server.turn.pipeline import TurnPipeline
 from server.web.access import origin_allowed
 from server.web.avatar_routes import AvatarRoutes, engine_faces, portrait_store
@@ -27,7 +28,6 @@ STATIC_DIR = Path(__file__).with_name("static")
 PIPELINE_KEY = web.AppKey("pipeline", TurnPipeline)
 STORE_KEY = web.AppKey("store", ConversationStore)
 SETTINGS_KEY = web.AppKey("session_settings", SessionSettings)
-LOCK_KEY = web.AppKey("turn_lock", asyncio.Lock)
 CONFIG_KEY = web.AppKey("config", Config)
 SESSIONS_KEY: web.AppKey[set[LingeringWebSocketResponse]] = web.AppKey("sessions", set)
 METRICS_KEY = web.AppKey("metrics", Metrics)
@@ -36,9 +36,16 @@ AVATAR_KEY = web.AppKey("avatar_routes", AvatarRoutes)
 
 
 def build_pipeline(
-    engines: Engines, store: ConversationStore, memory_window: int = 8, pending: PendingTurns | None = None
+    engines: Engines,
+    store: ConversationStore,
+    memory_window: int = 8,
+    pending: PendingTurns | None = None,
+    guards: EngineGuards | None = None,
 ) -> TurnPipeline:
-    """The turn pipeline on the shared engines; `pending` keeps turns the database refuses for a later write."""
+    """The turn pipeline on the shared engines; `pending` keeps turns the database refuses for a later write.
+
+    `guards` say which engine calls may overlap across sessions (default: one call at a time on every engine).
+    """
     return TurnPipeline(
         recognizer=engines.recognizer,
         perceiver=engines.perceiver,
@@ -56,6 +63,7 @@ def build_pipeline(
         pending=pending,
         voice_estimator=engines.voice_estimator,
         acknowledger=engines.acknowledger,
+        guards=guards if guards is not None else EngineGuards(),
     )
 
 
@@ -66,15 +74,17 @@ def create_app(config: Config, engines: Engines, store: ConversationStore) -> we
     app[STORE_KEY] = store
     # Turns the database refuses (locked, disk full) wait in memory and in a journal beside it: nothing is lost.
     pending = PendingTurns(store, journal_path(store.path))
-    app[PIPELINE_KEY] = build_pipeline(engines, store, config.server.history_turns, pending)
-    app[LOCK_KEY] = asyncio.Lock()
+    # Sessions' turns overlap: each local engine serves one call at a time, a remote LLM (llm.backend = "openai")
+    # serves every session at once.
+    guards = EngineGuards.create(remote_llm=config.llm.backend == "openai")
+    app[PIPELINE_KEY] = build_pipeline(engines, store, config.server.history_turns, pending, guards)
     app[SESSIONS_KEY] = set()
     app[METRICS_KEY] = Metrics()
     # Uploaded portraits live beside the database; sessions choose one by id in `hello`.
     avatar = AvatarRoutes(
         config,
         portrait_store(config, portraits_dir(store.path)),
-        ClipCache(config.avatar.fps, config.avatar.clip_seconds, app[LOCK_KEY]),
+        ClipCache(config.avatar.fps, config.avatar.clip_seconds, guards.media()),
         engine_faces(engines),
         asyncio.Semaphore(1),
     )
@@ -161,7 +171,6 @@ async def _serve(
         ws,
         app[PIPELINE_KEY],
         app[STORE_KEY],
-        app[LOCK_KEY],
         app[SETTINGS_KEY],
         metrics=app[METRICS_KEY],
         make_endpointer=partial(make_endpointer, app[CONFIG_KEY]),

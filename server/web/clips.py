@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 from avatar.base import LoopRenderer
@@ -42,11 +43,14 @@ def make_clip(
 class ClipCache:
     """The clips rendered so far, the `max_clips` most recently used of them (each is ~50-200 kB)."""
 
-    def __init__(self, fps: int, seconds: float, turn_lock: asyncio.Lock, max_clips: int = 32) -> None:
+    def __init__(
+        self, fps: int, seconds: float, guard: AbstractAsyncContextManager[None], max_clips: int = 32
+    ) -> None:
+        """`guard`: the renderer's and the encoder's, shared with every session's turns (server.turn.engine_guards)."""
         self.fps = fps
         self.seconds = seconds
         self.max_clips = max_clips
-        self._turn_lock = turn_lock
+        self._guard = guard
         self._clips: OrderedDict[Hashable, Clip] = OrderedDict()
         self._rendering: dict[Hashable, asyncio.Task[Clip]] = {}
 
@@ -79,7 +83,7 @@ class ClipCache:
     async def _render(
         self, key: Hashable, renderer: Callable[[], LoopRenderer], state: LoopState, emotion: EmotionState | None
     ) -> Clip:
-        async with self._turn_lock:
+        async with self._guard:
             clip = await asyncio.to_thread(lambda: make_clip(renderer(), state, self.fps, self.seconds, emotion))
         self._clips[key] = clip
         while len(self._clips) > self.max_clips:
