@@ -7,6 +7,11 @@ lid crease, the brow's lower and upper edge, the hairline and the top of the box
 and the map between knots is linear. Knots keep their order (no fold, no tear), the eye below its middle never
 moves, and the lid skin between lashes and brow stretches or compresses, which is what that skin does.
 
+Given the portrait, rows much darker than the cheeks (the rim of a pair of glasses, a black brow the face mesh put
+outside its brow band) do not stretch: a stretching band gives its extra height to the skin around them, and where
+a column has no skin to stretch (brows hidden behind a glasses rim) its brow moves less. An even stretch would
+smear such a rim into a thick bar.
+
 Amplitudes are fractions of the outer eye-corner distance: a full AU1+2 lifts the brows by 16-18 % of it (about a
 centimetre and a half on an adult face), a full AU4 lowers them by 8-13 %, i.e. clearly visible, not extreme.
 """
@@ -16,9 +21,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import cv2
 import numpy as np
 
-from avatar.arrays import Floats
+from avatar.arrays import Floats, Image
 from avatar.expressions import AU_INDEX
 from avatar.face_field import BROWS, EYES
 
@@ -47,6 +53,13 @@ _GLABELLA_SHARE = 0.6  # between the brows (the midline) the skin follows the in
 _OUTER_FADE = 0.3  # past the outer brow end the motion fades out over this many outer eye-corner distances
 _LASHES = 0.025  # the lashes and lid margin reach this far above the lid landmarks: they move with the lid
 _MIN_SPACING = 0.3  # a band between knots never shrinks below this fraction of its rest height
+_DARK = (0.25, 0.5)  # luminance relative to the cheeks: rigid below the first, free to stretch above the second
+_DARK_REACH = 0.015  # a dark row makes its neighbours this far (outer eye-corner distances) rigid too (its edges)
+_MAX_STRETCH = 3.0  # no row stretches more than this: a band too dark to hide its stretch spreads it evenly
+_RIGID_STRETCH = 1.5  # how far a dark row may stretch: a rim thickens a little at most, a dark brow still moves
+_STRETCH_ROOM = 3.5  # ... and skin (ease 1) this much more, up to 5x
+_BLEND = 0.04  # columns' limited maps are blended over this width (outer eye-corner distances)
+_CHEEKS = (117, 118, 119, 346, 347, 348)  # skin below the eyes: the reference brightness
 
 
 def _curve(points: Floats, xs: Floats) -> Floats:
@@ -67,7 +80,9 @@ def _smooth(values: Floats, width: float) -> Floats:
 class BrowRig:
     """Backward displacement over a box above the eyes for the brow AUs (see the module docstring)."""
 
-    def __init__(self, pts: Floats, size: tuple[int, int]) -> None:
+    def __init__(self, pts: Floats, size: tuple[int, int], image: Image | None = None) -> None:
+        """`pts` the 468 face-mesh points of the portrait, `size` its (width, height); with the portrait itself
+        (`image`, RGB uint8) stretch goes to smooth skin rather than spreading over brows and glasses rims."""
         w, h = size
         pts = np.asarray(pts, np.float64)
         oec = float(np.linalg.norm(pts[EYES[1][0][0]] - pts[EYES[0][0][0]]))
@@ -139,6 +154,14 @@ class BrowRig:
                 for row, (h, c, lid) in zip(brow, (_SHARES[au] for au in self._aus), strict=True)
             ]
         )
+        self._ease: Floats | None = None
+        if image is not None:
+            cheeks = np.round(pts[list(_CHEEKS)]).astype(np.int64)
+            rows, cols = np.clip(cheeks[:, 1], 0, h - 1), np.clip(cheeks[:, 0], 0, w - 1)
+            cheek = float(np.median(_luminance(image[rows, cols][None])))
+            patch = image[self.y0 : self.y1, self.x0 : self.x1]
+            self._ease = _ease(patch, cheek, max(1, round(_DARK_REACH * oec)))
+        self._blend = max(1.0, _BLEND * oec)
         self._cache: tuple[bytes, Floats] | None = None
 
     @property
@@ -164,9 +187,93 @@ class BrowRig:
         rest = self._rest
         moved = _keep_order(rest, rest + travel)
         dense: Floats = np.zeros((len(self._ys), len(self._xs), 2), np.float32)
-        dense[..., 1] = _invert(rest, moved, self._ys) - self._ys[:, None]
+        if self._ease is None:
+            dense[..., 1] = _invert(rest, moved, self._ys) - self._ys[:, None]
+        else:
+            forward = _limit_stretch(_forward_eased(rest, moved, self._ys, self._ease), self._ease)
+            for c in range(forward.shape[1]):  # each column's map is monotonic: invert it by interpolation
+                dense[:, c, 1] = np.interp(self._ys, forward[:, c], self._ys) - self._ys
+            # Neighbouring columns may be limited differently (a rim ends at the nose bridge): blend them so no
+            # vertical seam shows. An average of monotonic column maps is monotonic, so this cannot fold.
+            dense[..., 1] = cv2.GaussianBlur(dense[..., 1], (0, 0), sigmaX=self._blend, sigmaY=0.0)
+            dense[self._ys[:, None] >= rest[-1][None], 1] = 0.0  # a neighbour's blend must not move the eye
         self._cache = (key, dense)
         return dense
+
+
+def _luminance(rgb: Image) -> Floats:
+    lum: Floats = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    return lum
+
+
+def _ease(patch: Image, cheek: float, reach: int) -> Floats:
+    """How freely each pixel of an RGB patch stretches vertically (rows, columns), 0-1: 1 in skin, 0 in and within
+    `reach` pixels of rows much darker than the `cheek` luminance."""
+    lum = cv2.GaussianBlur(_luminance(patch), (0, 0), 1.0)
+    lo, hi = _DARK
+    t = np.clip((lum / max(cheek, 1.0) - lo) / (hi - lo), 0.0, 1.0)
+    free = t * t * (3.0 - 2.0 * t)
+    # Erode vertically: a rim's edge rows are rigid too, or the rim would still grow by its blurred edges.
+    ease: Floats = cv2.erode(free, np.ones((2 * reach + 1, 1), np.uint8)).astype(np.float64)
+    return ease
+
+
+def _forward_eased(rest: Floats, moved: Floats, ys: Floats, ease: Floats) -> Floats:
+    """Where each source row `ys` of each column lands (rows, columns) when knot rows `rest` move to `moved`: a
+    stretching band gives its rows extra height in proportion to their `ease` (capped at _MAX_STRETCH), a
+    compressing one squeezes evenly. Rows outside the knots stay."""
+    y = np.asarray(ys, np.float64)[:, None]
+    n_rows, n_cols = ease.shape
+    cols = np.arange(n_cols)
+    cumulative = np.vstack([np.zeros((1, n_cols)), np.cumsum(ease, axis=0)])  # weight above each row
+
+    def weight_at(pos: Floats) -> Floats:
+        f = np.clip(pos - y[0, 0], 0.0, n_rows)
+        i = np.minimum(np.floor(f).astype(np.int64), n_rows - 1)
+        at: Floats = cumulative[i, cols] + (f - i) * ease[i, cols]
+        return at
+
+    out = np.broadcast_to(y, (n_rows, n_cols)).copy()
+    for k in range(len(rest) - 1):
+        lo, hi = rest[k], rest[k + 1]
+        # Only the rows this band covers in some column (bands are thin; this keeps a frame's map cheap).
+        r0 = max(0, math.floor(float(lo.min()) - y[0, 0]))
+        r1 = min(n_rows, math.ceil(float(hi.max()) - y[0, 0]) + 1)
+        if r0 >= r1:
+            continue
+        yb = y[r0:r1]
+        span = np.maximum(hi - lo, 1e-6)
+        extra = (moved[k + 1] - moved[k]) - span
+        inside = (yb >= lo[None]) & (yb < hi[None])
+        even = (yb - lo[None]) / span[None]
+        w_lo, w_hi = weight_at(lo), weight_at(hi)
+        mean = np.maximum(w_hi - w_lo, 1e-9) / span
+        eased = (cumulative[r0:r1] - w_lo[None]) / (mean * span)[None]
+        # Mix toward even so no row stretches past _MAX_STRETCH: slope = 1 + rate * ((1 - mix) * ease / mean + mix).
+        rate = np.maximum(extra, 0.0) / span
+        peak = np.where(inside, ease[r0:r1], 0.0).max(axis=0) / mean
+        ratio = np.maximum(peak - 1.0, 1e-9)
+        mix = np.clip((peak - (_MAX_STRETCH - 1.0) / np.maximum(rate, 1e-9)) / ratio, 0.0, 1.0)
+        mix = np.where(extra > 0, mix, 1.0)
+        frac = np.clip(mix[None] * even + (1.0 - mix[None]) * eased, 0.0, 1.0)
+        out[r0:r1] = np.where(inside, moved[k][None] + (yb - lo[None]) + extra[None] * frac, out[r0:r1])
+    return out
+
+
+def _limit_stretch(forward: Floats, ease: Floats) -> Floats:
+    """The forward map (rows, columns) with each row's stretch capped by its ease; the height a column loses that
+    way is taken back from its compressed rows (they compress less), so the column's ends stay where they were."""
+    steps = np.diff(forward, axis=0)
+    cap = _RIGID_STRETCH + _STRETCH_ROOM * 0.5 * (ease[1:] + ease[:-1])
+    capped = np.minimum(steps, cap)
+    deficit = (steps - capped).sum(axis=0)
+    squeezed = np.where(capped < 1.0, 1.0 - capped, 0.0)
+    give = np.clip(deficit / np.maximum(squeezed.sum(axis=0), 1e-9), 0.0, 1.0)
+    relaxed = np.where(capped < 1.0, 1.0 - squeezed * (1.0 - give[None]), capped)
+    # Whatever the compressed rows could not absorb is spread over the column evenly (the ends must not move).
+    relaxed *= (steps.sum(axis=0) / np.maximum(relaxed.sum(axis=0), 1e-9))[None]
+    limited: Floats = np.vstack([forward[:1], forward[:1] + np.cumsum(relaxed, axis=0)])
+    return limited
 
 
 def _smooth_rows(rows: Floats, width: float) -> Floats:

@@ -38,14 +38,14 @@ _ROUND = 0.2  # each corner in at lip_round = 1
 _PROTRUDE = 0.04  # rounded lips push out (thicker vertically)
 _SMILE_UP = 0.25  # corners up at AU12 = 1
 _FROWN_DOWN = 0.24  # corners down at AU15 = 1 (portraits usually smile: this must undo that)
-_SMILE_OUT = 0.06
+_SMILE_OUT = 0.12  # a smile pulls the corners out too (zygomaticus runs up and out): a wider, thinner mouth
 _STRETCH = 0.09  # AU20: corners pulled sideways
 _TIGHTEN = 0.06  # AU23: corners in, lips thinner
 _TIGHTEN_DOWN = 0.1  # AU23 straightens the mouth: corners down, so a smiling portrait's anger is no smirk
 _LOWER_DEPRESS = 0.07  # AU16: lower lip pulled down
 _UPPER_RAISE = 0.04  # AU9 drags the upper lip up
 _AU26_JAW = 0.6  # jaw_open added by a full AU26
-_CORNER_REACH = 0.65  # how far from the middle toward a corner a smile's lift reaches in full
+_CORNER_REACH = 0.85  # how far from the middle toward a corner a smile's lift reaches in full
 _CORNER_LIMIT = 0.3  # clamp on the corners' emotional vertical travel, so visemes + AUs never tear the mouth
 
 

@@ -86,7 +86,7 @@ class FaceRenderer:
         self._base = base
         self._mouth = MouthRig(pts468, self.size)
         self._face = FaceField(pts468, self.size, step=max(6, round(w / 64)))
-        self._brows = BrowRig(pts468, self.size)
+        self._brows = BrowRig(pts468, self.size, base)
         self._eyes = EyeAnimator(base, pts)
         oval = pts468[list(FACE_OVAL)]
         face_h = float(pts468[CHIN, 1] - pts468[FOREHEAD, 1])

@@ -61,7 +61,7 @@ class StorageSettings(_Section):
 class LlmSettings(_Section):
     backend: Literal["embedded", "openai", "transformers"] = "embedded"
     model: str = "qwen2.5-coder-1.5b"  # embedded: a model name or GGUF path; openai: the server's model name
-    adapter: str = ""  # transformers backend: a LoRA adapter folder from `empathica finetune` (docs/finetune.md)
+    adapter: str = ""  # a LoRA adapter: `empathica finetune`'s folder, or a GGUF adapter (embedded) (docs/finetune.md)
     base_url: str = "http://127.0.0.1:8000/v1"  # openai backend: the OpenAI-compatible API root
     api_key: str = ""  # openai backend: sent as a bearer token when set
     connect_timeout: float = Field(5.0, gt=0)

@@ -6,6 +6,7 @@ knows what it is doing. A missing or corrupt model becomes an `EngineError` whos
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -199,30 +200,59 @@ def load_llm(config: Config, out: TextIO | None = None) -> Any:
         return load_transformers_llm(config, out)
     from agent.llm.embedded import EmbeddedLlm
 
+    try:
+        model_path = llm_file(llm.model)
+    except ModelError as error:
+        raise EngineError(str(error)) from error
+    lora = embedded_adapter(llm.adapter, model_path, out) if llm.adapter else None
     return timed_load(
-        f"LLM {llm.model}",
-        lambda: EmbeddedLlm(llm_file(llm.model), threads=llm.threads, context_tokens=llm.context_tokens, seed=llm.seed),
+        f"LLM {llm.model}" + (f" + LoRA {lora.name}" if lora else ""),
+        lambda: EmbeddedLlm(
+            model_path, threads=llm.threads, context_tokens=llm.context_tokens, seed=llm.seed, lora=lora
+        ),
         out,
     )
+
+
+def adapters_home() -> Path:
+    """Where peft adapters converted to GGUF are cached: $EMPATHICA_ADAPTERS, else ~/.cache/empathica/adapters."""
+    env = os.environ.get("EMPATHICA_ADAPTERS")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "empathica" / "adapters"
+
+
+def embedded_adapter(adapter: str, model_path: Path, out: TextIO | None = None) -> Path:
+    """`llm.adapter` as a GGUF LoRA adapter for the embedded backend's `model_path` (EngineError if unusable).
+
+    A GGUF adapter is checked and used as it is; a peft folder (`empathica finetune --out`) is converted once,
+    with a message, and cached in `adapters_home()` under a key of its files and the base model.
+    """
+    from agent.llm.gguf_lora import AdapterConversionError, gguf_adapter_for
+
+    if not model_path.is_file():
+        raise EngineError(f"LLM model file {model_path} does not exist: install it with `empathica models install`")
+    try:
+        path, converted = gguf_adapter_for(Path(adapter).expanduser(), model_path, adapters_home())
+    except (AdapterConversionError, OSError) as error:
+        raise EngineError(f"llm.adapter = {adapter!r} cannot be used with {model_path}: {error}") from None
+    if converted is not None:
+        print(
+            f"[empathica] converted the peft adapter {adapter} to a GGUF LoRA adapter for {model_path.name} "
+            f"({len(converted.weights)} weights, rank {converted.rank}, alpha {converted.alpha:g}, "
+            f"{path.stat().st_size / 1e6:.1f} MB): {path}",
+            file=out or sys.stderr,
+        )
+    return path
 
 
 def check_adapter(config: Config) -> None:
     """Refuse `llm.adapter` where the backend would silently run the base model without it (EngineError)."""
     llm = config.llm
-    if not llm.adapter or llm.backend == "transformers":
-        return
-    if llm.backend == "openai":
+    if llm.adapter and llm.backend == "openai":
         raise EngineError(
             f"llm.adapter = {llm.adapter!r} is set, but the openai backend cannot load an adapter: serve it with the "
             "model server (vLLM: --enable-lora --lora-modules NAME=ADAPTER) and set llm.model to NAME, with "
             'llm.adapter = "" (docs/finetune.md)'
         )
-    raise EngineError(
-        f"llm.adapter = {llm.adapter!r} is set, but the embedded llama.cpp backend cannot load a peft LoRA adapter "
-        '(there is no maintained offline converter to GGUF): use llm.backend = "transformers" with '
-        'empathy.enabled = false, or serve the adapter with vLLM (llm.backend = "openai"); or set llm.adapter = "" '
-        "to run the base model (docs/finetune.md)"
-    )
 
 
 def load_transformers_llm(config: Config, out: TextIO | None = None) -> Any:

@@ -69,8 +69,12 @@ class EmbeddedLlm(CompletionFromStream):
         context_tokens: int = 4096,
         seed: int = 7,
         cache_ram_mib: int = 128,
+        lora: Path | None = None,
     ) -> None:
         """Load `model_path` (a GGUF file) with `threads` CPU threads and a `context_tokens` context window.
+
+        `lora`: a GGUF LoRA adapter for this model (agent.llm.gguf_lora converts a peft one), applied at scale 1
+        to every generation, constrained ones (the chain of empathy's JSON plans) included.
 
         `cache_ram_mib` bounds llama.cpp's host-memory prompt cache (the KV states of earlier prompts, kept so a
         prompt that comes back, e.g. the chat after a summary request, is not processed again). llama.cpp's default
@@ -79,7 +83,10 @@ class EmbeddedLlm(CompletionFromStream):
         self.model_path = Path(model_path)
         self.context_tokens = context_tokens
         self.seed = seed
+        self.lora = Path(lora) if lora is not None else None
         _check_gguf(self.model_path)
+        if self.lora is not None and not self.lora.is_file():
+            raise LlmError(f"the LoRA adapter {self.lora} does not exist: pass a GGUF LoRA adapter file")
         params = xllamacpp.CommonParams()
         params.model.path = str(self.model_path)
         params.offline = True  # never reach for a model hub
@@ -92,9 +99,17 @@ class EmbeddedLlm(CompletionFromStream):
         params.cpuparams_batch.n_threads = threads
         params.sampling.seed = seed
         params.verbosity = -1  # llama.cpp logs every request otherwise; load errors are reported by us
+        if self.lora is not None:
+            params.lora_adapters = [xllamacpp.CommonAdapterLoraInfo(str(self.lora), 1.0)]
         try:
             self._server: xllamacpp.Server | None = xllamacpp.Server(params)
         except RuntimeError as error:
+            if self.lora is not None:
+                raise LlmError(
+                    f"llama.cpp could not load {self.model_path} with the LoRA adapter {self.lora}: the adapter was "
+                    "made for another base model (its weights' names or shapes differ) or the model file is "
+                    "corrupt; convert the adapter against this model, or run without it"
+                ) from error
             raise LlmError(
                 f"llama.cpp could not load {self.model_path}: it is not a usable GGUF chat model (corrupt or "
                 "truncated download?). Reinstall it with `empathica models install <name>` or pass another GGUF file"

@@ -22,7 +22,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The `finetune` subcommand's arguments."""
     defaults = TrainSettings()
     parser.add_argument("dialogues", type=Path, help="a dialogue JSONL file, e.g. research/data/dialogues.jsonl")
-    parser.add_argument("--base", required=True, help="the base model: a local Hugging Face folder or a hub id")
+    parser.add_argument(
+        "--base",
+        required=True,
+        help="the base model: an installed LLM's name (e.g. qwen2.5-coder-1.5b, the default embedded model) or "
+        "GGUF path, de-quantized to train on; or a local Hugging Face folder or a hub id",
+    )
     parser.add_argument("--out", type=Path, required=True, help="the folder to write the adapter into")
     parser.add_argument("--steps", type=int, default=defaults.steps, help=f"optimiser steps (default {defaults.steps})")
     parser.add_argument("--lr", type=float, default=defaults.lr, help=f"learning rate (default {defaults.lr:g})")
@@ -67,6 +72,7 @@ def _finetune(config: Any, args: argparse.Namespace, out: TextIO) -> None:
     from agent.llm.transformers_chat import TransformersLlmError, load_causal_lm
     from agent.prompts import PromptError
     from research.finetune.artifacts import check_out_dir, file_sha256, save_adapter
+    from research.finetune.base import BaseModelError, load_gguf_causal_lm, resolve_base
     from research.finetune.encoding import encode_example
     from research.finetune.examples import USER_INTENSITY, EmotionConditioning, build_examples
     from research.finetune.split import split_dialogues
@@ -83,13 +89,14 @@ def _finetune(config: Any, args: argparse.Namespace, out: TextIO) -> None:
         eval_every=args.eval_every,
     )
     try:
+        base_source = resolve_base(str(args.base))
         check_out_dir(args.out)
         dialogues = load_dialogues(args.dialogues)
         train_dialogues, held_out = split_dialogues(dialogues, args.val_fraction, args.seed)
         conditioning = EmotionConditioning(config.persona.prompt, config.persona.name)
         examples = build_examples(train_dialogues, conditioning)
         validation = build_examples(held_out, conditioning)
-    except (FileExistsError, DialogueError, PromptError, ValueError) as error:
+    except (FileExistsError, DialogueError, PromptError, BaseModelError, ValueError) as error:
         raise FinetuneError(str(error)) from None
     if not examples:
         raise FinetuneError(f"{args.dialogues} has no turn with both `reply` and `reply_emotion` to learn from")
@@ -99,9 +106,12 @@ def _finetune(config: Any, args: argparse.Namespace, out: TextIO) -> None:
         file=out,
     )
     torch.set_num_threads(settings.threads)
-    try:
-        tokenizer, base = load_causal_lm(args.base, dtype=torch.float32)  # LoRA on CPU trains in float32
-    except TransformersLlmError as error:
+    try:  # LoRA on CPU trains in float32
+        if base_source.gguf is not None:
+            tokenizer, base = load_gguf_causal_lm(base_source.gguf, dtype=torch.float32)
+        else:
+            tokenizer, base = load_causal_lm(base_source.hf, dtype=torch.float32)
+    except (TransformersLlmError, BaseModelError) as error:
         raise FinetuneError(str(error)) from None
     try:
         encoded = [encode_example(tokenizer, example, args.max_tokens) for example in examples]
@@ -111,7 +121,7 @@ def _finetune(config: Any, args: argparse.Namespace, out: TextIO) -> None:
     pad_id = next(i for i in (tokenizer.pad_token_id, tokenizer.eos_token_id, 0) if i is not None)
     result = train_lora(base, encoded, pad_id, settings, out, validation=encoded_validation)
     metadata = {
-        "base_model": str(args.base),
+        **base_source.describe(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "conditioning": {
             "format": CONDITIONING_FORMAT,

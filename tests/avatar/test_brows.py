@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 import pytest
 
@@ -94,3 +95,49 @@ def test_rest_and_repeats_are_cheap(rig: BrowRig) -> None:
     assert rig.dense(np.zeros(len(AUS), np.float32)) is None
     first = rig.dense(CASES["raise"])
     assert rig.dense(CASES["raise"]) is first  # an emotion held over a clip reuses its field
+
+
+@pytest.fixture(scope="module")
+def rimmed(portrait, landmarks) -> tuple[np.ndarray, BrowRig, BrowRig]:
+    """The portrait with a dark glasses rim painted across the lid skin under the brows, a rig that sees it and
+    one that does not (an even stretch)."""
+    plain = BrowRig(landmarks.points[:468], (landmarks.width, landmarks.height))
+    image = portrait.copy()
+    rest = plain._rest  # knot rows per column: the rim sits between the brow's lower edge and the lid crease
+    for c, x in enumerate(range(plain.x0, plain.x1)):
+        top = round((rest[3, c] + rest[4, c]) / 2)
+        image[top : top + 4, x] = 20
+    return image, BrowRig(landmarks.points[:468], (landmarks.width, landmarks.height), image), plain
+
+
+def _rim_height(image: np.ndarray, rig: BrowRig, field: np.ndarray | None, x: int) -> int:
+    """Dark rows (the painted rim) in column x of the rig's box, after warping by `field` (None: unwarped)."""
+    box = image[rig.y0 : rig.y1, rig.x0 : rig.x1]
+    if field is not None:
+        ix, iy = np.meshgrid(np.arange(box.shape[1], dtype=np.float32), np.arange(box.shape[0], dtype=np.float32))
+        box = cv2.remap(box, ix + field[..., 0], iy + field[..., 1], cv2.INTER_LINEAR)
+    return int((box[:, x - rig.x0].mean(axis=1) < 40).sum())
+
+
+def test_a_dark_rim_keeps_its_height_where_an_even_stretch_smears_it(rimmed, landmarks) -> None:
+    image, rig, plain = rimmed
+    raise_ = CASES["raise"]
+    for upper_lid in (EYES[0][1], EYES[1][1]):
+        x = round(float(landmarks.points[upper_lid[3], 0]))  # above the middle of each eye
+        before = _rim_height(image, rig, None, x)
+        assert before >= 4
+        assert _rim_height(image, rig, rig.dense(raise_), x) <= 1.6 * before + 1
+        assert _rim_height(image, plain, plain.dense(raise_), x) >= 2 * before  # what the rig prevents
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_rim_aware_rig_never_folds_and_keeps_the_eye(rimmed, landmarks, case: str) -> None:
+    _image, rig, _plain = rimmed
+    field = rig.dense(CASES[case])
+    assert field is not None
+    steps = np.diff(field[..., 1] + np.arange(field.shape[0])[:, None], axis=0)
+    assert steps.min() > 0.2, steps.min()
+    for _corners, _upper, lower, _fold in EYES:
+        for idx in lower:
+            x, y = landmarks.points[idx]
+            assert not field[max(0, math.ceil(y) - rig.y0) :, round(x) - rig.x0, 1].any()

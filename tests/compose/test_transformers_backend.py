@@ -1,7 +1,8 @@
-"""Wiring of llm.backend = "transformers" (agent/llm/transformers_chat.py) in the configuration and engines."""
+"""Wiring of llm.backend = "transformers" (agent/llm/transformers_chat.py) and of llm.adapter on each backend."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -43,10 +44,37 @@ def test_transformers_backend_loads_the_model_and_adapter(tmp_path: Path) -> Non
         load_llm(load_config(environ={**environ, "EMPATHICA_LLM_MODEL": str(tmp_path)}))
 
 
-@pytest.mark.parametrize(("backend", "advice"), [("embedded", "no maintained offline converter"), ("openai", "vLLM")])
-def test_an_adapter_the_backend_cannot_use_is_refused(backend: str, advice: str) -> None:
-    # Before, the embedded backend ran the base model and the report looked like an adapter run.
-    config = load_config(environ={"EMPATHICA_LLM_BACKEND": backend, "EMPATHICA_LLM_ADAPTER": "/x/adapter"})
-    with pytest.raises(EngineError, match=advice) as error:
+def test_the_openai_backend_refuses_an_adapter() -> None:
+    # It cannot load one: running the base model would make a report look like an adapter run.
+    config = load_config(environ={"EMPATHICA_LLM_BACKEND": "openai", "EMPATHICA_LLM_ADAPTER": "/x/adapter"})
+    with pytest.raises(EngineError, match="vLLM") as error:
         load_llm(config)
     assert "llm.adapter = '/x/adapter'" in str(error.value)
+
+
+def test_the_embedded_backend_converts_a_peft_adapter_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from compose.engines import embedded_adapter
+    from tests.agent.llm.lora_fixtures import write_base_gguf, write_peft_adapter
+
+    monkeypatch.setenv("EMPATHICA_ADAPTERS", str(tmp_path / "cache"))
+    base = tmp_path / "base.gguf"
+    write_peft_adapter(tmp_path / "peft", write_base_gguf(base))
+    messages = io.StringIO()
+    converted = embedded_adapter(str(tmp_path / "peft"), base, messages)
+    assert converted.parent == tmp_path / "cache" and converted.suffix == ".gguf"
+    assert "converted the peft adapter" in messages.getvalue() and "6 weights, rank 2, alpha 4" in messages.getvalue()
+    again = io.StringIO()
+    assert embedded_adapter(str(tmp_path / "peft"), base, again) == converted and not again.getvalue()  # cached
+    assert embedded_adapter(str(converted), base) == converted  # a GGUF adapter is used as it is
+
+
+def test_the_embedded_backend_refuses_an_adapter_it_cannot_use(tmp_path: Path) -> None:
+    from tests.agent.llm.lora_fixtures import write_base_gguf
+
+    base = tmp_path / "base.gguf"
+    write_base_gguf(base)
+    environ = {"EMPATHICA_LLM_MODEL": str(base), "EMPATHICA_LLM_ADAPTER": "/x/adapter"}
+    with pytest.raises(EngineError, match=r"llm\.adapter = '/x/adapter' cannot be used with .*does not exist"):
+        load_llm(load_config(environ=environ))
+    with pytest.raises(EngineError, match="is not a GGUF LoRA adapter"):
+        load_llm(load_config(environ={**environ, "EMPATHICA_LLM_ADAPTER": str(base)}))

@@ -286,3 +286,34 @@ def test_held_out_loss_is_the_models_own_loss(tiny_lm: Path, tmp_path: Path) -> 
     with torch.no_grad():
         expected = float(model(**collate([encoded], 0)).loss)
     assert loss == pytest.approx(expected, rel=1e-5) and tokens == encoded.reply_tokens
+
+
+@pytest.mark.models
+def test_finetune_on_the_served_gguf_gives_an_adapter_the_embedded_backend_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--base NAME` trains on the de-quantized weights of the GGUF that llama.cpp serves under that name."""
+    import gguf
+
+    from agent.llm.embedded import EmbeddedLlm
+    from compose.config import load_config
+    from compose.engines import load_llm
+    from core.provision import spec
+
+    dialogues = write_dialogues(tmp_path / "dialogues.jsonl")
+    out = tmp_path / "adapter"
+    args = ("--steps", "3", "--lr", "1e-2", "--rank", "2", "--batch-size", "1", "--max-tokens", "160")
+    assert run_finetune(Path("smollm2-135m"), dialogues, out, *args, "--val-fraction", "0", "--threads", "2") == 0
+    meta = json.loads((out / "empathica_finetune.json").read_text())
+    assert meta["base_model"] == "smollm2-135m" and meta["base_gguf"]["architecture"] == "llama"
+    assert meta["base_gguf"]["sha256"] == spec("smollm2-135m").files[0].sha256
+    assert meta["conditioning"]["chat_format"] == "chat_template"  # the GGUF's own template, as llama.cpp uses
+
+    monkeypatch.setenv("EMPATHICA_ADAPTERS", str(tmp_path / "cache"))
+    environ = {"EMPATHICA_LLM_MODEL": "smollm2-135m", "EMPATHICA_LLM_ADAPTER": str(out), "EMPATHICA_LLM_THREADS": "2"}
+    with load_llm(load_config(environ=environ)) as tuned:
+        assert isinstance(tuned, EmbeddedLlm) and tuned.lora is not None
+        lora = {tensor.name: tensor for tensor in gguf.GGUFReader(tuned.lora).tensors}
+        assert len(lora) == 2 * 4 * 30  # A and B of q, k, v, o in each of the 30 blocks
+        assert all(abs(t.data).max() > 0 for name, t in lora.items() if name.endswith("lora_b"))  # trained
+        assert "".join(tuned.stream([ChatMessage("user", "I lost my job today.")], 8, 0.0)).strip()

@@ -14,6 +14,7 @@ const params = new URLSearchParams(location.search);
 
 const ambient = new Ambient(ui.ambient, ui.video);
 const player = new Player(ui.video, (showing) => ambient.setReplyShowing(showing));
+ambient.answering = () => player.active();
 sound.player = player;
 const mic = new Microphone();
 let kiosk = null;
@@ -123,6 +124,10 @@ function handleMessage(msg) {
     case "partial_transcript":
       if (conversation.pendingUser) conversation.pendingUser.setText(`${msg.text} …`);
       break;
+    case "listening":
+      // How the words so far read: mirror it only with a clip already there (a turn's reading asks for clips).
+      if (msg.emotion) ambient.setMirror(msg.emotion.label, false);
+      break;
     case "speech_end": {
       hooks.speechEnds.push({ turnId: msg.turn_id, at: performance.now(), endpointMs: msg.endpoint_ms });
       ambient.setListening(false);
@@ -148,6 +153,7 @@ function handleMessage(msg) {
         line.setEmotion(msg.emotion);
         line.setVoice(msg.voice, msg.mismatch);
       }
+      if (msg.emotion) ambient.setMirror(msg.emotion.label); // the listening face mirrors it between replies
       break;
     }
     case "reply_start": {

@@ -14,6 +14,8 @@ export const hooks = {
   audioBytesSent: 0,
   listening: false, // the hands-free microphone is streaming
   ambient: "idle", // what the loop video shows between replies: idle | listening | hidden (a reply plays)
+  mirror: null, // the user's emotion label the listening loop on screen mirrors, or null (a neutral loop)
+  mirrorHoldMs: 20_000, // how long the face mirrors the user between replies before it goes back to neutral
   bargeIns: [], // {turnId, receivedAt, stoppedAt, played}: speech_start arrival and when the video stopped (ms)
   speechEnds: [], // {turnId, at, endpointMs}: speech_end arrival times, for the latency benchmark
   firstFrames: [], // {turnId, at}: when the first video frame of a reply was shown
@@ -49,9 +51,17 @@ export const ui = {
   talkHint: $("talk-hint"),
 };
 
+const replyListeners = [];
+
 export function setReply(state) {
   hooks.reply = state;
   document.body.dataset.reply = state;
+  for (const listener of replyListeners) listener(state);
+}
+
+/** Call `listener(state)` whenever the reply state changes (idle | waiting | replying). */
+export function onReply(listener) {
+  replyListeners.push(listener);
 }
 
 export function showError(message, code) {
