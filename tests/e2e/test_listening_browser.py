@@ -49,6 +49,10 @@ MIRRORING_JOY = f"""() => {{
     && document.getElementById('avatar').dataset.visible === 'false';
   return ok ? {{state: v.dataset.state, emotion: v.dataset.emotion, src: v.src}} : null;
 }}"""
+ASKED = """() => {
+  const entry = performance.getEntriesByType('resource').find((r) => r.name.includes('emotion=joy'));
+  return {at: entry ? entry.startTime : null, reply_end: window.empathica.replies[0].at};
+}"""
 JOY = "document.querySelector('.ambient-loop[data-emotion=\"joy\"]')"
 SERVED_CLIPS = """async () => {
   const mirror = document.querySelector('.ambient-loop[data-emotion="joy"]');
@@ -157,6 +161,9 @@ def test_the_face_mirrors_the_users_emotion_between_replies(page: Any) -> None:
     shown = page.wait_for_function(MIRRORING_JOY, timeout=60_000).json_value()
     assert shown["state"] == "listening" and shown["emotion"] == "joy" and "emotion=joy" in shown["src"]
     assert "persona=Kai" in shown["src"]
+    # The clip is asked for once the reply is over, so its rendering never holds up the reply's face.
+    asked = page.evaluate(ASKED)
+    assert asked["at"] is not None and asked["at"] >= asked["reply_end"], asked
     t0 = page.evaluate(f"() => {JOY}.currentTime")
     page.wait_for_function(f"() => {JOY}.currentTime !== {t0}")  # it plays, not a frozen frame
 

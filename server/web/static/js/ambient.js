@@ -1,8 +1,8 @@
 // Between replies the avatar is never a frozen frame: short seamless loops of it idling or listening play
 // under the reply video (GET /avatar/clip, rendered by the server with the session's persona and portrait).
 // Once the user's emotion is perceived, the listening loop softly mirrors it (a clip per emotion label, asked
-// for when a turn's `user_emotion` names it) while the user speaks and between replies, for
-// `hooks.mirrorHoldMs` of the face being on screen; then the face goes back to neutral.
+// for when a turn's `user_emotion` names it, once the reply has played) while the user speaks and between
+// replies, for `hooks.mirrorHoldMs` of the face being on screen; then the face goes back to neutral.
 
 import { hooks, onReply } from "./view.js";
 
@@ -75,13 +75,13 @@ export class Ambient {
   /**
    * The user's perceived emotion `label` (from `user_emotion`, or hands-free `listening` mid-turn): mirror it,
    * starting a fresh hold; "neutral" ends the mirror. `fetch` false (mid-turn readings) only switches to a clip
-   * already asked for: a new clip is rendered on the server's engines, so only a finished turn asks for one.
+   * already asked for. A new clip is rendered on the server's face engine, the one the reply needs, so it is
+   * asked for only once no turn is running here and the reply has played (see render).
    */
   setMirror(label, fetch = true) {
     if (typeof label !== "string" || !label || label === "neutral") {
       this.mirror = null;
     } else if (this.mirrors[label] || fetch) {
-      if (!this.mirrors[label]) this.mirrors[label] = this.makeMirror(label);
       this.mirror = label;
     } else {
       return; // no clip for it yet: keep showing what is there
@@ -127,6 +127,9 @@ export class Ambient {
     this.reply.dataset.visible = String(this.replyShowing);
     // Answering: from reply_start until its video has played out (it can start after reply_end).
     const answering = hooks.reply === "replying" || this.answering();
+    if (this.mirror && !this.mirrors[this.mirror] && hooks.reply === "idle" && !answering) {
+      this.mirrors[this.mirror] = this.makeMirror(this.mirror);
+    }
     const mirror = this.mirror && this.mirrors[this.mirror];
     const mirrored = state !== "hidden" && !answering && mirror && mirror.readyState >= 2 ? mirror : null;
     // The hold counts only while the mirror is on screen: a long reply does not use it up.
