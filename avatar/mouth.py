@@ -203,8 +203,10 @@ class MouthRig:
         if lift > 0:
             # A smile lifts the lip body, not just a curl at its tip (which the face mesh read as no change at all):
             # smoothstep from the middle to _CORNER_REACH of the way to each corner, full beyond, no kink mid-lip.
+            # An open mouth bends back to the corner curl, or the lower lip would rise into a crescent or a V.
             reach = np.minimum(np.abs(u) / _CORNER_REACH, 1.0)
-            profile = reach * reach * (3.0 - 2.0 * reach)
+            curl = np.minimum(np.abs(u), 1.0) ** 2
+            profile = (1.0 - opening) * reach * reach * (3.0 - 2.0 * reach) + opening * curl
         else:
             # Pulled down, the corners bend the lips gently: the portrait's own smile curve must not become a zigzag.
             profile = np.minimum(np.abs(u), 1.0) ** 2
