@@ -153,18 +153,22 @@ def rope_permute_rows(rows: npt.NDArray[np.float32], heads: int) -> npt.NDArray[
     return rows.reshape(heads, 2, half, *rows.shape[1:]).swapaxes(1, 2).reshape(rows.shape)
 
 
-def cache_key(adapter_dir: Path, base: BaseModel) -> str:
-    """A short hash of the adapter's files, the base model's identity and the converter version (cache file name)."""
+def cache_key(adapter_dir: Path, model: Path) -> str:
+    """A short hash of the adapter's files, the base GGUF (path, size, modification time) and the converter version.
+
+    The base is identified by its file's metadata, not its tensors: reading a GGUF's header takes seconds (its
+    tokenizer arrays), which a cached adapter should not cost at every start.
+    """
     digest = hashlib.sha256(CONVERTER_VERSION.encode())
     for name in (ADAPTER_CONFIG, ADAPTER_WEIGHTS):
         digest.update((adapter_dir / name).read_bytes())
-    identity = [base.architecture, base.head_count, base.head_count_kv, sorted(base.shapes.items())]
-    digest.update(json.dumps(identity).encode())
+    stat = model.stat()
+    digest.update(json.dumps([str(model.resolve()), stat.st_size, stat.st_mtime_ns]).encode())
     return digest.hexdigest()[:16]
 
 
-def check_gguf_adapter(path: Path, base: BaseModel) -> None:
-    """Refuse a GGUF file that is not a LoRA adapter for `base`'s architecture (llama.cpp would only log it)."""
+def check_gguf_adapter(path: Path, architecture: str | None = None) -> None:
+    """Refuse a GGUF file that is not a LoRA adapter (for `architecture`, when given): llama.cpp would only log it."""
     reader = gguf.GGUFReader(path)
     kind = reader.fields.get("general.type")
     adapter_type = reader.fields.get(gguf.Keys.Adapter.TYPE)
@@ -173,11 +177,11 @@ def check_gguf_adapter(path: Path, base: BaseModel) -> None:
             f"{path} is not a GGUF LoRA adapter (general.type 'adapter', adapter.type 'lora'): pass one, or the "
             "peft adapter folder of `empathica finetune` (converted automatically)"
         )
-    architecture = _field(reader, "general.architecture", path)
-    if architecture != base.architecture:
+    found = _field(reader, "general.architecture", path)
+    if architecture is not None and found != architecture:
         raise AdapterConversionError(
-            f"{path} is a LoRA adapter for {architecture!r} models, but the LLM {base.path} is a "
-            f"{base.architecture!r} model: use an adapter trained on that model"
+            f"{path} is a LoRA adapter for {found!r} models, but the LLM is a {architecture!r} model: use an "
+            "adapter trained on that model"
         )
 
 
@@ -268,12 +272,12 @@ def _field(reader: gguf.GGUFReader, key: str, path: Path) -> Any:
 def gguf_adapter_for(adapter: Path, model: Path, cache_dir: Path) -> tuple[Path, ConvertedAdapter | None]:
     """The GGUF LoRA adapter to load on the base GGUF `model` for `adapter` (a GGUF adapter or a peft folder).
 
-    A peft folder is converted once into `cache_dir` (keyed by the adapter's files and the base model); the
-    second value is the conversion when one was made by this call, None when the file was given or cached.
+    A peft folder is converted once into `cache_dir` (keyed by the adapter's files and the base model's file); the
+    second value is the conversion when this call made one, None when the file was given or cached. A GGUF
+    adapter's architecture and shapes are left to llama.cpp to check against the model (it refuses a mismatch).
     """
-    base = read_base_model(model)
     if adapter.is_file():
-        check_gguf_adapter(adapter, base)
+        check_gguf_adapter(adapter)
         return adapter, None
     if not adapter.is_dir():
         raise AdapterConversionError(
@@ -281,7 +285,7 @@ def gguf_adapter_for(adapter: Path, model: Path, cache_dir: Path) -> tuple[Path,
             "LoRA adapter file"
         )
     read_adapter_config(adapter)
-    target = cache_dir / f"{adapter.resolve().name}-{cache_key(adapter, base)}.gguf"
+    target = cache_dir / f"{adapter.resolve().name}-{cache_key(adapter, model)}.gguf"
     if target.is_file():
         return target, None
-    return target, convert_peft_adapter(adapter, base, target)
+    return target, convert_peft_adapter(adapter, read_base_model(model), target)

@@ -12,7 +12,7 @@ import pytest
 from agent.base import ChatMessage
 from agent.empathy.chain import EmpathyChain
 from agent.llm.embedded import EmbeddedLlm
-from agent.llm.gguf_lora import read_base_model
+from agent.llm.gguf_lora import gguf_adapter_for, read_base_model
 from agent.prompts import PromptLibrary
 from compose.config import load_config
 from compose.engines import load_llm
@@ -70,8 +70,6 @@ def test_llama_cpp_applies_the_adapter_as_peft_does(model_path: Path, base: Embe
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from agent.llm.gguf_lora import gguf_adapter_for
-
     shapes = read_base_model(model_path).shapes
     peft_dir = tmp_path / "peft"
     write_peft_adapter(peft_dir, shapes, projections=("k_proj",), rank=4, blocks=30, seed=3)
@@ -94,3 +92,15 @@ def test_llama_cpp_applies_the_adapter_as_peft_does(model_path: Path, base: Embe
     # The first words, not all: llama.cpp computes on quantized weights, so long continuations may drift apart.
     assert written.split()[:7] == expected.split()[:7], (written, expected)
     assert _greedy(base).split()[:7] != expected.split()[:7]  # the adapter, not the base model, wrote them
+
+
+def test_llama_cpp_refuses_a_gguf_adapter_for_another_model(model_path: Path, tmp_path: Path) -> None:
+    from compose.engines import EngineError
+    from tests.agent.llm.lora_fixtures import write_base_gguf
+
+    other = tmp_path / "qwen.gguf"
+    write_peft_adapter(tmp_path / "peft", write_base_gguf(other, architecture="qwen2"))
+    lora, _ = gguf_adapter_for(tmp_path / "peft", other, tmp_path / "cache")
+    environ = {"EMPATHICA_LLM_MODEL": "smollm2-135m", "EMPATHICA_LLM_ADAPTER": str(lora)}
+    with pytest.raises(EngineError, match=r"with the LoRA adapter .* made for another base model"):
+        load_llm(load_config(environ=environ))

@@ -13,6 +13,7 @@ from safetensors.numpy import save_file
 
 from agent.llm.gguf_lora import (
     AdapterConversionError,
+    check_gguf_adapter,
     convert_peft_adapter,
     gguf_adapter_for,
     read_base_model,
@@ -165,8 +166,9 @@ def test_a_gguf_adapter_is_used_as_it_is_when_it_fits(base: Path, tmp_path: Path
     assert gguf_adapter_for(lora, base, tmp_path / "cache") == (lora, None)
     qwen = tmp_path / "qwen.gguf"
     write_base_gguf(qwen, architecture="qwen2")
-    with pytest.raises(AdapterConversionError, match="for 'llama' models, but the LLM"):
-        gguf_adapter_for(lora, qwen, tmp_path / "cache")
+    check_gguf_adapter(lora, "llama")
+    with pytest.raises(AdapterConversionError, match="for 'llama' models, but the LLM is a 'qwen2' model"):
+        check_gguf_adapter(lora, read_base_model(qwen).architecture)
     with pytest.raises(AdapterConversionError, match="is not a GGUF LoRA adapter"):
         gguf_adapter_for(base, base, tmp_path / "cache")  # a model, not an adapter
     with pytest.raises(AdapterConversionError, match="does not exist"):
