@@ -51,6 +51,7 @@ from server.protocol import (
     WordOut,
 )
 from server.turn.degrade import llm_fallback_text, still_frames
+from server.turn.engine_guards import CancelledWhileWaiting, EngineGuards, hold_from_thread
 from server.turn.llm_stream import Done, Failed, Sentence, SentenceStream
 from server.turn.played import ReplyTimeline
 from server.turn.sink import TurnSink
@@ -134,7 +135,7 @@ class _TurnState:
 
 @dataclass
 class TurnPipeline:
-    """Runs turns on shared engines; the caller makes sure only one turn uses them at a time."""
+    """Runs turns on shared engines, several sessions' turns at once; `guards` say which engine calls may overlap."""
 
     recognizer: Recognizer
     perceiver: Perceiver
@@ -158,6 +159,8 @@ class TurnPipeline:
     voice_estimator: Callable[[], VoiceEstimator] | None = None
     voice_sessions: int = 256  # conversations whose voice baselines are kept (least recently heard go first)
     acknowledger: Acknowledger | None = None  # the first reaction said at once while the chain reasons
+    # One call at a time on each local engine, many on a remote LLM (server.turn.engine_guards).
+    guards: EngineGuards = field(default_factory=EngineGuards)
     # Seconds of a sentence drawn, encoded and sent at a time: its first fragment ships after this much is drawn.
     media_chunk_s: float = 0.5
 
@@ -180,6 +183,8 @@ class TurnPipeline:
         store_it = True
         try:
             await self._run(state, sink, cancel)
+        except CancelledWhileWaiting:  # another session's turn had the engine; this one was cancelled meanwhile
+            state.cancelled = True
         except ProtocolError as exc:  # empty input, or too long for the model: nothing to store
             store_it = False
             await sink.send(ErrorOut(code=exc.code, message=exc.message, turn_id=turn.turn_index))
@@ -209,7 +214,8 @@ class TurnPipeline:
             await state.stream.wait_finished()  # the model must be idle before the next turn may use it
         if self.memory is not None and record is not None and not state.storage_error:
             try:
-                await asyncio.to_thread(self._update_memory, turn.session_id)
+                async with self.guards.llm:  # the summary is written by the reply model
+                    await asyncio.to_thread(self._update_memory, turn.session_id)
             except Exception:  # the reply is out and stored; a failed summary only costs memory
                 log.exception("could not update the summary of session %s", turn.session_id)
         return TurnOutcome(
@@ -262,7 +268,8 @@ class TurnPipeline:
 
         reply = self.mind.reply(state.responder, appraisal, context)
         state.opening = reply.opening.strip()
-        stream = SentenceStream(reply.__iter__, asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()  # the LLM's thread holds the model's guard while it writes the reply
+        stream = SentenceStream(lambda: hold_from_thread(self.guards.llm, loop, cancel, reply.__iter__), loop)
         state.stream = stream
         stream.start()
         # Two stages side by side: this loop takes the model's sentences and voices them (TTS), while `speaker`
@@ -485,11 +492,13 @@ class TurnPipeline:
 
     async def _stage(self, state: _TurnState, name: str, fn: Callable[..., T], *args: Any, timed: bool = True) -> T:
         """Run a blocking stage in a worker thread, add its time to `timings[name]`, wrap its failure."""
-        start = time.perf_counter()
-        try:
-            result = await asyncio.to_thread(fn, *args)
-        except Exception as exc:
-            raise StageError(name, exc) from exc
+        # The stage's engine may be busy with another session's turn; a cancel stops the wait.
+        async with self.guards.for_stage(name).held_unless(state.cancel):
+            start = time.perf_counter()
+            try:
+                result = await asyncio.to_thread(fn, *args)
+            except Exception as exc:
+                raise StageError(name, exc) from exc
         if timed:
             state.add_time(name, time.perf_counter() - start)
         return result
