@@ -470,14 +470,15 @@ def load_memory(config: Config, model: Any) -> Summarizer:
 
 
 def load_perception(out: TextIO | None = None, encoder: Any | None = None) -> Any:
-    """Text perception: MiniLM sentence embeddings + lexical cues (agent.perception.TextPerception).
+    """Text perception: MiniLM with its GoEmotions-trained top layers + lexical cues
+    (agent.perception.text.load_text_perception; the weights ship with the package and are sha256-checked).
 
     `encoder`: a loaded MiniLM encoder to share (see `load_encoder`); loaded here when None.
     """
-    from agent.perception import TextPerception
+    from agent.perception.text import load_text_perception
 
     shared = encoder if encoder is not None else load_encoder(out)
-    return timed_load(f"perception {PERCEPTION_MODEL}", lambda: TextPerception(shared), out)
+    return timed_load(f"perception {PERCEPTION_MODEL} + emotion model", lambda: load_text_perception(shared), out)
 
 
 def load_reply_emotion(config: Config) -> ReplyEmotionChooser:

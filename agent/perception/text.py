@@ -175,10 +175,12 @@ class TextPerception:
 
 
 def load_text_perception(
-    minilm: SentenceEncoder, weights: Path = WEIGHTS, checksum: Path = WEIGHTS_SHA256
+    minilm: SentenceEncoder, weights: Path | None = None, checksum: Path | None = None
 ) -> TextPerception:
-    """The live perceiver: the shipped trained model (sha256-verified; EmotionModelError if not) over `minilm`."""
-    return TextPerception(minilm, emotion_model=load_emotion_model(weights, checksum))
+    """The live perceiver: the trained model (default: the shipped one, sha256-verified; EmotionModelError if it
+    is missing or corrupt) over the `minilm` encoder."""
+    model = load_emotion_model(weights or WEIGHTS, checksum or WEIGHTS_SHA256)
+    return TextPerception(minilm, emotion_model=model)
 
 
 def _without_negated(posterior: dict[str, float], reading: CueReading) -> dict[str, float]:

@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top-layers", type=int, default=TrainSettings.top_layers)
     parser.add_argument("--epochs", type=int, default=TrainSettings.epochs)
     parser.add_argument("--lr", type=float, default=TrainSettings.lr)
-    parser.add_argument("--own-repeats", type=int, default=10, help="times each hand-written line is seen per epoch")
+    parser.add_argument("--own-repeats", type=int, default=40, help="times each hand-written line is seen per epoch")
     parser.add_argument("--holdout", type=int, default=4000, help="train rows held out to fit the temperature")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)

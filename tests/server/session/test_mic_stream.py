@@ -104,6 +104,7 @@ async def test_speaking_over_a_reply_stops_it_and_stores_what_was_heard(tmp_path
         assert seen[-1] == {"type": "speech_start", "barge_in": True, "turn_id": 0}
         seen = await messages_until(ws, "reply_end")
         assert seen[-1]["turn_id"] == 0 and seen[-1]["cancelled"] is True
+        gate.set()  # the cancelled reply's model thread may finish: the next turn waits for the model to be free
         assert not [m for m in seen if m["type"] == "reply_text" and m["index"] == 1]  # nothing after the barge-in
         # The client had played 0.3 s of the first sentence's 0.5 s ("I am sorry" of "I am sorry to hear that.").
         await ws.send_json({"type": "played", "turn_id": 0, "seconds": 0.3})
