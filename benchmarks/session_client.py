@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
+import socket
+import subprocess
+import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,13 +145,16 @@ def _children(pid: int) -> list[int]:
 
 
 @contextlib.contextmanager
-def server_for(url: str | None, label: str) -> Iterator[tuple[str, int | None]]:
-    """The server to use: `url` as given (pid unknown), or a fresh `empathica serve` on a temporary database."""
+def server_for(
+    url: str | None, label: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, int | None]]:
+    """The server to use: `url` as given (pid unknown), or a fresh `empathica serve` on a temporary database
+    (`env`: EMPATHICA_* settings for it, e.g. the LLM backend)."""
     if url is not None:
         yield url, None
         return
     with tempfile.TemporaryDirectory(prefix=f"empathica-{label}-") as tmp:
-        server = ServerProcess(Path(tmp) / f"{label}.sqlite3", Path(tmp) / "server.log")
+        server = ServerProcess(Path(tmp) / f"{label}.sqlite3", Path(tmp) / "server.log", env)
         print("starting `empathica serve` (loading models) ...", flush=True)
         started = time.monotonic()
         address = server.start()
@@ -155,3 +163,48 @@ def server_for(url: str | None, label: str) -> Iterator[tuple[str, int | None]]:
             yield address, server.pid
         finally:
             server.stop()
+
+
+@contextlib.contextmanager
+def llama_cpp_server(model: Path, slots: int, threads: int, slot_context: int) -> Iterator[str]:
+    """llama.cpp's OpenAI-compatible server (xllamacpp, tests/agent/llama_server.py) on a free loopback port,
+    decoding `slots` requests side by side on the CPU; yields its API root (http://127.0.0.1:PORT/v1)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    script = Path(__file__).resolve().parents[1] / "tests" / "agent" / "llama_server.py"
+    args = [sys.executable, str(script), str(model), str(port), str(slots), str(threads), str(slot_context)]
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while not _healthy(base):
+            if process.poll() is not None:
+                raise RuntimeError(f"the llama.cpp server exited with {process.returncode}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("the llama.cpp server did not come up within 300 s")
+            time.sleep(0.5)
+        yield f"{base}/v1"
+    finally:
+        process.kill()
+        process.wait()
+
+
+def _healthy(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base}/health", timeout=2) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
+
+
+def machine() -> str:
+    """The CPU model, its core count and the load average (other work on the machine skews every figure)."""
+    model = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    return f"{model}, {os.cpu_count()} cores, load average {load}"
