@@ -8,6 +8,7 @@ also when it was cancelled or a stage failed, so what the user said is never los
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import OrderedDict
@@ -467,7 +468,8 @@ class TurnPipeline:
             if error:
                 await sink.send(ErrorOut(code="render_failed", message=error, turn_id=tid))
             if state.cancel.is_set():
-                await chunk  # the renderer is this turn's until its worker thread is done
+                with contextlib.suppress(CancelledWhileWaiting):  # the cancel came first: it was never drawn
+                    await chunk  # the renderer is this turn's until its worker thread is done
                 return
             pieces = await self._stage(state, "encode", encoder.add, made.frames, pcm, made.start == 0)
             state.encoded = True
