@@ -178,7 +178,8 @@ async def test_busy_then_cancel_then_next_turn(db: Path) -> None:
     await ws.send_json({"type": "text", "text": "one"})
     await ws.send_json({"type": "text", "text": "two"})
     seen: list[dict[str, Any]] = []
-    while not any(m.get("code") == "busy" for m in seen):
+    # Cancel once the first reply has started: a cancel that lands before the turn's first step ends it unanswered.
+    while not (any(m.get("code") == "busy" for m in seen) and any(m.get("type") == "reply_start" for m in seen)):
         msg = await asyncio.wait_for(ws.receive(), 10)
         if msg.type == WSMsgType.TEXT:
             seen.append(json.loads(msg.data))
