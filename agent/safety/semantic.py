@@ -1,13 +1,16 @@
-"""The learned half of the crisis screen: logistic regression over a sentence embedding and spelling features.
+"""The learned half of the crisis screen: logistic regression over sentence embeddings and spelling features.
 
-What it reads: the all-MiniLM-L6-v2 embedding of the message (meaning: "I can't see a future where I'm still
-here" lands near other goodbyes) next to hashed word/character n-grams (agent.safety.ngrams: the deciding
-words, slang and misspellings). A five-way softmax regression (none + the four categories) was fitted on the
-shipped, hand-written examples (`data/crisis_train.jsonl`) by `python -m agent.safety.fit`, which also chose
-the decision threshold by cross-validation on those examples only. The weights ship as `data/crisis_model.npz`,
-pinned by `MODEL_SHA256`: a missing, corrupt or stale file raises `CrisisModelError` instead of leaving the
-screen to the rules alone. A long message is read whole and sentence by sentence; its most alarming part counts,
-so one crisis sentence inside small talk is not averaged away.
+What it reads: the all-MiniLM-L6-v2 token states of the message, mean-pooled after each of its last layers
+(`CrisisModel.layers`, by default 4, 5 and 6) and concatenated (meaning: "I can't see a future where I'm still
+here" lands near other goodbyes; the middle layers keep more of the wording than the last one, which
+cross-validation on the training examples preferred) next to hashed word/character n-grams (agent.safety.ngrams:
+the deciding words, slang and misspellings). The pooled layers come from one forward pass, the same cost as one
+sentence embedding. A five-way softmax regression (none + the four categories) was fitted on the shipped,
+hand-written examples (`data/crisis_train.jsonl`) by `python -m agent.safety.fit`, which also chose the decision
+threshold by cross-validation on those examples only. The weights ship as `data/crisis_model.npz`, pinned by
+`MODEL_SHA256`: a missing, corrupt or stale file raises `CrisisModelError` instead of leaving the screen to the
+rules alone. A long message is read whole and sentence by sentence; its most alarming part counts, so one crisis
+sentence inside small talk is not averaged away.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ DATA = Path(__file__).with_name("data")
 TRAINING_SET = DATA / "crisis_train.jsonl"
 MODEL_FILE = DATA / "crisis_model.npz"
 # The sha256 of MODEL_FILE as `python -m agent.safety.fit` wrote it (it prints the new value after a refit).
-MODEL_SHA256 = "11e61aad78ac6eb807c769e54aaa3de18af2c1fc52c2dcd625a6c28bd68e9d94"
+MODEL_SHA256 = "f210ea79659514e75ca80baa83cda1936c64b50630e91f86e05c6a5132fb13b8"
 LABELS: tuple[str, ...] = ("none", *CATEGORIES)
 # Sentences beyond this many are not read one by one (the whole message still is): bounds the latency.
 _MAX_PIECES = 6
@@ -41,18 +44,48 @@ class CrisisModelError(RuntimeError):
 
 
 class SentenceEncoder(Protocol):
-    """Turns sentences into unit-length vectors (agent.perception.minilm.MiniLmEncoder)."""
+    """A transformer encoder whose layers can be run one by one (agent.perception.minilm.MiniLmEncoder)."""
 
-    def encode(self, texts: list[str]) -> npt.NDArray[np.floating[Any]]:
-        """One row per text."""
+    @property
+    def layers(self) -> int:
+        """How many layers the encoder has."""
         ...
+
+    def token_states(self, text: str, layers: int | None = None) -> npt.NDArray[np.float32]:
+        """The token states of `text` after its first `layers` layers."""
+        ...
+
+    def run_layers(self, x: npt.NDArray[np.float32], start: int, stop: int) -> npt.NDArray[np.float32]:
+        """Token states after `start` layers -> after `stop` layers."""
+        ...
+
+
+def pooled_layers(encoder: SentenceEncoder, texts: list[str], layers: tuple[int, ...]) -> npt.NDArray[np.float32]:
+    """Per text, the unit-length mean of its token states after each of `layers` (1-based), in one forward pass.
+
+    Shape (len(texts), len(layers), width). The row of the encoder's last layer is its sentence embedding.
+    """
+    rows = []
+    for text in texts:
+        states = encoder.token_states(text, layers=0)
+        done, pooled = 0, []
+        for layer in layers:
+            states = encoder.run_layers(states, done, layer)
+            done = layer
+            mean = states.mean(0)
+            pooled.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
+        rows.append(np.stack(pooled))
+    if not rows:
+        return np.zeros((0, len(layers), 0), dtype=np.float32)
+    out: npt.NDArray[np.float32] = np.stack(rows).astype(np.float32)
+    return out
 
 
 @dataclass(frozen=True)
 class CrisisModel:
-    """The fitted detector: softmax weights over [gain * embedding ; n-grams], threshold, and its examples."""
+    """The fitted detector: softmax weights over [gain * pooled layers ; n-grams], threshold, and its examples."""
 
-    weights: npt.NDArray[np.float32]  # (embedding + n-gram dimension, len(LABELS))
+    weights: npt.NDArray[np.float32]  # (len(layers) * embedding width + n-gram dimension, len(LABELS))
     bias: npt.NDArray[np.float32]  # (len(LABELS),)
     embedding_gain: float
     ngram_dimension: int
@@ -61,6 +94,7 @@ class CrisisModel:
     example_labels: tuple[str, ...]
     example_embeddings: npt.NDArray[np.floating[Any]]  # (len(examples), embedding dimension), unit length
     train_sha256: str  # of the training file it was fitted on: a stale model is detectable
+    layers: tuple[int, ...] = (4, 5, 6)  # the encoder layers (1-based) pooled; the last is the encoder's last
 
     @property
     def embedding_dimension(self) -> int:
@@ -80,6 +114,7 @@ class CrisisModel:
             example_labels=np.asarray(self.example_labels),
             example_embeddings=self.example_embeddings.astype(np.float16),
             train_sha256=np.asarray(self.train_sha256),
+            layers=np.asarray(self.layers, dtype=np.int64),
         )
         return file_sha256(path)
 
@@ -112,6 +147,7 @@ def load_crisis_model(path: Path = MODEL_FILE, sha256: str | None = MODEL_SHA256
                 example_labels=tuple(str(v) for v in data["example_labels"]),
                 example_embeddings=np.asarray(data["example_embeddings"], dtype=np.float32),
                 train_sha256=str(data["train_sha256"]),
+                layers=tuple(int(v) for v in data["layers"]),
             )
     except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise CrisisModelError(f"cannot read the crisis detector's weights {path}: {exc}") from exc
@@ -146,17 +182,23 @@ class SemanticDetector:
     def __init__(self, encoder: SentenceEncoder, model: CrisisModel) -> None:
         self.model = model
         self._encoder = encoder
-        probe = encoder.encode(["hello"])
-        if probe.shape[1] != model.embedding_dimension:
+        if model.layers[-1] != encoder.layers:
             raise CrisisModelError(
-                f"the crisis detector expects {model.embedding_dimension}-d embeddings, the encoder gives "
-                f"{probe.shape[1]}; refit it with `python -m agent.safety.fit`"
+                f"the crisis detector reads layers {model.layers} of a {encoder.layers}-layer encoder; refit it "
+                "with `python -m agent.safety.fit`"
+            )
+        probe = pooled_layers(encoder, ["hello"], model.layers)
+        if probe[0].size != model.embedding_dimension:
+            raise CrisisModelError(
+                f"the crisis detector expects {model.embedding_dimension} embedding features, the encoder gives "
+                f"{probe[0].size}; refit it with `python -m agent.safety.fit`"
             )
 
     def features(self, texts: list[str]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.floating[Any]]]:
-        """The model input for `texts` and their embeddings."""
-        embeddings = self._encoder.encode(texts)
-        return model_input(embeddings, texts, self.model.embedding_gain, self.model.ngram_dimension), embeddings
+        """The model input for `texts` and their sentence embeddings (the last layer's)."""
+        pooled = pooled_layers(self._encoder, texts, self.model.layers)
+        x = model_input(pooled, texts, self.model.embedding_gain, self.model.ngram_dimension)
+        return x, pooled[:, -1]
 
     def read(self, text: str) -> SemanticReading:
         """How alarming `text` is (the most alarming of its parts)."""
@@ -177,10 +219,16 @@ class SemanticDetector:
 
 
 def model_input(
-    embeddings: npt.NDArray[np.floating[Any]], texts: list[str], gain: float, ngram_dimension: int
+    pooled: npt.NDArray[np.floating[Any]], texts: list[str], gain: float, ngram_dimension: int
 ) -> npt.NDArray[np.float32]:
-    """[gain * embedding ; hashed n-grams], one row per text."""
-    return np.hstack([gain * embeddings, ngram_features(texts, ngram_dimension)]).astype(np.float32)
+    """[gain * pooled layers ; hashed n-grams], one row per text; `pooled` as `pooled_layers` gives it.
+
+    The pooled layers are concatenated and scaled to unit length, so `gain` sets the balance with the n-grams
+    whatever the number of layers.
+    """
+    n, count = pooled.shape[0], pooled.shape[1]
+    embedding = pooled.reshape(n, -1) * (gain / np.sqrt(count))
+    return np.hstack([embedding, ngram_features(texts, ngram_dimension)]).astype(np.float32)
 
 
 def softmax(z: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.floating[Any]]:

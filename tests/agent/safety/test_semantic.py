@@ -4,10 +4,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import sparse
 
 from agent.safety import CrisisModelError, SafetyScreen, SemanticDetector, load_crisis_model
+from agent.safety.fit import fit_softmax
 from agent.safety.ngrams import ngram_features
-from agent.safety.semantic import MODEL_FILE, MODEL_SHA256, TRAINING_SET, CrisisModel, file_sha256, split_pieces
+from agent.safety.semantic import (
+    MODEL_FILE,
+    MODEL_SHA256,
+    TRAINING_SET,
+    CrisisModel,
+    file_sha256,
+    pooled_layers,
+    split_pieces,
+)
 
 
 def test_the_shipped_weights_match_their_pin_and_the_training_file():
@@ -62,6 +72,37 @@ def test_long_messages_are_read_whole_and_by_sentence():
     assert pieces[0] == text and "I have the pills lined up on the table." in pieces and len(pieces) == 4
 
 
+class _WrongEncoder:
+    """An encoder of another shape than the one the weights were fitted over."""
+
+    def __init__(self, layers: int, width: int) -> None:
+        self.layers, self._width = layers, width
+
+    def token_states(self, text: str, layers: int | None = None) -> np.ndarray:
+        return np.ones((3, self._width), dtype=np.float32)
+
+    def run_layers(self, x: np.ndarray, start: int, stop: int) -> np.ndarray:
+        return x
+
+
+def test_weights_for_another_encoder_are_refused():
+    with pytest.raises(CrisisModelError, match="layers"):
+        SemanticDetector(_WrongEncoder(12, 384), load_crisis_model())
+    with pytest.raises(CrisisModelError, match="embedding features"):
+        SemanticDetector(_WrongEncoder(6, 768), load_crisis_model())
+
+
+def test_a_sparse_fit_equals_the_dense_one():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(60, 8)) * (rng.random((60, 8)) < 0.3)  # mostly zeros, like the n-gram columns
+    y = rng.integers(0, 5, size=60)
+    dense_w, dense_b = fit_softmax(x, y, l2=0.1)
+    sparse_w, sparse_b = fit_softmax(sparse.csr_matrix(x), y, l2=0.1)
+    np.testing.assert_allclose(sparse_w, dense_w, atol=1e-4)
+    np.testing.assert_allclose(sparse_b, dense_b, atol=1e-4)
+    assert np.abs(dense_w).max() > 0.1  # it learned something, so the comparison means something
+
+
 def test_ngrams_tie_misspellings_to_their_word():
     rows = ngram_features(["i want to kill myself", "i want to kil myslef", "what a lovely day at the beach"])
     assert np.allclose(np.linalg.norm(rows, axis=1), 1.0)
@@ -76,6 +117,20 @@ def screen() -> SafetyScreen:
     return SafetyScreen(
         "Call 116 123.", detector=SemanticDetector(MiniLmEncoder(model_dir("minilm-l6")), load_crisis_model())
     )
+
+
+@pytest.mark.models
+def test_the_pooled_last_layer_is_the_sentence_embedding():
+    from agent.perception.minilm import MiniLmEncoder
+    from core.provision import model_dir
+
+    encoder = MiniLmEncoder(model_dir("minilm-l6"))
+    texts = ["I can't see a way forward", "lovely weather today"]
+    pooled = pooled_layers(encoder, texts, (4, 5, 6))
+    assert pooled.shape == (2, 3, 384)
+    np.testing.assert_allclose(pooled[:, -1], encoder.encode(texts), atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(pooled, axis=2), 1.0, atol=1e-5)
+    assert float(pooled[0, 0] @ pooled[0, 2]) < 0.99  # the middle layers carry something the last does not
 
 
 @pytest.mark.models
