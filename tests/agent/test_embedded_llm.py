@@ -9,9 +9,6 @@ import pytest
 from agent.base import ChatMessage
 from agent.llm.embedded import EmbeddedLlm, LlmError
 from agent.prompt_budget import estimate_tokens
-from agent.prompts import PromptLibrary
-from agent.responder import Responder
-from core.emotion import EmotionState
 from core.provision import model_dir
 
 pytestmark = pytest.mark.models
@@ -24,7 +21,10 @@ MESSAGES = [
 
 @pytest.fixture(scope="module")
 def small() -> Iterator[EmbeddedLlm]:
-    yield EmbeddedLlm(model_dir("smollm2-135m") / "model.gguf", threads=2, context_tokens=1024)
+    # Tests that start models of their own are in test_embedded_llm_lifecycle.py: two llama.cpp models alive in one
+    # process at once can hang in native code.
+    with EmbeddedLlm(model_dir("smollm2-135m") / "model.gguf", threads=2, context_tokens=1024) as model:
+        yield model
 
 
 def test_streams_several_pieces_of_text(small: EmbeddedLlm):
@@ -94,50 +94,10 @@ def test_truncated_gguf_is_a_clear_error(tmp_path: Path):
         EmbeddedLlm(path)
 
 
-def test_default_model_replies_through_responder():
-    library = PromptLibrary()
-    with EmbeddedLlm(model_dir("qwen2.5-coder-1.5b") / "model.gguf", threads=2, context_tokens=2048) as model:
-        responder = Responder(model, library.load("persona_default"), max_tokens=40, temperature=0.0)
-        sentences = list(
-            responder.reply(
-                "My dog died yesterday.",
-                EmotionState.from_label("sadness", 0.9),
-                EmotionState.from_label("sadness", 0.4),
-                [],
-            )
-        )
-    assert sentences
-    assert all(sentence.strip() for sentence in sentences)
-    assert "*" not in " ".join(sentences)
 
 
-def test_closed_model_says_so(tmp_path: Path):
-    model = EmbeddedLlm(model_dir("smollm2-135m") / "model.gguf", context_tokens=256)
-    model.close()
-    with pytest.raises(LlmError, match="closed"):
-        model.complete(MESSAGES, 4, 0.0)
 
 
-def test_the_ram_prompt_cache_is_bounded(monkeypatch: pytest.MonkeyPatch):
-    # llama.cpp keeps earlier prompts' KV states in RAM, 8 GiB by default: a server's memory grew with every new
-    # conversation (benchmarks/soak.py). The engine caps it; benchmarks/llm_prompt_cache.py shows the plateau.
-    import xllamacpp
-
-    seen: list[int] = []
-    real = xllamacpp.Server
-
-    def recording(params: xllamacpp.CommonParams) -> xllamacpp.Server:
-        seen.append(params.cache_ram_mib)
-        return real(params)
-
-    monkeypatch.setattr(xllamacpp, "Server", recording)
-    model = EmbeddedLlm(model_dir("smollm2-135m") / "model.gguf", threads=1, context_tokens=512)
-    assert model.complete([ChatMessage("user", "Hi")], 2, 0.0).strip()  # the capped model still answers
-    assert seen == [128]
-    model.close()  # one llama.cpp server at a time: a second one beside a live one can hang in native code
-    uncapped = EmbeddedLlm(model_dir("smollm2-135m") / "model.gguf", threads=1, context_tokens=512, cache_ram_mib=0)
-    assert seen == [128, 0]
-    uncapped.close()
 
 
 def test_tokens_are_counted_by_the_models_own_tokenizer(small: EmbeddedLlm):
