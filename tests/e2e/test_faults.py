@@ -19,9 +19,11 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def llm_down_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """`empathica serve` whose OpenAI-compatible LLM server is not running (nothing listens on its port)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    # The port stays bound (never listening: connections are refused) while the server runs, so no other process,
+    # the server itself included, can be given it and answer the LLM's requests.
+    reserved = socket.socket()
+    reserved.bind(("127.0.0.1", 0))
+    port = reserved.getsockname()[1]
     directory = tmp_path_factory.mktemp("empathica-llm-down")
     env = {
         "EMPATHICA_LLM_BACKEND": "openai",
@@ -38,6 +40,7 @@ def llm_down_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server
         yield process
     finally:
         process.stop()
+        reserved.close()
 
 
 async def test_llm_down_gives_spoken_fallback_and_error(llm_down_server: ServerProcess) -> None:
