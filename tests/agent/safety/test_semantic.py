@@ -167,6 +167,10 @@ def test_indirect_crisis_language_is_caught_by_the_detector(screen: SafetyScreen
         "My grandma passed away in her sleep last spring, I miss her",
         "Ugh, I'm so annoyed with my brother right now",
         "I'm feeling a bit down today",
+        # Grief's reminders ("I keep seeing her bowl." once read as self-harm): not in the training lines.
+        "Her toys are still by the door.",
+        "I keep hearing his voice in the kitchen.",
+        "I keep finding her hair on my sweaters.",
     ],
 )
 def test_idioms_and_everyday_talk_never_trip_the_screen(screen: SafetyScreen, text: str):
