@@ -475,19 +475,23 @@ class TurnPipeline:
             state.encoded = True
             if made.start == 0:  # from here on the listener may hear this sentence
                 state.timeline.add(text, len(speech.pcm) / speech.sample_rate)
-            if mark and any(pieces):
-                state.timings[mark] = _ms_since(state.turn.input_end)
+            sent_at = None
+            if mark and any(pieces):  # one reading for this mark and, when these are the turn's first, first_media
+                sent_at = state.timings[mark] = _ms_since(state.turn.input_end)
                 mark = ""
-            await self._send_pieces(state, sink, pieces)
+            await self._send_pieces(state, sink, pieces, sent_at)
 
-    async def _send_pieces(self, state: _TurnState, sink: TurnSink, pieces: list[bytes]) -> None:
+    async def _send_pieces(
+        self, state: _TurnState, sink: TurnSink, pieces: list[bytes], sent_at: float | None = None
+    ) -> None:
+        """Send encoded pieces; `sent_at` (ms since the input ended) is the reading that stamped them, if any."""
         for piece in pieces:
             if state.cancel.is_set():  # the client has flushed its player: later pieces would only be dropped
                 return
             if not piece:
                 continue
             if state.media_index == 0:
-                state.timings["first_media"] = _ms_since(state.turn.input_end)
+                state.timings["first_media"] = sent_at if sent_at is not None else _ms_since(state.turn.input_end)
             announce = MediaOut(turn_id=state.turn.turn_index, index=state.media_index, bytes=len(piece))
             await sink.send_media(announce, piece)
             state.media_index += 1
