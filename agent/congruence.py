@@ -7,6 +7,12 @@ for the user's state *and* of the opposite valence: cheer (joy, a pleasant surpr
 disgust, or distress at someone's joy. Words that name a negative feeling while the user feels one are reflection
 ("that sounds frightening", "no wonder you're angry"), not the agent's own anger or fear, so they pass.
 
+Cheer needs one more sign than a positive reading. The perceiver's joy is GoEmotions' joy class, which holds caring,
+gratitude, optimism, admiration and love as well, so the warm things a counsellor says at grief ("I'm glad you told
+me", "he sounds like a wonderful friend", "I hope things get better soon") read as joy at 0.9; and a gentle
+question often reads as surprise. Such a sentence contradicts a distressed user only when it also celebrates, jokes,
+looks on the bright side or exclaims: the markers in prompts/cheer_markers.txt, or a closing "!".
+
 What happens then (agent.mind.Reply): before anything was spoken the reply is generated once more; if that one also
 contradicts, or a later sentence does, the rest is replaced by a scripted reply that fits the user's state
 (prompts/empathy_fallback.txt, the chain's own fallback lines). Nothing contradictory is ever voiced.
@@ -14,6 +20,7 @@ contradicts, or a later sentence does, the rest is replaced by a scripted reply 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from agent.base import Perceiver
@@ -21,11 +28,24 @@ from agent.prompts import PromptLibrary
 from agent.reply_emotion import allowed_reply_emotions, effective_label
 from core.emotion import EmotionState
 
-# A sentence must read this clearly as the forbidden emotion to count: weak cues in one sentence are noise (a
-# reassurance like "you're still doing the best you can" reads as joy at ~0.4 and is fine at grief).
+# A sentence must read this clearly as the forbidden emotion to count: weak cues in one sentence are noise.
 MIN_CONTRADICTION = 0.55
 _CHEER = frozenset({"joy", "surprise"})
 _DISTRESS = frozenset({"anger", "disgust", "fear", "sadness"})
+
+
+class CheerMarkers:
+    """Tells whether a sentence celebrates, jokes, looks on the bright side or exclaims (prompts/cheer_markers.txt)."""
+
+    def __init__(self, prompts: PromptLibrary | None = None, name: str = "cheer_markers") -> None:
+        lines = (prompts or PromptLibrary()).load(name).splitlines()
+        markers = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+        self.pattern = re.compile("|".join(markers), re.IGNORECASE)
+
+    def cheers(self, sentence: str) -> bool:
+        """True when `sentence` holds a cheer marker or ends with an exclamation mark."""
+        text = sentence.replace("\u2019", "'").strip()
+        return text.rstrip("\"')\u201d").endswith("!") or bool(self.pattern.search(text))
 
 
 @dataclass(frozen=True)
@@ -45,7 +65,9 @@ class CongruenceCheck:
     ) -> None:
         self.perceive = perceive
         self.min_probability = min_probability
-        self._safe = (prompts or PromptLibrary()).phrases("empathy_fallback")
+        library = prompts or PromptLibrary()
+        self._safe = library.phrases("empathy_fallback")
+        self._cheer = CheerMarkers(library)
 
     def contradiction(self, sentence: str, user: EmotionState) -> Contradiction | None:
         """The contradiction in `sentence` for a user in state `user`, or None when the words fit."""
@@ -55,7 +77,7 @@ class CongruenceCheck:
         if label in allowed_reply_emotions(user) or probability < self.min_probability:
             return None
         user_label = effective_label(user)
-        cheer_at_distress = label in _CHEER and user_label in _DISTRESS
+        cheer_at_distress = label in _CHEER and user_label in _DISTRESS and self._cheer.cheers(sentence)
         distress_at_joy = label in _DISTRESS and user_label == "joy"
         if not (cheer_at_distress or distress_at_joy):
             return None
