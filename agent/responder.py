@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from agent.base import ChatMessage, ChatModel
 from agent.prompt_budget import PromptBudget
 from agent.prompts import PromptError, PromptLibrary
-from agent.sentences import SentenceSplitter
+from agent.sentences import ReplyLength, SentenceSplitter
 from core.emotion import EmotionState
 
 # Intensity thresholds for the words "a little" / "quite" / "very" in the turn note.
@@ -36,12 +36,14 @@ class Responder:
         max_history_messages: int = 16,
         max_sentences: int = 3,
         budget: PromptBudget | None = None,
+        max_words: int = 0,
     ) -> None:
         """`system_prompt` is the persona text (e.g. `prompts/persona_default.txt`), sent unchanged every turn.
 
         `max_sentences` stops the model once that many sentences are out: small models ramble past the persona's
-        "one to three sentences" (0 disables the cap). `budget` fits each prompt into the model's context (the
-        oldest history goes first); None: only `max_history_messages` bounds it.
+        "one to three sentences" (0 disables the cap); `max_words` (0: none) stops it before a sentence that would
+        take it past that many words (agent.sentences.ReplyLength). `budget` fits each prompt into the model's
+        context (the oldest history goes first); None: only `max_history_messages` bounds it.
         """
         if not system_prompt.strip():
             raise ValueError("system_prompt is empty: pass the persona text, e.g. prompts/persona_default.txt")
@@ -55,6 +57,7 @@ class Responder:
         self.fallback_template = fallback_template
         self.max_history_messages = max_history_messages
         self.max_sentences = max_sentences
+        self.length = ReplyLength(max_sentences, max_words)
         self.budget = budget
         # Fail at start-up, not mid-conversation, when a template is missing.
         self.prompts.load(turn_template)
@@ -120,20 +123,24 @@ class Responder:
         messages = self.messages(user_text, user_emotion, agent_emotion, history)
         splitter = SentenceSplitter()
         stream = self.model.stream(messages, self.max_tokens, self.temperature)
-        said = 0
+        said: list[str] = []
         try:
             for piece in stream:
                 for sentence in splitter.feed(piece):
-                    said += 1
+                    if not self.length.admits(said, sentence):
+                        return
+                    said.append(sentence)
                     yield sentence
-                    if said == self.max_sentences:
+                    if len(said) == self.max_sentences:  # stop the model now, not after another sentence
                         return
         finally:
             close = getattr(stream, "close", None)
             if close is not None:
                 close()
-        for sentence in splitter.flush()[: self.max_sentences - said if self.max_sentences > 0 else None]:
-            said += 1
+        for sentence in splitter.flush():
+            if not self.length.admits(said, sentence):
+                return
+            said.append(sentence)
             yield sentence
         if not said:
             yield self.prompts.render(self.fallback_template)

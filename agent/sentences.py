@@ -11,6 +11,8 @@ on, are removed from what is released.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 ABBREVIATIONS = frozenset(
     {
@@ -84,6 +86,23 @@ class SentenceSplitter:
             if sentence:
                 sentences.append(sentence)
         return sentences
+
+
+@dataclass(frozen=True)
+class ReplyLength:
+    """How long a reply may run: at most `sentences` sentences and `words` words (0: no limit). The first sentence
+    is always said, however long; a later one that would pass the word limit is not (nor anything after it)."""
+
+    sentences: int = 0
+    words: int = 0
+
+    def admits(self, spoken: Sequence[str], sentence: str) -> bool:
+        """Whether `sentence` may follow the sentences already `spoken`."""
+        if self.sentences > 0 and len(spoken) >= self.sentences:
+            return False
+        if self.words > 0 and spoken:
+            return sum(len(s.split()) for s in spoken) + len(sentence.split()) <= self.words
+        return True
 
 
 def split_sentences(text: str, limit: int = 0) -> list[str]:

@@ -16,6 +16,7 @@ from typing import Any, TextIO, TypeVar
 
 from agent.acknowledgement import Acknowledger
 from agent.base import Perceiver, ReplyEmotionChooser, Responder, SafetyCheck, Summarizer
+from agent.sentences import ReplyLength
 from avatar.base import EncoderFactory, Renderer
 from compose.config import Config
 from compose.models import HIBARI_VOICE, PERCEPTION_MODEL, llm_file, resolve_model, voice_engine, voice_file
@@ -263,7 +264,7 @@ def load_transformers_llm(config: Config, out: TextIO | None = None) -> Any:
         # `empathica finetune` are trained on the plain responder's prompt anyway (docs/finetune.md).
         raise EngineError(
             'llm.backend = "transformers" needs empathy.enabled = false (it cannot constrain output to the chain '
-            "of empathy's JSON schema); or serve the model with vLLM and use llm.backend = \"openai\""
+            'of empathy\'s JSON schema); or serve the model with vLLM and use llm.backend = "openai"'
         )
     import importlib.util
 
@@ -291,7 +292,8 @@ def responder_loader(config: Config, model: Any, out: TextIO | None = None) -> C
     The chain of empathy (default) or, with `empathy.enabled = false`, the plain responder. Different lenses
     make different system prompts, each stable for the chain's life (so each keeps its own prompt prefix).
     A persona with a file (agent/personas) speaks as that file says: its template is filled with its
-    description and speaking style (agent.personas.persona_prompt), and its replies stop at its `max_sentences`.
+    description and speaking style (agent.personas.persona_prompt), and its replies stop at its `max_sentences`
+    (and `max_words`).
     """
     from agent.empathy.chain import EmpathyChain
     from agent.prompt_budget import PromptBudget
@@ -301,14 +303,15 @@ def responder_loader(config: Config, model: Any, out: TextIO | None = None) -> C
 
     def load(key: tuple[str, str, str]) -> Any:
         name, prompt, lens = key
-        system_prompt, sentences = timed_load(f"persona {prompt}", lambda: persona_voice(name, prompt), out)
+        system_prompt, length = timed_load(f"persona {prompt}", lambda: persona_voice(name, prompt), out)
         if not empathy.enabled:
             return AgentResponder(
                 model,
                 system_prompt,
                 max_tokens=llm.max_reply_tokens,
                 temperature=llm.temperature,
-                max_sentences=sentences,
+                max_sentences=length.sentences,
+                max_words=length.words,
                 budget=PromptBudget.for_model(model, llm.max_reply_tokens),
             )
         return timed_load(
@@ -319,7 +322,8 @@ def responder_loader(config: Config, model: Any, out: TextIO | None = None) -> C
                 lens=lens,
                 max_tokens=empathy.max_tokens,
                 temperature=empathy.temperature,
-                max_sentences=sentences,
+                max_sentences=length.sentences,
+                max_words=length.words,
                 max_history_messages=2 * config.server.history_turns,
                 budget=PromptBudget.for_model(model, empathy.max_tokens),
             ),
@@ -329,12 +333,12 @@ def responder_loader(config: Config, model: Any, out: TextIO | None = None) -> C
     return load
 
 
-def persona_voice(name: str, prompt: str) -> tuple[str, int]:
-    """The system prompt and sentence limit of persona `name` with prompt template `prompt`.
+def persona_voice(name: str, prompt: str) -> tuple[str, ReplyLength]:
+    """The system prompt and reply length limit of persona `name` with prompt template `prompt`.
 
     A persona file of that name whose template is `prompt` fills it from the file (description, speaking style,
-    sentence limit); any other name (or template) gets the template with only the name filled in, and the
-    default limit. Raises agent.prompts.PromptError when the template needs what only a persona file gives.
+    sentence and word limits); any other name (or template) gets the template with only the name filled in, and
+    the default sentence limit. Raises agent.prompts.PromptError when the template needs what only a persona file gives.
     """
     from agent.personas import DEFAULT_SENTENCES, PersonaError, find_persona, persona_prompt
     from agent.prompts import render
@@ -344,8 +348,8 @@ def persona_voice(name: str, prompt: str) -> tuple[str, int]:
     except PersonaError:
         persona = None
     if persona is not None and persona.prompt == prompt:
-        return persona_prompt(persona), persona.max_sentences
-    return render(prompt.removesuffix(".txt"), name=name), DEFAULT_SENTENCES
+        return persona_prompt(persona), ReplyLength(persona.max_sentences, persona.max_words)
+    return render(prompt.removesuffix(".txt"), name=name), ReplyLength(DEFAULT_SENTENCES)
 
 
 def warm_up(responder: Responder, config: Config, out: TextIO | None = None) -> None:

@@ -27,7 +27,7 @@ from agent.empathy.strategy import suggest_strategy
 from agent.prompt_budget import PromptBudget
 from agent.prompts import PromptError, PromptLibrary
 from agent.reply_emotion import allowed_reply_emotions, clamp_reply_emotion, effective_label
-from agent.sentences import SentenceSplitter, split_sentences
+from agent.sentences import ReplyLength, SentenceSplitter, split_sentences
 from core.emotion import BASIC_EMOTIONS, EmotionState
 
 LENSES: tuple[str, ...] = ("cbt", "dbt", "person_centred", "reality")
@@ -106,6 +106,9 @@ class EmpathyTurn:
                     if chain.guard.lectures(sentence):
                         self.unsaid.append(sentence)  # the model's next sentence takes its place
                         continue
+                    if not chain.length.admits(spoken, sentence):  # past the persona's word limit
+                        capped = True
+                        break
                     spoken.append(sentence)
                     yield sentence
                     if len(spoken) == chain.max_sentences:
@@ -121,7 +124,9 @@ class EmpathyTurn:
         if not capped and (fields.done or not spoken):
             rest = splitter.flush()
             self.unsaid.extend(s for s in rest if chain.guard.lectures(s))
-            for sentence in [s for s in rest if not chain.guard.lectures(s)][: chain.max_sentences - len(spoken)]:
+            for sentence in [s for s in rest if not chain.guard.lectures(s)]:
+                if not chain.length.admits(spoken, sentence):
+                    break
                 spoken.append(sentence)
                 yield sentence
         if not checked:
@@ -165,12 +170,14 @@ class EmpathyChain:
         max_sentences: int = 3,
         max_history_messages: int = 16,
         retries: int = 1,
+        max_words: int = 0,
         budget: PromptBudget | None = None,
     ) -> None:
         """`max_tokens` bounds the whole JSON object (reasoning ~40 tokens + response); keep it generous enough
         that the response is not cut off. `max_sentences` is the persona's sentence limit: the prompt states it
-        (prompts/sentence_limits.txt) and the reply stops there. `budget` fits each prompt into the model's context
-        (oldest history first); None: only `max_history_messages` bounds it."""
+        (prompts/sentence_limits.txt) and the reply stops there; `max_words` (0: none) stops it before a sentence
+        that would take it past that many words (agent.sentences.ReplyLength). `budget` fits each prompt into the
+        model's context (oldest history first); None: only `max_history_messages` bounds it."""
         if lens not in LENSES:
             raise ValueError(f"unknown therapy lens {lens!r}; choose one of {', '.join(LENSES)}")
         if not persona.strip():
@@ -181,6 +188,7 @@ class EmpathyChain:
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.max_sentences = max_sentences
+        self.length = ReplyLength(max_sentences, max_words)
         self.max_history_messages = max_history_messages
         self.retries = retries
         self.budget = budget
@@ -352,8 +360,6 @@ def _asked_lately(history: list[ChatMessage], turns: int = 2) -> bool:
     """Whether each of the last `turns` replies asked a question (Lee et al.: small models over-ask)."""
     replies = [m.content for m in history if m.role == "assistant"][-turns:]
     return len(replies) == turns and all("?" in reply for reply in replies)
-
-
 
 
 __all__ = ["FIELDS", "LENSES", "EmpathyChain", "EmpathyTurn", "StructuredChatModel"]

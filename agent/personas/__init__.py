@@ -1,10 +1,11 @@
 """Personas as data: each TOML file in this folder is one persona (Big Five, voice, portrait, therapy lens, and
-how it speaks: description, speaking style, sentence limit).
+how it speaks: description, speaking style, sentence and word limits).
 
 Add a persona by dropping a `NAME.toml` here (or in a folder passed to `load_personas`); the server picks one by
 the client's `hello.persona` or the configured `persona.name`, matched case-insensitively against the file stem
 or the persona's `name`. `persona_prompt` fills the persona's prompt template (prompts/persona.txt) from the file,
-so the model is told who it is and how it speaks, and the chain stops after `max_sentences` sentences.
+so the model is told who it is and how it speaks, and the chain stops after `max_sentences` sentences, or before a
+later sentence that would pass `max_words` words.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ BUILTIN_PORTRAITS = ("astronaut", "grace_hopper")
 # Replies of one to MAX_SENTENCES sentences; prompts/sentence_limits.txt words each limit for the prompts.
 MAX_SENTENCES = 4
 DEFAULT_SENTENCES = 3
+MAX_WORDS = 200
 
 
 class PersonaError(ValueError):
@@ -47,6 +49,7 @@ class Persona:
     prompt: str = "persona_default.txt"
     style: str = ""  # how the persona speaks, in the second person ("Speak softly ...")
     max_sentences: int = DEFAULT_SENTENCES  # the most sentences a reply may have; the chain stops there
+    max_words: int = 0  # a later sentence that would take the reply past this many words is not said (0: no limit)
 
     @property
     def temperament(self) -> VAD:
@@ -64,6 +67,9 @@ def load_persona(path: Path) -> Persona:
         sentences = data.get("max_sentences", DEFAULT_SENTENCES)
         if not isinstance(sentences, int) or not 1 <= sentences <= MAX_SENTENCES:
             raise PersonaError(f"{path}: max_sentences must be a whole number from 1 to {MAX_SENTENCES}: {sentences}")
+        words = data.get("max_words", 0)
+        if not isinstance(words, int) or not 0 <= words <= MAX_WORDS:
+            raise PersonaError(f"{path}: max_words must be a whole number from 0 (no limit) to {MAX_WORDS}: {words}")
         return Persona(
             key=Path(path).stem,
             name=str(data["name"]),
@@ -76,6 +82,7 @@ def load_persona(path: Path) -> Persona:
             prompt=str(data.get("prompt", "persona_default.txt")),
             style=str(data.get("style", "")),
             max_sentences=sentences,
+            max_words=words,
         )
     except PersonaError:
         raise

@@ -71,6 +71,7 @@ def test_each_persona_carries_its_description_style_and_sentence_limit_into_its_
         assert prompts[key].startswith(f"You are {persona.name}.")
     assert len(set(prompts.values())) == len(prompts)  # three personas, three voices
     assert personas["kai"].max_sentences < personas["mira"].max_sentences  # Kai keeps answers short
+    assert personas["kai"].max_words > 0 and personas["mira"].max_words == 0
     assert "one or two short sentences" in prompts["kai"] and "one to three" in prompts["mira"]
 
 
@@ -78,4 +79,7 @@ def test_a_sentence_limit_out_of_range_names_the_problem(tmp_path: Path) -> None
     bad = tmp_path / "chatty.toml"
     bad.write_text('name = "X"\ntherapy_lens = "cbt"\nmax_sentences = 9\n[big_five]\nopenness = 0.5\n')
     with pytest.raises(PersonaError, match=r"chatty\.toml: max_sentences"):
+        load_persona(bad)
+    bad.write_text('name = "X"\ntherapy_lens = "cbt"\nmax_words = -3\n[big_five]\nopenness = 0.5\n')
+    with pytest.raises(PersonaError, match=r"chatty\.toml: max_words must be a whole number from 0"):
         load_persona(bad)

@@ -104,6 +104,14 @@ def test_stops_the_model_after_max_sentences(persona: str):
     assert model.yielded == 2  # nothing was asked of the model after the second sentence
 
 
+def test_a_word_limit_stops_before_the_sentence_that_would_pass_it(persona: str):
+    model = FakeModel(["One two three. ", "Four five six seven. ", "Eight."])
+    replies = list(Responder(model, persona, max_sentences=3, max_words=6).reply("x", SAD, COMPASSION, []))
+    assert replies == ["One two three."] and model.closed
+    flushed = FakeModel(["One two. Three four five"])
+    assert list(Responder(flushed, persona, max_words=4).reply("x", SAD, COMPASSION, [])) == ["One two."]
+
+
 def test_max_sentences_also_caps_the_flushed_rest(persona: str):
     model = FakeModel(["One. Two"])
     assert list(Responder(model, persona, max_sentences=1).reply("x", SAD, COMPASSION, [])) == ["One."]

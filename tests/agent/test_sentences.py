@@ -1,4 +1,4 @@
-from agent.sentences import SentenceSplitter, clean_for_speech
+from agent.sentences import ReplyLength, SentenceSplitter, clean_for_speech
 
 
 def split(text: str, piece_size: int = 3) -> list[str]:
@@ -76,3 +76,12 @@ def test_markdown_and_emoji_are_stripped():
 def test_emoji_only_text_gives_nothing():
     assert split("🙂🙂 ") == []
     assert clean_for_speech("  ## ") == ""
+
+
+def test_reply_length_admits_the_first_sentence_and_then_counts_words_and_sentences() -> None:
+    words = ReplyLength(sentences=0, words=5)
+    assert words.admits([], "This first sentence has seven words in it.")
+    assert words.admits(["One two."], "Three four five.") and not words.admits(["One two."], "Three four five six.")
+    sentences = ReplyLength(sentences=2)
+    assert sentences.admits(["One."], "Two.") and not sentences.admits(["One.", "Two."], "Three.")
+    assert ReplyLength().admits(["a"] * 50, "anything at all")

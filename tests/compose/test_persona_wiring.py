@@ -37,6 +37,7 @@ def test_each_persona_answers_with_its_own_prompt_and_sentence_limit():
         persona = find_persona(name)
         assert persona.description in chains[name].system_prompt and persona.style in chains[name].system_prompt
         assert chains[name].max_sentences == persona.max_sentences
+        assert chains[name].length.words == persona.max_words
     assert chains["Kai"].max_sentences < chains["Mira"].max_sentences
     # A name without a persona file gets the configured template and the default limit.
     assert "You are Empathica" in chains["Zed"].system_prompt and chains["Zed"].max_sentences == 3

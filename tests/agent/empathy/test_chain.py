@@ -72,6 +72,19 @@ def test_stops_the_model_after_max_sentences(persona: str):
     assert model.closed == 1
 
 
+def test_a_word_limit_drops_the_sentence_that_would_pass_it_and_stops_the_model(persona: str):
+    long = {**PLAN, "response": "I'm so sorry about your dog. What would help you most right now, today? Three."}
+    model = ScriptedModel([json.dumps(long)])
+    turn = EmpathyChain(model, persona, max_sentences=3, max_words=12).turn("hi", GRIEF, COMPASSION, [])
+    assert list(turn) == ["I'm so sorry about your dog."]  # 6 words; the 9-word question would make 15
+    assert model.closed == 1 and turn.plan is not None and turn.plan.response == "I'm so sorry about your dog."
+    # The first sentence is said however long it is.
+    first = {**PLAN, "response": "I am so very sorry that your dear old dog died this morning at home. Yes."}
+    assert list(
+        EmpathyChain(ScriptedModel([json.dumps(first)]), persona, max_words=5).reply("hi", GRIEF, COMPASSION, [])
+    ) == ["I am so very sorry that your dear old dog died this morning at home."]
+
+
 def test_invalid_output_is_retried_once_then_answered_by_the_fallback(persona: str):
     model = ScriptedModel(["I am plain text."])
     chain = EmpathyChain(model, persona)
