@@ -55,6 +55,9 @@ class ReplyEmotionChooser(Protocol):
 class Responder(Protocol):
     """Writes the reply to one user turn (agent.responder.Responder: the plain reply, without the chain)."""
 
+    # The persona's sentence limit for a whole reply (0: none); a scripted ending (agent.mind.Reply) keeps to it.
+    max_sentences: int
+
     def reply(
         self,
         user_text: str,

@@ -244,9 +244,7 @@ class Mind:
     def __post_init__(self) -> None:
         self.congruence = CongruenceCheck(self.perceive)
 
-    def appraise(
-        self, text: str, context: TurnContext = TurnContext(), voice: VoiceAffect | None = None
-    ) -> Appraisal:
+    def appraise(self, text: str, context: TurnContext = TurnContext(), voice: VoiceAffect | None = None) -> Appraisal:
         """Step 1: perceive the user's emotion (words, and voice when spoken), smooth it, screen for a crisis,
         choose the reply emotion."""
         timings: dict[str, float] = {}
@@ -285,13 +283,13 @@ class Mind:
                 planned = responder.turn(text, user, agent, history, context.summary, appraisal.mismatch, said)
                 return iter(planned), planned
 
-            return Reply("model", plan, opening=opening, user=user, check=check, max_sentences=_limit(responder))
+            return Reply("model", plan, opening=opening, user=user, check=check, max_sentences=responder.max_sentences)
         plain = responder
 
         def reply(said: str) -> tuple[Iterator[str], PlannedTurn | None]:
             return plain.reply(text, user, agent, history), None
 
-        return Reply("plain", reply, user=user, check=check, max_sentences=_limit(responder))
+        return Reply("plain", reply, user=user, check=check, max_sentences=responder.max_sentences)
 
     def check_room(
         self, responder: Responder | Planner, appraisal: Appraisal, context: TurnContext = TurnContext()
@@ -382,8 +380,3 @@ class Conversation:
 
 def _ms_since(start: float) -> float:
     return (time.perf_counter() - start) * 1000.0
-
-
-def _limit(responder: Responder | Planner) -> int:
-    """The responder's sentence limit (agent.responder, agent.empathy.chain carry one; 0 for one without)."""
-    return int(getattr(responder, "max_sentences", 0))  # not in the protocols: fakes and plain callers have none

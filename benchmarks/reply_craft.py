@@ -150,7 +150,7 @@ class _Replier:
         if turn.error:
             raise SystemExit(f"the model failed: {turn.error}")
         reply, plan = turn.reply, turn.plan
-        limit = int(getattr(responder, "max_sentences", 3))
+        limit = responder.max_sentences
         neutral = message["emotion"] == "neutral"
         return Judged(
             persona=name,

@@ -28,6 +28,7 @@ class RuleReplies:
     def __init__(self, lens: str = "cbt") -> None:
         # Only the chain's phrase tables are used; it never calls a model here.
         self._chain = EmpathyChain(cast(Any, None), "rule-based replies", lens=lens)
+        self.max_sentences = 0  # the lines are whole as written
 
     def reply(
         self, user_text: str, user_emotion: EmotionState, agent_emotion: EmotionState, history: list[ChatMessage]

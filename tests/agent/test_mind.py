@@ -33,6 +33,8 @@ class Verdict:
 
 
 class Plain:
+    max_sentences = 0  # no sentence limit
+
     def __init__(self, fail: bool = False) -> None:
         self.fail = fail
         self.histories: list[list[ChatMessage]] = []

@@ -87,6 +87,8 @@ def test_a_failing_model_is_recorded_and_the_dialogue_goes_on(config):
 
 def test_a_plain_responder_has_no_plan():
     class Plain:
+        max_sentences = 0
+
         def check_room(self, *args: Any, **kwargs: Any) -> None:
             pass  # no prompt budget
 

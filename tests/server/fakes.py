@@ -52,6 +52,7 @@ class FakeResponder:
     gate: threading.Event | None = None
     closed: bool = False
     calls: list[list[ChatMessage]] = field(default_factory=list)
+    max_sentences: int = 0  # no sentence limit
 
     def reply(
         self, user_text: str, user_emotion: EmotionState, agent_emotion: EmotionState, history: list[ChatMessage]
