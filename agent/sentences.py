@@ -105,6 +105,15 @@ class ReplyLength:
         return True
 
 
+def same_words(a: str, b: str) -> bool:
+    """Whether two sentences say the same words, ignoring case, punctuation and spacing."""
+    return _words_only(a) == _words_only(b) != ""
+
+
+def _words_only(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", "", text.replace("’", "'").lower()).split())
+
+
 def split_sentences(text: str, limit: int = 0) -> list[str]:
     """The speakable sentences of a whole text (a scripted reply); at most `limit` of them unless it is 0."""
     splitter = SentenceSplitter()

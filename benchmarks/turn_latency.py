@@ -66,10 +66,19 @@ async def run_turns(url: str, n: int) -> dict[str, list[TurnResult]]:
                     else:
                         result = await audio_turn(ws, clip_pcm(clips[i % len(clips)]))
                 errors = result.of_type("error")
-                status = f"error {errors[0]['code']}: {errors[0]['message']}" if errors else "ok"
+                status = f"error {errors[0]['code']}: {errors[0]['message']}" if errors else _source(result)
                 print(f"  {kind} turn {i + 1}/{n}: {status}", flush=True)
                 results[kind].append(result)
     return results
+
+
+def _source(result: TurnResult) -> str:
+    """Where the reply came from (the plan's source: model, fallback, replaced, safety) and its first words."""
+    ends = result.of_type("reply_end")
+    if not ends:
+        return "no reply_end"
+    plan = ends[0].get("plan") or {}
+    return f"{plan.get('source', 'no plan')}: {ends[0]['text'][:70]!r}"
 
 
 def report(results: dict[str, list[TurnResult]]) -> None:

@@ -27,7 +27,7 @@ from agent.empathy.strategy import suggest_strategy
 from agent.prompt_budget import PromptBudget
 from agent.prompts import PromptError, PromptLibrary
 from agent.reply_emotion import allowed_reply_emotions, clamp_reply_emotion, effective_label
-from agent.sentences import ReplyLength, SentenceSplitter, split_sentences
+from agent.sentences import ReplyLength, SentenceSplitter, same_words, split_sentences
 from core.emotion import BASIC_EMOTIONS, EmotionState
 
 LENSES: tuple[str, ...] = ("cbt", "dbt", "person_centred", "reality")
@@ -66,6 +66,8 @@ class EmpathyTurn:
     errors: list[str] = field(default_factory=list)
     raw: list[str] = field(default_factory=list)
     unsaid: list[str] = field(default_factory=list)  # lecturing sentences the guard kept from being spoken
+    already_said: str = ""  # the first reaction, said before this reply
+    repeated: list[str] = field(default_factory=list)  # sentences not spoken because they repeat `already_said`
 
     @property
     def schema_valid(self) -> bool:
@@ -85,6 +87,9 @@ class EmpathyTurn:
         self.plan = chain.fallback_plan(self.user_emotion, self.agent_emotion)
         chain.last_plan = self.plan
         yield from split_sentences(self.plan.response, chain.max_sentences)
+
+    def _repeats(self, sentence: str) -> bool:
+        return any(same_words(sentence, said) for said in split_sentences(self.already_said))
 
     def _attempt(self, spoken: list[str]) -> Iterator[str]:
         """One model call; raises PlanError (before speaking) when the output breaks the schema."""
@@ -106,6 +111,9 @@ class EmpathyTurn:
                     if chain.guard.lectures(sentence):
                         self.unsaid.append(sentence)  # the model's next sentence takes its place
                         continue
+                    if self._repeats(sentence):  # small models copy the first reaction they were told of
+                        self.repeated.append(sentence)
+                        continue
                     if not chain.length.admits(spoken, sentence):  # past the persona's word limit
                         capped = True
                         break
@@ -124,7 +132,8 @@ class EmpathyTurn:
         if not capped and (fields.done or not spoken):
             rest = splitter.flush()
             self.unsaid.extend(s for s in rest if chain.guard.lectures(s))
-            for sentence in [s for s in rest if not chain.guard.lectures(s)]:
+            self.repeated.extend(s for s in rest if self._repeats(s))
+            for sentence in [s for s in rest if not (chain.guard.lectures(s) or self._repeats(s))]:
                 if not chain.length.admits(spoken, sentence):
                     break
                 spoken.append(sentence)
@@ -241,7 +250,8 @@ class EmpathyChain:
         """One turn, not yet started: iterate it for the sentences, then read its `plan`.
 
         `mismatch`: the user's words and voice disagree (agent.perception.fusion); the prompt then says so.
-        `already_said`: what the agent said aloud before this reply (its first reaction); the model continues it.
+        `already_said`: what the agent said aloud before this reply (its first reaction); the model continues it,
+        and a sentence of the model's that says it again is not spoken.
         """
         steer = _asked_lately(history)
         strategies = tuple(s for s in STRATEGIES if not (steer and s == "exploration"))
@@ -261,7 +271,8 @@ class EmpathyChain:
         # The model may only propose reply emotions the rules allow for this user (the clamp stays as a guard for
         # backends that do not enforce the schema).
         allowed = tuple(e for e in BASIC_EMOTIONS if e in allowed_reply_emotions(user_emotion))
-        return EmpathyTurn(self, messages, plan_schema(strategies, allowed), user_emotion, agent_emotion)
+        schema = plan_schema(strategies, allowed)
+        return EmpathyTurn(self, messages, schema, user_emotion, agent_emotion, already_said=already_said)
 
     def check_room(
         self,

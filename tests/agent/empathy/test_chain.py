@@ -85,6 +85,16 @@ def test_a_word_limit_drops_the_sentence_that_would_pass_it_and_stops_the_model(
     ) == ["I am so very sorry that your dear old dog died this morning at home."]
 
 
+def test_a_sentence_that_repeats_the_first_reaction_is_not_said_again(persona: str):
+    plan = {**PLAN, "response": "Oh, I'm so sorry. Losing her must hurt. oh  IM so sorry!"}
+    model = ScriptedModel([json.dumps(plan)])
+    turn = EmpathyChain(model, persona).turn("My dog died.", GRIEF, COMPASSION, [], already_said="Oh, I’m so sorry.")
+    assert list(turn) == ["Losing her must hurt."]
+    assert turn.repeated == ["Oh, I'm so sorry.", "oh IM so sorry!"]
+    assert turn.plan is not None and turn.plan.response == "Losing her must hurt."
+    assert "Oh, I’m so sorry." in model.calls[0][0][-1].content  # the model was told what was said
+
+
 def test_invalid_output_is_retried_once_then_answered_by_the_fallback(persona: str):
     model = ScriptedModel(["I am plain text."])
     chain = EmpathyChain(model, persona)
