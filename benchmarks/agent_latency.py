@@ -15,11 +15,13 @@ import argparse
 import statistics
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from agent.base import ChatMessage
 from agent.empathy.chain import LENSES, EmpathyChain
 from agent.llm.embedded import EmbeddedLlm
+from agent.mind import Appraisal, Mind, TurnContext
 from agent.perception import TextPerception
 from agent.prompts import PromptLibrary
 from agent.responder import Responder
@@ -35,6 +37,33 @@ CONVERSATION = [
     "Maybe you're right. I did finish the big report last week.",
     "Thanks, I feel a bit better. I think I'll go for a walk.",
 ]
+
+
+@dataclass
+class _Script:
+    """The conversation's user turns, each appraised by the mind as a server session appraises it (the user read
+    with their earlier words, smoothed, the persona's reply emotion); the last turn opens a new conversation, where
+    only the system prompt can come from the cache."""
+
+    turns: int
+    mind: Mind = field(default_factory=lambda: Mind(TextPerception().perceive, load_reply_emotion(load_config())))
+    history: list[ChatMessage] = field(default_factory=list)
+    last: Appraisal | None = None
+
+    def __iter__(self) -> Iterator[tuple[int, Appraisal]]:
+        for number, text in enumerate([*CONVERSATION[: self.turns], None], start=1):
+            if text is None:
+                self.history, self.last, text = [], None, CONVERSATION[0]
+                print("new conversation (same system prompt):")
+            previous = self.last
+            context = TurnContext(
+                tuple(self.history),
+                previous.user if previous else None,
+                previous.agent if previous else None,
+                persona="mira",
+            )
+            self.last = self.mind.appraise(text, context)
+            yield number, self.last
 
 
 def main() -> None:
@@ -61,20 +90,11 @@ def main() -> None:
 
     prompts = PromptLibrary()
     responder = Responder(model, prompts.load("persona_default"), max_tokens=args.max_tokens, temperature=0.7)
-    perception = TextPerception()
-    choose = load_reply_emotion(load_config())
-    history: list[ChatMessage] = []
-    agent_emotion = None
     rows: list[dict[str, float]] = []
-    # The last turn starts a new conversation: only the system prompt can come from the cache then.
-    script = [*CONVERSATION[: args.turns], None]
-    for turn, text in enumerate(script, start=1):
-        if text is None:
-            history, agent_emotion, text = [], None, CONVERSATION[0]
-            print("new conversation (same system prompt):")
-        user_emotion = perception.perceive(text)
-        agent_emotion = choose(user_emotion, agent_emotion, persona="mira")  # as a server session chooses it
-        messages = responder.messages(text, user_emotion, agent_emotion, history)
+    script = _Script(args.turns)
+    for turn, appraisal in script:
+        text, user_emotion, agent_emotion = appraisal.text, appraisal.user, appraisal.agent
+        messages = responder.messages(text, user_emotion, agent_emotion, script.history)
         row, pieces = _timed_turn(model, messages, args.max_tokens)
         rows.append(row)
         print(
@@ -86,7 +106,7 @@ def main() -> None:
         print(f"    {' | '.join(_sentences(pieces))}")
         # Store the user message as sent and the reply as generated, so the next prompt extends this one.
         sent = responder.turn_message(text, user_emotion, agent_emotion)
-        history += [sent, ChatMessage("assistant", "".join(pieces))]
+        script.history += [sent, ChatMessage("assistant", "".join(pieces))]
     model.close()
     _summary(args, load_s, rows)
 
@@ -121,19 +141,11 @@ def _empathy(args: argparse.Namespace) -> None:
         started = time.perf_counter()
         chain.warm_up()
         print(f"prompt cache warm-up (system prompt): {time.perf_counter() - started:.2f} s")
-    perception = TextPerception()
-    choose = load_reply_emotion(load_config())
-    history: list[ChatMessage] = []
-    agent_emotion = None
     rows: list[dict[str, float]] = []
-    script = [*CONVERSATION[: args.turns], None]
-    for number, text in enumerate(script, start=1):
-        if text is None:
-            history, agent_emotion, text = [], None, CONVERSATION[0]
-            print("new conversation (same system prompt):")
-        user_emotion = perception.perceive(text)
-        agent_emotion = choose(user_emotion, agent_emotion, persona="mira")  # as a server session chooses it
-        turn = chain.turn(text, user_emotion, agent_emotion, history)
+    script = _Script(args.turns)
+    for number, appraisal in script:
+        text, user_emotion, agent_emotion = appraisal.text, appraisal.user, appraisal.agent
+        turn = chain.turn(text, user_emotion, agent_emotion, script.history)
         timed.started = start = time.perf_counter()
         first_sentence = None
         said: list[str] = []
@@ -164,7 +176,7 @@ def _empathy(args: argparse.Namespace) -> None:
             f"(prefill {row['prefill_tok_s']:.0f} tok/s); total {total:.2f} s"
         )
         print(f"    [{plan.event} | {plan.cause}] {' | '.join(said)}")
-        history += [ChatMessage("user", text), ChatMessage("assistant", " ".join(said))]
+        script.history += [ChatMessage("user", text), ChatMessage("assistant", " ".join(said))]
     model.close()
     _summary(args, load_s, rows)
 
