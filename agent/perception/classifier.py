@@ -7,7 +7,6 @@ so it can be fitted at start-up from the shipped examples instead of shipping op
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from scipy.optimize import minimize
+
+from core.jsonl import read_labelled_lines
 
 
 @dataclass(frozen=True)
@@ -28,16 +29,7 @@ class Example:
 
 def load_examples(path: Path) -> list[Example]:
     """Read a JSONL file of `{"text": ..., "label": ...}` lines (blank lines ignored)."""
-    examples = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            examples.append(Example(str(row["text"]), str(row["label"])))
-        except (json.JSONDecodeError, KeyError) as exc:
-            raise ValueError(f"{path}:{number}: expected a JSON object with text and label ({exc})") from None
-    return examples
+    return [Example(text, label) for _, text, label, _ in read_labelled_lines(path)]
 
 
 @dataclass(frozen=True)

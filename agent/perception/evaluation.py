@@ -8,7 +8,6 @@ benchmark (benchmarks/emotion_goemotions.py) and `empathica perceive --score` pr
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ import numpy.typing as npt
 
 from agent.perception.goemotions import LabelledText, read_goemotions_tsv
 from core.emotion import BASIC_EMOTIONS, EmotionState
+from core.jsonl import read_labelled_lines
 
 
 def f1_per_label(truth: Sequence[str], predicted: Sequence[str], labels: Sequence[str]) -> dict[str, float]:
@@ -126,14 +126,7 @@ def load_labelled(path: Path) -> list[LabelledText]:
     if path.suffix.lower() == ".tsv":
         return read_goemotions_tsv(path)
     rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            text, label = str(row["text"]), str(row["label"])
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise ValueError(f"{path}:{number}: expected a JSON object with text and label ({exc})") from None
+    for number, text, label, _ in read_labelled_lines(path):
         if label not in BASIC_EMOTIONS:
             raise ValueError(f"{path}:{number}: label {label!r} is not one of {', '.join(BASIC_EMOTIONS)}")
         rows.append(LabelledText(text, (label,)))

@@ -18,7 +18,6 @@ sha256 for `MODEL_SHA256` in agent/safety/semantic.py.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import re
 import sys
@@ -45,6 +44,7 @@ from agent.safety.semantic import (
     pooled_layers,
     softmax,
 )
+from core.jsonl import read_labelled_lines
 
 L2 = 0.003  # weak: the n-gram and embedding rows are unit length, and 5-fold CV preferred it to 0.01-0.03
 EMBEDDING_GAIN = 2.0  # 5-fold CV: gain 2 over pooled layers 4-6 beat gain 1 over the last layer alone
@@ -76,14 +76,8 @@ class LabelledText:
 def load_labelled(path: Path) -> list[LabelledText]:
     """Read `{"text", "label"[, "kind"]}` JSON lines; labels must be "none" or a safety category."""
     examples = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            example = LabelledText(str(row["text"]), str(row["label"]), str(row.get("kind", "")))
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise ValueError(f"{path}:{number}: expected a JSON object with text and label ({exc})") from None
+    for number, text, label, row in read_labelled_lines(path):
+        example = LabelledText(text, label, str(row.get("kind", "")))
         if example.label not in LABELS:
             raise ValueError(f"{path}:{number}: label {example.label!r} is not one of {', '.join(LABELS)}")
         examples.append(example)

@@ -16,7 +16,6 @@ research/data/strategy_replies.jsonl (labelled for this project; `python -m rese
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from collections.abc import Iterable, Sequence
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.empathy.schema import STRATEGIES
+from core.jsonl import read_json_lines
 from research.eval.metrics import f1_per_label
 
 LABELLED_REPLIES = Path(__file__).resolve().parents[1] / "data" / "strategy_replies.jsonl"
@@ -124,10 +124,7 @@ class LabelledReply:
 def load_labelled(path: Path = LABELLED_REPLIES) -> list[LabelledReply]:
     """The labelled replies of a JSONL file ({"reply", "strategies": [...], "split"} per line)."""
     replies = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        data = json.loads(line)
+    for number, data in read_json_lines(path):
         unknown = set(data["strategies"]) - set(STRATEGIES)
         if unknown:
             raise ValueError(f"{path}:{number}: unknown strategies {sorted(unknown)}")
