@@ -1,10 +1,11 @@
 """Print median per-stage turn timings and end-of-input -> first media fragment (moof), over the real websocket.
 
-Usage: OMP_WAIT_POLICY=PASSIVE python -m benchmarks.turn_latency [--url http://HOST:PORT] [-n 3]
+Usage: OMP_WAIT_POLICY=PASSIVE python -m benchmarks.turn_latency [--url http://HOST:PORT] [-n 3] [--voiced]
 Without --url it starts `empathica serve --port 0` on a temporary database (configure models with the usual
 EMPATHICA_* variables, e.g. EMPATHICA_LLM_MODEL=qwen2.5-coder-0.5b). Text turns type a message; audio turns
-stream a LibriVox clip from pocketsphinx-testdata as 16 kHz PCM16 in 100 ms frames. Prints figures, never fails
-on time.
+stream a LibriVox clip from pocketsphinx-testdata (neutral narration) as 16 kHz PCM16 in 100 ms frames, or with
+`--voiced` the text turns' messages (which carry a feeling, as users' words do) said by the hibari voice. Prints
+figures, never fails on time.
 
 Rows are the server's `reply_end` timings (ms from the end of the input; stage rows are time spent in the stage):
 `ack_text` / `ack_media` when the first reaction (agent.acknowledgement) went out as text and as its first media
@@ -51,9 +52,21 @@ MESSAGES = (
 )
 
 
-async def run_turns(url: str, n: int) -> dict[str, list[TurnResult]]:
+def voiced_messages() -> list[bytes]:
+    """MESSAGES said by the hibari voice (not the avatar's), as 16 kHz PCM16 (what a microphone would send)."""
+    from compose.engines import load_synthesizer
+    from compose.models import HIBARI_VOICE
+    from core.emotion import EmotionState
+    from speech.audio import resample
+
+    voice = load_synthesizer("hibari", HIBARI_VOICE, threads=2)
+    said = [voice.synthesize(text, EmotionState.from_label("neutral", 0.0)) for text in MESSAGES]
+    return [resample(speech.pcm, speech.sample_rate, 16000).astype("<i2").tobytes() for speech in said]
+
+
+async def run_turns(url: str, n: int, voiced: bool = False) -> dict[str, list[TurnResult]]:
     """`n` text turns and `n` audio turns, each on a fresh connection (no history growth between runs)."""
-    clips = sorted(LIBRIVOX.glob("*.wav"))
+    clips = voiced_messages() if voiced else [clip_pcm(path) for path in sorted(LIBRIVOX.glob("*.wav"))]
     results: dict[str, list[TurnResult]] = {"text": [], "audio": []}
     ws_url = url.replace("http://", "ws://").rstrip("/") + "/ws"
     async with aiohttp.ClientSession() as http:
@@ -64,7 +77,7 @@ async def run_turns(url: str, n: int) -> dict[str, list[TurnResult]]:
                     if kind == "text":
                         result = await text_turn(ws, MESSAGES[i % len(MESSAGES)])
                     else:
-                        result = await audio_turn(ws, clip_pcm(clips[i % len(clips)]))
+                        result = await audio_turn(ws, clips[i % len(clips)])
                 errors = result.of_type("error")
                 status = f"error {errors[0]['code']}: {errors[0]['message']}" if errors else _source(result)
                 print(f"  {kind} turn {i + 1}/{n}: {status}", flush=True)
@@ -110,6 +123,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="a running server (default: start one)")
     parser.add_argument("-n", type=int, default=3, help="turns of each kind (default 3)")
+    parser.add_argument("--voiced", action="store_true", help="audio turns say the text messages (hibari voice)")
     args = parser.parse_args()
     server: ServerProcess | None = None
     url = args.url
@@ -121,10 +135,12 @@ def main() -> None:
         try:
             print(f"server: {url}", flush=True)
             before = os.getloadavg()[0]
-            results = asyncio.run(run_turns(url, args.n))
+            results = asyncio.run(run_turns(url, args.n, args.voiced))
             report(results)
-            print(f"machine: {os.cpu_count()} CPUs, load average (1 min) {before:.1f} before the turns, "
-                  f"{os.getloadavg()[0]:.1f} after")
+            print(
+                f"machine: {os.cpu_count()} CPUs, load average (1 min) {before:.1f} before the turns, "
+                f"{os.getloadavg()[0]:.1f} after"
+            )
         finally:
             if server is not None:
                 server.stop()
