@@ -76,7 +76,7 @@ class LlmSettings(_Section):
 class AsrSettings(_Section):
     model: str = "whisper-base"
     threads: int = Field(2, ge=1)
-    language: str = ""
+    language: str = "en"  # "" detects: 0.7 s of a 1.5 s transcription on 2 cores, for a pipeline that is English anyway
     beam_size: int = Field(1, ge=1)
     voice_affect: bool = True  # read how spoken turns sound (pitch, loudness, rate) and fuse it with the words
 
