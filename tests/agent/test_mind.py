@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from agent.base import ChatMessage
-from agent.mind import Conversation, Mind, SafetyPlan, TurnContext
+from agent.mind import Conversation, Mind, Reply, SafetyPlan, TurnContext
 from agent.perception.smoothing import smooth
 from core.emotion import EmotionState
 
@@ -187,3 +187,18 @@ def test_a_replacement_after_spoken_words_stays_within_the_sentence_limit() -> N
     short = Scripted(["Yay! Great news."], ["Yay, cheer up!"], max_sentences=1)
     turn = Mind(cheer_reader, choose).turn(short, "I am so sad")
     assert turn.sentences == ["I'm so sorry you're going through this."]
+
+
+def test_the_model_starts_after_the_opening_is_said_and_the_hook_has_run() -> None:
+    events: list[str] = []
+
+    def generate(said: str) -> tuple[Iterator[str], None]:
+        events.append(f"model told {said!r}")
+        return iter(["More."]), None
+
+    reply = Reply("model", generate, opening="I'm sorry.", before_model=lambda: events.append("hook"))
+    events.extend(reply)
+    assert events == ["I'm sorry.", "hook", "model told \"I'm sorry.\"", "More."]
+    events.clear()
+    events.extend(Reply("model", generate, before_model=lambda: events.append("hook")))  # no opening: no wait
+    assert events == ["model told ''", "More."]

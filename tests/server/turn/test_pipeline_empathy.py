@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from agent.acknowledgement import Acknowledger
+from agent.base import ChatMessage
 from agent.empathy.chain import EmpathyChain
 from agent.memory import SummaryMemory
 from agent.prompts import PromptLibrary
@@ -101,6 +103,23 @@ async def test_the_acknowledgement_is_timed_apart_from_the_models_words(store: C
     timings = sink.messages[-1].timings_ms
     assert timings["ack_text"] == timings["first_text"] <= timings["ack_media"] <= timings["model_media"]
     assert timings["first_media"] <= timings["ack_media"]
+
+
+async def test_the_model_starts_once_the_first_reactions_video_is_out(store: ConversationStore) -> None:
+    sink = RecordingSink()
+    media_before_the_model: list[int] = []
+
+    class Watching(PlanModel):
+        def stream(
+            self, messages: list[ChatMessage], max_tokens: int, temperature: float, json_schema: Any = None
+        ) -> Iterator[str]:
+            media_before_the_model.append(sum(1 for m in sink.messages if m.type == "media"))
+            return super().stream(messages, max_tokens, temperature, json_schema)
+
+    pipeline = make_pipeline(store, responder=chain(Watching(PLAN)), acknowledger=Acknowledger())
+    await pipeline.run(turn("I feel sad today"), sink, asyncio.Event())
+    assert media_before_the_model and media_before_the_model[0] >= 1
+    assert sink.messages[-1].timings_ms["ack_media"] <= sink.messages[-1].timings_ms["model_media"]
 
 
 async def test_without_an_acknowledgement_the_model_opens(store: ConversationStore) -> None:
