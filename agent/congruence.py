@@ -38,9 +38,7 @@ class CheerMarkers:
     """Tells whether a sentence celebrates, jokes, looks on the bright side or exclaims (prompts/cheer_markers.txt)."""
 
     def __init__(self, prompts: PromptLibrary | None = None, name: str = "cheer_markers") -> None:
-        lines = (prompts or PromptLibrary()).load(name).splitlines()
-        markers = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
-        self.pattern = re.compile("|".join(markers), re.IGNORECASE)
+        self.pattern = re.compile("|".join((prompts or PromptLibrary()).entries(name)), re.IGNORECASE)
 
     def cheers(self, sentence: str) -> bool:
         """True when `sentence` holds a cheer marker or ends with an exclamation mark."""

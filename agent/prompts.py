@@ -46,6 +46,11 @@ class PromptLibrary:
         except ValueError as error:  # a stray `$` in the template file
             raise PromptError(f"prompt template {name!r} is malformed ({error}); write a literal $ as $$") from None
 
+    def entries(self, name: str) -> list[str]:
+        """A list file: its lines, stripped; blank lines and lines starting with `#` are skipped."""
+        stripped = (line.strip() for line in self.load(name).splitlines())
+        return [line for line in stripped if line and not line.startswith("#")]
+
     def phrases(self, name: str) -> dict[str, str]:
         """A phrase file: `key = phrase` lines; blank lines and lines starting with `#` are skipped."""
         entries: dict[str, str] = {}

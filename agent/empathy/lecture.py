@@ -20,8 +20,7 @@ class LectureGuard:
     """Tells whether a sentence lectures, by the openers in a prompt file (one regular expression a line)."""
 
     def __init__(self, prompts: PromptLibrary | None = None, name: str = "lecture_openers") -> None:
-        lines = (prompts or PromptLibrary()).load(name).splitlines()
-        openers = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+        openers = (prompts or PromptLibrary()).entries(name)
         self.pattern = re.compile(r"^\W*" + _FILLER + "(?:" + "|".join(openers) + ")", re.IGNORECASE)
 
     def lectures(self, sentence: str) -> bool:

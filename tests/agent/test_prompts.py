@@ -40,3 +40,8 @@ def test_phrases(tmp_path: Path):
     assert library.phrases("p") == {"a": "one thing", "b": "two"}
     with pytest.raises(PromptError, match="no entry 'c'"):
         library.phrase("p", "c")
+
+
+def test_entries_are_the_lines_without_blanks_and_comments(tmp_path: Path) -> None:
+    (tmp_path / "list.txt").write_text("# a comment\n  first  \n\n   # indented comment\nsecond\n", encoding="utf-8")
+    assert PromptLibrary(tmp_path).entries("list") == ["first", "second"]
