@@ -69,6 +69,9 @@ class EmpathyTurn:
     already_said: str = ""  # the first reaction, said before this reply
     repeated: list[str] = field(default_factory=list)  # sentences not spoken because they repeat `already_said`
 
+    def __post_init__(self) -> None:
+        self._said = split_sentences(self.already_said)
+
     @property
     def schema_valid(self) -> bool:
         return self.plan is not None and self.plan.source == "model"
@@ -88,8 +91,16 @@ class EmpathyTurn:
         chain.last_plan = self.plan
         yield from split_sentences(self.plan.response, chain.max_sentences)
 
-    def _repeats(self, sentence: str) -> bool:
-        return any(same_words(sentence, said) for said in split_sentences(self.already_said))
+    def _held_back(self, sentence: str) -> bool:
+        """Whether `sentence` is not spoken (and recorded why): a lecture, which the guard stops (the model's next
+        sentence takes its place), or a repeat of the first reaction, which small models copy from the prompt."""
+        if self.chain.guard.lectures(sentence):
+            self.unsaid.append(sentence)
+            return True
+        if any(same_words(sentence, said) for said in self._said):
+            self.repeated.append(sentence)
+            return True
+        return False
 
     def _attempt(self, spoken: list[str]) -> Iterator[str]:
         """One model call; raises PlanError (before speaking) when the output breaks the schema."""
@@ -108,11 +119,7 @@ class EmpathyTurn:
                     check_fields(fields.values, require_response=False)  # nothing is spoken from a broken plan
                     checked = True
                 for sentence in splitter.feed(text):
-                    if chain.guard.lectures(sentence):
-                        self.unsaid.append(sentence)  # the model's next sentence takes its place
-                        continue
-                    if self._repeats(sentence):  # small models copy the first reaction they were told of
-                        self.repeated.append(sentence)
+                    if self._held_back(sentence):
                         continue
                     if not chain.length.admits(spoken, sentence):  # past the persona's word limit
                         capped = True
@@ -130,14 +137,14 @@ class EmpathyTurn:
                 close()
         # A response cut off by max_tokens ends mid-sentence: drop that fragment unless nothing else was said.
         if not capped and (fields.done or not spoken):
-            rest = splitter.flush()
-            self.unsaid.extend(s for s in rest if chain.guard.lectures(s))
-            self.repeated.extend(s for s in rest if self._repeats(s))
-            for sentence in [s for s in rest if not (chain.guard.lectures(s) or self._repeats(s))]:
-                if not chain.length.admits(spoken, sentence):
-                    break
-                spoken.append(sentence)
-                yield sentence
+            full = False  # once a sentence is past the limit nothing after it is said; the rest is still recorded
+            for sentence in splitter.flush():
+                if self._held_back(sentence):
+                    continue
+                full = full or not chain.length.admits(spoken, sentence)
+                if not full:
+                    spoken.append(sentence)
+                    yield sentence
         if not checked:
             # The response never started: the output is not the schema's object (or was cut off before it).
             parse_plan("".join(raw))  # raises PlanError with the reason
