@@ -16,14 +16,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from agent.base import ChatMessage
-from agent.empathy.chain import EmpathyChain
 from agent.llm.openai_http import LlmHttpError, OpenAiHttpLlm
 from agent.prompt_budget import estimate_tokens
-from agent.prompts import PromptLibrary
-from core.emotion import EmotionState
+from tests.agent.llm import openai_contract as contract
 
-HI = [ChatMessage("user", "Say hello.")]
+HI = contract.HI
 
 
 def _free_port() -> int:
@@ -60,44 +57,24 @@ def llama_server() -> Iterator[str]:
 
 @pytest.mark.models
 def test_streams_a_reply_from_a_real_server(llama_server: str):
-    model = OpenAiHttpLlm(llama_server, "smollm2")
-    pieces = list(model.stream(HI, 16, 0.0))
-    assert len(pieces) > 1 and "".join(pieces).strip()
+    contract.check_streams_a_reply(OpenAiHttpLlm(llama_server, "smollm2"), 16)
 
 
 @pytest.mark.models
 def test_json_schema_constrains_the_output(llama_server: str):
-    schema = {
-        "type": "object",
-        "properties": {
-            "mood": {"type": "string", "enum": ["calm", "sad"]},
-            "note": {"type": "string", "maxLength": 20},
-        },
-        "required": ["mood", "note"],
-    }
-    text = OpenAiHttpLlm(llama_server, "smollm2").complete(HI, 60, 0.7, json_schema=schema)
-    data = json.loads(text)
-    assert data["mood"] in ("calm", "sad") and len(data["note"]) <= 20
+    contract.check_json_schema_constrains_the_output(OpenAiHttpLlm(llama_server, "smollm2"))
 
 
 @pytest.mark.models
 def test_the_chain_of_empathy_runs_over_http(llama_server: str):
-    chain = EmpathyChain(OpenAiHttpLlm(llama_server, "smollm2"), PromptLibrary().load("persona_default"))
-    grief = EmotionState.from_label("sadness", 0.9)
-    turn = chain.turn("My dog died.", grief, EmotionState.from_label("sadness", 0.4), [])
-    sentences = list(turn)
-    # The server's JSON-schema response_format held the model to the plan: its own plan, not the fallback.
-    assert turn.schema_valid and turn.plan is not None, (turn.errors, turn.raw)
-    assert turn.plan.response == " ".join(sentences) and turn.plan.reply_emotion in ("neutral", "sadness")
+    model = OpenAiHttpLlm(llama_server, "smollm2")
+    turn, _ = contract.check_the_chain_of_empathy_follows_its_plan(model, "My dog died.")
+    assert turn.plan is not None and turn.plan.reply_emotion in ("neutral", "sadness")
 
 
 @pytest.mark.models
 def test_closing_the_stream_early_leaves_the_server_usable(llama_server: str):
-    model = OpenAiHttpLlm(llama_server, "smollm2")
-    stream = model.stream(HI, 200, 0.7)
-    next(stream)
-    stream.close()
-    assert model.complete(HI, 8, 0.0)
+    contract.check_closing_the_stream_early_leaves_the_server_usable(OpenAiHttpLlm(llama_server, "smollm2"))
 
 
 def test_a_server_that_is_down_gives_a_clear_error():
@@ -171,8 +148,7 @@ def test_a_plain_json_answer_is_accepted():
 @pytest.mark.models
 def test_tokens_are_counted_by_the_servers_tokenizer(llama_server: str):
     model = OpenAiHttpLlm(llama_server, "smollm2")
-    text = "I lost my job today and I do not know what to tell my family."
-    assert 0 < model.count_tokens(text) < estimate_tokens(text) // 2  # a real tokenizer: ~4 characters a token
+    contract.check_tokens_are_counted_by_the_servers_tokenizer(model)
     assert model.count_tokens("\U0001f600" * 100) == 300  # SmolLM2 spells this emoji in three byte tokens
 
 
