@@ -11,13 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from agent.base import ChatMessage, ChatModel
+from agent.feelings import FeelingWords
 from agent.prompt_budget import PromptBudget
-from agent.prompts import PromptError, PromptLibrary
+from agent.prompts import PromptLibrary
 from agent.sentences import ReplyLength, SentenceSplitter
 from core.emotion import EmotionState
-
-# Intensity thresholds for the words "a little" / "quite" / "very" in the turn note.
-_DEGREES = ((0.35, "low"), (0.7, "medium"))
 
 
 class Responder:
@@ -62,7 +60,7 @@ class Responder:
         # Fail at start-up, not mid-conversation, when a template is missing.
         self.prompts.load(turn_template)
         self.prompts.load(fallback_template)
-        self._phrases = self.prompts.phrases(feelings)
+        self._feelings = FeelingWords(self.prompts, feelings)
 
     def warm_up(self) -> None:
         """Process the system prompt once (one generated token) so the first real turn finds it in the prompt
@@ -76,8 +74,8 @@ class Responder:
         content = self.prompts.render(
             self.turn_template,
             user_text=user_text.strip(),
-            user_feeling=self._describe_user(user_emotion),
-            reply_feeling=self._phrase(f"reply.{agent_emotion.label}"),
+            user_feeling=self._feelings.user(user_emotion.label, user_emotion.intensity),
+            reply_feeling=self._feelings.reply(agent_emotion.label),
             user_emotion=user_emotion.label,
             agent_emotion=agent_emotion.label,
         )
@@ -144,15 +142,3 @@ class Responder:
             yield sentence
         if not said:
             yield self.prompts.render(self.fallback_template)
-
-    def _describe_user(self, emotion: EmotionState) -> str:
-        feeling = self._phrase(f"user.{emotion.label}")
-        if emotion.label == "neutral":
-            return feeling
-        degree = next((name for limit, name in _DEGREES if emotion.intensity < limit), "high")
-        return f"{self._phrase(f'degree.{degree}')} {feeling}"
-
-    def _phrase(self, key: str) -> str:
-        if key not in self._phrases:
-            raise PromptError(f"phrase file {self.feelings!r} has no entry {key!r}; add a line `{key} = ...`")
-        return self._phrases[key]

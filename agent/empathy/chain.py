@@ -24,6 +24,7 @@ from agent.empathy.json_stream import JsonFieldStream
 from agent.empathy.lecture import LectureGuard
 from agent.empathy.schema import FIELDS, STRATEGIES, EmpathyPlan, PlanError, check_fields, parse_plan, plan_schema
 from agent.empathy.strategy import suggest_strategy
+from agent.feelings import FeelingWords
 from agent.prompt_budget import PromptBudget
 from agent.prompts import PromptError, PromptLibrary
 from agent.reply_emotion import allowed_reply_emotions, clamp_reply_emotion, effective_label
@@ -31,7 +32,6 @@ from agent.sentences import ReplyLength, SentenceSplitter, same_words, split_sen
 from core.emotion import BASIC_EMOTIONS, EmotionState
 
 LENSES: tuple[str, ...] = ("cbt", "dbt", "person_centred", "reality")
-_DEGREES = ((0.35, "low"), (0.7, "medium"))
 
 
 class StructuredChatModel(Protocol):
@@ -220,7 +220,7 @@ class EmpathyChain:
             examples=self.prompts.load(f"empathy_examples_{lens}"),
         )
         self.prompts.load("empathy_turn")
-        self._feelings = self.prompts.phrases("feelings_default")
+        self._feelings = FeelingWords(self.prompts)
         self._notes = self.prompts.phrases("empathy_notes")
         self._fallback = self.prompts.phrases("empathy_fallback")
 
@@ -312,10 +312,10 @@ class EmpathyChain:
         content = self.prompts.render(
             "empathy_turn",
             user_text=user_text.strip(),
-            user_feeling=self._describe(user_emotion, label),
+            user_feeling=self._feelings.user(label, user_emotion.intensity),
             user_emotion=label,
             reply_emotion=agent_emotion.label,
-            reply_feeling=self._phrase(self._feelings, f"reply.{agent_emotion.label}"),
+            reply_feeling=self._feelings.reply(agent_emotion.label),
             mismatch=" " + self._phrase(self._notes, "mismatch") if mismatch else "",
             memory=" " + Template(self._phrase(self._notes, "memory")).safe_substitute(summary=summary.strip())
             if summary.strip()
@@ -359,13 +359,6 @@ class EmpathyChain:
         while recent and recent[0].role != "user":  # a leading assistant turn confuses some chat templates
             recent = recent[1:]
         return recent
-
-    def _describe(self, emotion: EmotionState, label: str) -> str:
-        feeling = self._phrase(self._feelings, f"user.{label}")
-        if label == "neutral":
-            return feeling
-        degree = next((name for limit, name in _DEGREES if emotion.intensity < limit), "high")
-        return f"{self._phrase(self._feelings, f'degree.{degree}')} {feeling}"
 
     @staticmethod
     def _phrase(phrases: dict[str, str], key: str) -> str:
