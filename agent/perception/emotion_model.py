@@ -1,5 +1,9 @@
 """The trained text-emotion model: MiniLM's top layers fine-tuned on GoEmotions, a linear read-out, a temperature.
 
+The same kind of reader, with other labels, is the crisis detector's learned part (agent.safety.semantic): both are
+"MiniLM's lower layers, then fine-tuned copies of the top ones, mean pooling and a linear read-out", so both use
+`EmotionModel` and its array format (`model_arrays` / `model_from_arrays`).
+
 How it runs: the shared MiniLM encoder computes the token states up to `start_layer` (the frozen lower layers);
 this model continues through its own fine-tuned copies of the remaining layers, mean-pools the tokens and reads
 seven logits; dividing them by the fitted temperature calibrates the softmax. All in numpy (no torch).
@@ -61,13 +65,22 @@ class EmotionModel:
     heads: int
     eps: float
 
-    def logits(self, states: Floats) -> Floats:
-        """Uncalibrated class scores of one text from its token states after `start_layer` layers."""
+    def pooled(self, states: Floats) -> Floats:
+        """The mean over tokens of one text's states after the fine-tuned layers (what the read-out sees)."""
         x = np.asarray(states, dtype=np.float32)
         for weights in self.layers:
             x = bert_layer(x, weights, "", self.heads, self.eps)
-        scores: Floats = x.mean(0) @ self.head_weight.T + self.head_bias
+        mean: Floats = x.mean(0)
+        return mean
+
+    def read_out(self, pooled: Floats) -> Floats:
+        """Uncalibrated class scores from `pooled` states."""
+        scores: Floats = pooled @ self.head_weight.T + self.head_bias
         return scores
+
+    def logits(self, states: Floats) -> Floats:
+        """Uncalibrated class scores of one text from its token states after `start_layer` layers."""
+        return self.read_out(self.pooled(states))
 
     def probabilities(self, states: Floats) -> npt.NDArray[np.float64]:
         """Calibrated class probabilities (softmax of logits / temperature), in `labels` order."""
@@ -97,29 +110,37 @@ def load_emotion_model(path: Path = WEIGHTS, checksum_file: Path = WEIGHTS_SHA25
             arrays = {name: data[name] for name in data.files}
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise EmotionModelError(f"cannot read the emotion model {path} ({exc}): {_RETRAIN}") from None
+    return model_from_arrays(arrays, f"the emotion model {path}", _RETRAIN)
+
+
+def model_from_arrays(arrays: dict[str, npt.NDArray[Any]], what: str, fix: str) -> EmotionModel:
+    """The reader stored in `arrays` (as `model_arrays` wrote them); EmotionModelError naming `what` and `fix`."""
     if int(arrays.get("format", -1)) != FORMAT:
-        raise EmotionModelError(
-            f"the emotion model {path} has format {arrays.get('format')}, expected {FORMAT}: {_RETRAIN}"
+        raise EmotionModelError(f"{what} has format {arrays.get('format')}, expected {FORMAT}: {fix}")
+    try:
+        start, count = int(arrays["start_layer"]), int(arrays["layer_count"])
+        layers = []
+        for index in range(start, start + count):
+            prefix = f"layer.{index}."
+            layers.append(
+                {k.removeprefix(prefix): v.astype(np.float32) for k, v in arrays.items() if k.startswith(prefix)}
+            )
+        return EmotionModel(
+            labels=tuple(str(label) for label in arrays["labels"]),
+            start_layer=start,
+            layers=tuple(layers),
+            head_weight=arrays["head.weight"].astype(np.float32),
+            head_bias=arrays["head.bias"].astype(np.float32),
+            temperature=float(arrays["temperature"]),
+            heads=int(arrays["heads"]),
+            eps=float(arrays["eps"]),
         )
-    start, count = int(arrays["start_layer"]), int(arrays["layer_count"])
-    layers = []
-    for index in range(start, start + count):
-        prefix = f"layer.{index}."
-        layers.append({k.removeprefix(prefix): v.astype(np.float32) for k, v in arrays.items() if k.startswith(prefix)})
-    return EmotionModel(
-        labels=tuple(str(label) for label in arrays["labels"]),
-        start_layer=start,
-        layers=tuple(layers),
-        head_weight=arrays["head.weight"].astype(np.float32),
-        head_bias=arrays["head.bias"].astype(np.float32),
-        temperature=float(arrays["temperature"]),
-        heads=int(arrays["heads"]),
-        eps=float(arrays["eps"]),
-    )
+    except (KeyError, ValueError) as exc:
+        raise EmotionModelError(f"{what} lacks or garbles {exc}: {fix}") from None
 
 
-def save_emotion_model(model: EmotionModel, path: Path, checksum_file: Path) -> str:
-    """Write the weights (float16 matrices) and their checksum file; returns the sha256."""
+def model_arrays(model: EmotionModel) -> dict[str, npt.NDArray[Any]]:
+    """The reader as named arrays (layer matrices in float16), for an .npz that may hold more beside it."""
     arrays: dict[str, npt.NDArray[Any]] = {
         "format": np.array(FORMAT),
         "labels": np.array(model.labels),
@@ -134,9 +155,14 @@ def save_emotion_model(model: EmotionModel, path: Path, checksum_file: Path) -> 
     for offset, weights in enumerate(model.layers):
         for name, value in weights.items():
             arrays[f"layer.{model.start_layer + offset}.{name}"] = value.astype(np.float16)
+    return arrays
+
+
+def save_emotion_model(model: EmotionModel, path: Path, checksum_file: Path) -> str:
+    """Write the weights (float16 matrices) and their checksum file; returns the sha256."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as fh:
-        np.savez_compressed(fh, **arrays)
+        np.savez_compressed(fh, **model_arrays(model))
     digest = sha256_of(path)
     Path(checksum_file).write_text(f"{digest}  {Path(path).name}\n", encoding="utf-8")
     return digest

@@ -1,7 +1,8 @@
 """The crisis screen: messages about suicide, self-harm, abuse or a medical emergency bypass free generation.
 
-`rules` (transparent regular expressions from prompts/safety_patterns.txt) and `semantic` (a detector learned
-over MiniLM sentence embeddings and n-grams, for indirect language) feed `screen.SafetyScreen`.
+`rules` (transparent regular expressions from prompts/safety_patterns.txt) and `semantic` (MiniLM's top layers
+fine-tuned as a crisis detector, for indirect language, slang and misspellings) feed `screen.SafetyScreen`;
+`examples` reads the labelled lines it is fitted and measured on.
 """
 
 from agent.safety.screen import SafetyScreen

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from agent.safety.fit import LabelledText
+from agent.safety.examples import LabelledText
 from agent.safety.verdict import CATEGORIES, SafetyVerdict
 
 

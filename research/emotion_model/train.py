@@ -37,10 +37,12 @@ def soft_targets(rows: list[LabelledText]) -> npt.NDArray[np.float32]:
     return y
 
 
-def to_emotion_model(model: TopModel, minilm: TorchMiniLm, temperature: float) -> EmotionModel:
-    """The trained torch model as the numpy reader's weights."""
+def to_emotion_model(
+    model: TopModel, minilm: TorchMiniLm, temperature: float, labels: tuple[str, ...] = BASIC_EMOTIONS
+) -> EmotionModel:
+    """The trained torch model as the numpy reader's weights (`labels`: its read-out's classes, in order)."""
     return EmotionModel(
-        labels=BASIC_EMOTIONS,
+        labels=labels,
         start_layer=model.start,
         layers=tuple(layer.to_numpy("") for layer in model.bert_layers()),
         head_weight=model.head.weight.detach().numpy().copy(),

@@ -10,7 +10,7 @@ import pytest
 
 from agent.safety import CATEGORIES, SafetyScreen, SemanticDetector, load_crisis_model
 from agent.safety.evaluation import ScreenReport, evaluate
-from agent.safety.fit import load_labelled
+from agent.safety.examples import load_labelled
 from agent.safety.semantic import TRAINING_SET
 
 TEST_SPLIT = Path(__file__).resolve().parents[2] / "data" / "crisis_test.jsonl"
@@ -46,8 +46,8 @@ def report(screen: SafetyScreen) -> ScreenReport:
 @pytest.mark.models
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 13 targets not reached yet: measured recall 89.1 % (suicide 88.2 %, self-harm 86.8 %, abuse 90.5 %, "
-    "medical 90.7 %) at 1.4 % false alarms; strict, so meeting them fails this marker and it must be removed",
+    reason="issue 13 targets not reached yet: measured recall 94.3 % (suicide 90.2 %, self-harm 92.1 %, abuse 100 %, "
+    "medical 95.3 %) at 1.4 % false alarms; strict, so meeting them fails this marker and it must be removed",
 )
 def test_recall_and_false_alarms_on_the_held_out_split_meet_the_targets(report: ScreenReport):
     missed = [f"{e.label}: {e.text}" for e in report.missed]
@@ -60,8 +60,8 @@ def test_recall_and_false_alarms_on_the_held_out_split_meet_the_targets(report: 
 def test_the_held_out_figures_do_not_fall_below_what_was_measured(report: ScreenReport):
     """A regression floor a little under the measured figures (see the xfail above for the targets)."""
     alarms = [e.text for e, _ in report.false_alarm_texts]
-    assert report.overall_recall >= 0.88, ([f"{e.label}: {e.text}" for e in report.missed], report.recall)
-    assert min(report.recall.values()) >= 0.85, report.recall
+    assert report.overall_recall >= 0.92, ([f"{e.label}: {e.text}" for e in report.missed], report.recall)
+    assert min(report.recall.values()) >= 0.88, report.recall
     assert report.false_alarms <= FALSE_ALARM_TARGET, alarms
     assert report.right_category >= 0.9
 

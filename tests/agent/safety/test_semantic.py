@@ -4,18 +4,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import sparse
 
 from agent.safety import CrisisModelError, SafetyScreen, SemanticDetector, load_crisis_model
-from agent.safety.fit import fit_softmax
-from agent.safety.ngrams import ngram_features
 from agent.safety.semantic import (
+    LABELS,
     MODEL_FILE,
     MODEL_SHA256,
     TRAINING_SET,
     CrisisModel,
     file_sha256,
-    pooled_layers,
     split_pieces,
 )
 
@@ -23,9 +20,10 @@ from agent.safety.semantic import (
 def test_the_shipped_weights_match_their_pin_and_the_training_file():
     model = load_crisis_model()  # verifies MODEL_SHA256
     assert file_sha256(MODEL_FILE) == MODEL_SHA256
-    # Editing the training examples without refitting (python -m agent.safety.fit) leaves a stale model.
+    # Editing the training examples without refitting (python -m research.crisis_model.train) leaves a stale model.
     assert model.train_sha256 == file_sha256(TRAINING_SET)
     assert 0.0 < model.threshold < 1.0
+    assert model.reader.labels == LABELS and model.reader.start_layer + len(model.reader.layers) == 6
     assert len(model.examples) == len(model.example_labels) == model.example_embeddings.shape[0] >= 150
 
 
@@ -49,20 +47,24 @@ def test_missing_corrupt_and_foreign_weights_raise(tmp_path: Path):
 def test_a_saved_model_loads_back(tmp_path: Path):
     model = load_crisis_model()
     copy = CrisisModel(
-        model.weights,
-        model.bias,
-        model.embedding_gain,
-        model.ngram_dimension,
-        0.5,
-        model.examples[:3],
-        model.example_labels[:3],
-        model.example_embeddings[:3],
-        "abc",
+        model.reader, 0.5, model.examples[:3], model.example_labels[:3], model.example_embeddings[:3], "abc"
     )
     digest = copy.save(tmp_path / "m.npz")
     back = load_crisis_model(tmp_path / "m.npz", sha256=digest)
     assert back.threshold == 0.5 and back.examples == model.examples[:3] and back.train_sha256 == "abc"
-    np.testing.assert_allclose(back.weights, model.weights)
+    np.testing.assert_array_equal(back.reader.head_weight, model.reader.head_weight)
+    for mine, theirs in zip(back.reader.layers, model.reader.layers, strict=True):
+        assert mine.keys() == theirs.keys() and all(np.array_equal(mine[k], theirs[k]) for k in mine)
+
+
+def test_examples_that_do_not_match_their_embeddings_are_refused(tmp_path: Path):
+    model = load_crisis_model()
+    broken = CrisisModel(
+        model.reader, 0.5, model.examples[:3], model.example_labels[:3], model.example_embeddings[:2], ""
+    )
+    digest = broken.save(tmp_path / "m.npz")
+    with pytest.raises(CrisisModelError, match="do not match"):
+        load_crisis_model(tmp_path / "m.npz", sha256=digest)
 
 
 def test_long_messages_are_read_whole_and_by_sentence():
@@ -81,32 +83,12 @@ class _WrongEncoder:
     def token_states(self, text: str, layers: int | None = None) -> np.ndarray:
         return np.ones((3, self._width), dtype=np.float32)
 
-    def run_layers(self, x: np.ndarray, start: int, stop: int) -> np.ndarray:
-        return x
-
 
 def test_weights_for_another_encoder_are_refused():
     with pytest.raises(CrisisModelError, match="layers"):
         SemanticDetector(_WrongEncoder(12, 384), load_crisis_model())
-    with pytest.raises(CrisisModelError, match="embedding features"):
+    with pytest.raises(CrisisModelError, match="wide"):
         SemanticDetector(_WrongEncoder(6, 768), load_crisis_model())
-
-
-def test_a_sparse_fit_equals_the_dense_one():
-    rng = np.random.default_rng(3)
-    x = rng.normal(size=(60, 8)) * (rng.random((60, 8)) < 0.3)  # mostly zeros, like the n-gram columns
-    y = rng.integers(0, 5, size=60)
-    dense_w, dense_b = fit_softmax(x, y, l2=0.1)
-    sparse_w, sparse_b = fit_softmax(sparse.csr_matrix(x), y, l2=0.1)
-    np.testing.assert_allclose(sparse_w, dense_w, atol=1e-4)
-    np.testing.assert_allclose(sparse_b, dense_b, atol=1e-4)
-    assert np.abs(dense_w).max() > 0.1  # it learned something, so the comparison means something
-
-
-def test_ngrams_tie_misspellings_to_their_word():
-    rows = ngram_features(["i want to kill myself", "i want to kil myslef", "what a lovely day at the beach"])
-    assert np.allclose(np.linalg.norm(rows, axis=1), 1.0)
-    assert rows[0] @ rows[1] > 0.4 > rows[0] @ rows[2]
 
 
 @pytest.fixture(scope="module")
@@ -120,17 +102,12 @@ def screen() -> SafetyScreen:
 
 
 @pytest.mark.models
-def test_the_pooled_last_layer_is_the_sentence_embedding():
-    from agent.perception.minilm import MiniLmEncoder
-    from core.provision import model_dir
-
-    encoder = MiniLmEncoder(model_dir("minilm-l6"))
-    texts = ["I can't see a way forward", "lovely weather today"]
-    pooled = pooled_layers(encoder, texts, (4, 5, 6))
-    assert pooled.shape == (2, 3, 384)
-    np.testing.assert_allclose(pooled[:, -1], encoder.encode(texts), atol=1e-5)
-    np.testing.assert_allclose(np.linalg.norm(pooled, axis=2), 1.0, atol=1e-5)
-    assert float(pooled[0, 0] @ pooled[0, 2]) < 0.99  # the middle layers carry something the last does not
+def test_a_training_example_is_matched_to_itself(screen: SafetyScreen):
+    """The stored example embeddings are what the live path computes (same layers, same pooling)."""
+    single = [t for t in load_crisis_model().examples if split_pieces(t) == [t]]  # read whole, not by sentence
+    for text in (single[0], single[len(single) // 2], single[-1]):
+        reading = screen.read(text)
+        assert reading is not None and reading.nearest == text and reading.similarity > 0.99
 
 
 @pytest.mark.models

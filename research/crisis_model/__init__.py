@@ -1,0 +1,1 @@
+"""Training the crisis detector's fine-tuned reader (needs torch; the product runs the result in numpy)."""

@@ -1,0 +1,79 @@
+"""Fitting the crisis detector: the threshold rule, the folds, and a small real fit that the product can load."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agent.safety import SafetyScreen, SemanticDetector, load_crisis_model
+from agent.safety.semantic import LABELS, file_sha256
+from research.crisis_model.train import choose_threshold, main, stratified_folds, training_rows
+
+
+def test_the_threshold_is_the_lowest_within_the_false_alarm_budget():
+    scores = np.array([0.9, 0.8, 0.3, 0.6, 0.2, 0.1])
+    crisis = np.array([True, True, True, False, False, False])
+    ruled = np.zeros(6, dtype=bool)
+    assert choose_threshold(scores, crisis, ruled, 0.34) == pytest.approx(0.3)  # one of three negatives may pass
+    assert choose_threshold(scores, crisis, ruled, 0.0) == pytest.approx(0.8)  # none may: above 0.6
+    ruled[4] = True  # the rules already flag a negative: the detector's budget shrinks
+    assert choose_threshold(scores, crisis, ruled, 0.34) == pytest.approx(0.8)
+
+
+def test_folds_spread_every_label_and_hand_written_lines_are_repeated():
+    y = np.array([0] * 10 + [1] * 5 + [2] * 5)
+    folds = stratified_folds(y, 5)
+    for k in range(5):
+        assert sorted(y[folds == k].tolist()) == [0, 0, 1, 2]
+    written = np.array([True, False, True, False])
+    assert sorted(training_rows(np.arange(4), written, 3).tolist()) == [0, 0, 0, 1, 2, 2, 2, 3]
+
+
+def test_bad_arguments_are_refused_before_any_work(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    with pytest.raises(SystemExit):
+        main(["--goemotions", str(tmp_path)])
+    assert "train.tsv not found" in capsys.readouterr().err
+    (tmp_path / "train.tsv").write_text("ok\t27\tid\n", encoding="utf-8")
+    with pytest.raises(SystemExit):
+        main(["--goemotions", str(tmp_path), "--folds", "1"])
+    assert "at least 2" in capsys.readouterr().err
+
+
+@pytest.mark.models
+def test_a_small_fit_writes_a_model_the_screen_loads(tmp_path: Path):
+    lines = [
+        ("I want to end my life tonight", "suicide"),
+        ("I'm going to kill myself", "suicide"),
+        ("I cut my arms again last night", "self_harm"),
+        ("I burned myself on purpose", "self_harm"),
+        ("My husband hits me when he drinks", "abuse"),
+        ("He locks me in my room", "abuse"),
+        ("My dad collapsed and isn't breathing", "medical"),
+        ("She took a whole bottle of pills", "medical"),
+        ("This traffic is killing me", "none"),
+        ("I had a lovely walk by the river", "none"),
+        ("The exam was hard but fine", "none"),
+        ("We watched a film about a war", "none"),
+    ]
+    data = tmp_path / "crisis.jsonl"
+    data.write_text("".join(json.dumps({"text": t, "label": label}) + "\n" for t, label in lines), encoding="utf-8")
+    goemotions = tmp_path / "goemotions"
+    goemotions.mkdir()
+    comments = ["What a game last night", "Thanks for the tips", "I love this recipe", "That's hilarious"]
+    (goemotions / "train.tsv").write_text("".join(f"{c}\t27\tid{i}\n" for i, c in enumerate(comments)))
+    out = tmp_path / "crisis_model.npz"
+    argv = ["--goemotions", str(goemotions), "--data", str(data), "--out", str(out), "--everyday", "4"]
+    argv += ["--top-layers", "1", "--epochs", "1", "--folds", "2", "--cache-dir", str(tmp_path / "cache")]
+    assert main(argv) == 0
+
+    model = load_crisis_model(out, sha256=None)
+    assert model.reader.labels == LABELS and model.reader.start_layer == 5 and len(model.reader.layers) == 1
+    assert model.train_sha256 == file_sha256(data) and len(model.examples) == 8
+    assert 0.0 < model.threshold <= 1.0
+    from agent.perception.minilm import MiniLmEncoder
+    from core.provision import model_dir
+
+    screen = SafetyScreen(detector=SemanticDetector(MiniLmEncoder(model_dir("minilm-l6")), model))
+    reading = screen.read("I cut my arms again last night")
+    assert reading is not None and reading.nearest == "I cut my arms again last night"
