@@ -207,8 +207,9 @@ def _line(item: Judged) -> str:
     return f"{item.persona:6} {item.message:22} {item.emotion:8} {item.strategy:18} {item.source:8} {' '.join(flags)}"
 
 
-def _share(flags: Sequence[bool]) -> float:
-    return sum(flags) / len(flags) if flags else float("nan")
+def _share(flags: Sequence[bool]) -> str:
+    """The share of true flags as a percentage, "n/a" when there are none to count."""
+    return f"{sum(flags) / len(flags):6.1%}" if flags else "   n/a"
 
 
 def median_words(judged: Sequence[Judged]) -> float:
@@ -233,11 +234,11 @@ def _summary(name: str, judged: Sequence[Judged]) -> str:
     return (
         f"  {name:6} limit {verdicts[0].limit if verdicts else '-'} sentences, {len(judged)} replies, "
         f"median {statistics.median(i.seconds for i in judged) if judged else float('nan'):.0f} s/reply\n"
-        f"    detail reflected  {_share([v.detail for v in verdicts]):6.1%}  (target >= 80%)\n"
-        f"    feeling named     {_share([v.feeling for v in emotional]):6.1%}  ({len(emotional)} non-neutral)\n"
-        f"    lecturing         {_share([v.lecturing for v in verdicts]):6.1%}  (target <= 5%; the model "
-        f"lectured in {_share([bool(i.unsaid) for i in judged]):.1%} of replies before the chain's guard)\n"
-        f"    over-length       {_share([v.over_length for v in verdicts]):6.1%}  (target 0%)\n"
+        f"    detail reflected  {_share([v.detail for v in verdicts])}  (target >= 80%)\n"
+        f"    feeling named     {_share([v.feeling for v in emotional])}  ({len(emotional)} non-neutral)\n"
+        f"    lecturing         {_share([v.lecturing for v in verdicts])}  (target <= 5%; the model "
+        f"lectured in {_share([bool(i.unsaid) for i in judged]).strip()} of replies before the chain's guard)\n"
+        f"    over-length       {_share([v.over_length for v in verdicts])}  (target 0%)\n"
         f"    median words      {median_words(judged):6.1f}\n"
         f"    neutral-input valence: VADER {vader:+.3f}, perceiver {valence:+.3f} ({neutral} replies)\n"
         f"    strategies: {mix}; sources: {', '.join(f'{k} {n}' for k, n in sorted(sources.items()))}"
