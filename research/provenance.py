@@ -7,7 +7,6 @@ seeds and the command line.
 
 from __future__ import annotations
 
-import hashlib
 import platform
 import subprocess
 import sys
@@ -16,6 +15,8 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from core.provision import sha256_file
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 # Packages whose version can change a figure: the LLM runtime, numerics, the metric implementations, plotting.
@@ -43,11 +44,7 @@ def file_sha256(path: Path) -> str:
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
     if key not in _HASH_CACHE:
-        digest = hashlib.sha256()
-        with path.open("rb") as data:
-            for block in iter(lambda: data.read(1 << 20), b""):
-                digest.update(block)
-        _HASH_CACHE[key] = digest.hexdigest()
+        _HASH_CACHE[key] = sha256_file(path)
     return _HASH_CACHE[key]
 
 

@@ -15,7 +15,6 @@ Training: `python -m research.emotion_model.train` (docs/emotion_model.md).
 
 from __future__ import annotations
 
-import hashlib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from agent.perception.minilm import Floats, bert_layer
+from core.provision import sha256_file
 
 DATA = Path(__file__).with_name("data")
 WEIGHTS = DATA / "emotion_head.npz"
@@ -35,11 +35,6 @@ _RETRAIN = "reinstall Empathica, or retrain it with `python -m research.emotion_
 
 class EmotionModelError(RuntimeError):
     """The emotion model's weights are missing, corrupt or of an unknown format."""
-
-
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def expected_sha256(checksum_file: Path) -> str:
@@ -100,7 +95,7 @@ def load_emotion_model(path: Path = WEIGHTS, checksum_file: Path = WEIGHTS_SHA25
     path = Path(path)
     if not path.is_file():
         raise EmotionModelError(f"the emotion model {path} is missing: {_RETRAIN}")
-    want, got = expected_sha256(checksum_file), sha256_of(path)
+    want, got = expected_sha256(checksum_file), sha256_file(path)
     if got != want:
         raise EmotionModelError(
             f"the emotion model {path} is corrupt (sha256 {got[:12]}…, expected {want[:12]}…): {_RETRAIN}"
@@ -163,6 +158,6 @@ def save_emotion_model(model: EmotionModel, path: Path, checksum_file: Path) -> 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as fh:
         np.savez_compressed(fh, **model_arrays(model))
-    digest = sha256_of(path)
+    digest = sha256_file(path)
     Path(checksum_file).write_text(f"{digest}  {Path(path).name}\n", encoding="utf-8")
     return digest

@@ -20,7 +20,6 @@ is the training example nearest to that part in the reader's own pooled space.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import zipfile
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ import numpy.typing as npt
 
 from agent.perception.emotion_model import EmotionModel, EmotionModelError, model_arrays, model_from_arrays, softmax
 from agent.safety.verdict import CATEGORIES
+from core.provision import sha256_file
 
 DATA = Path(__file__).with_name("data")
 TRAINING_SET = DATA / "crisis_train.jsonl"
@@ -85,7 +85,7 @@ class CrisisModel:
             example_embeddings=self.example_embeddings.astype(np.float16),
             train_sha256=np.asarray(self.train_sha256),
         )
-        return file_sha256(path)
+        return sha256_file(path)
 
     def probabilities(self, pooled: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.float64]:
         """P(none), P(suicide) ... in `LABELS` order, from a text's pooled states (`reader.pooled`)."""
@@ -98,17 +98,12 @@ def unit(vector: npt.NDArray[np.floating[Any]]) -> Floats:
     return out
 
 
-def file_sha256(path: Path) -> str:
-    """The hex sha256 of a file's bytes."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def load_crisis_model(path: Path = MODEL_FILE, sha256: str | None = MODEL_SHA256) -> CrisisModel:
     """Read and verify the shipped weights (`sha256=None` skips the pin, for freshly fitted files)."""
     path = Path(path)
     if not path.is_file():
         raise CrisisModelError(f"the crisis detector's weights {path} are missing; reinstall Empathica")
-    if sha256 is not None and file_sha256(path) != sha256:
+    if sha256 is not None and sha256_file(path) != sha256:
         raise CrisisModelError(
             f"the crisis detector's weights {path} do not match their sha256 (corrupt or changed); reinstall "
             f"Empathica, or {_REFIT}"

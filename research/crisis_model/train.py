@@ -27,8 +27,8 @@ from agent.perception.emotion_model import softmax
 from agent.perception.minilm import MiniLmEncoder
 from agent.safety.examples import EVERYDAY_KIND, EVERYDAY_SAMPLE, everyday_negatives, load_labelled
 from agent.safety.rules import SafetyRules
-from agent.safety.semantic import LABELS, MODEL_FILE, TRAINING_SET, CrisisModel, file_sha256, unit
-from core.provision import model_dir
+from agent.safety.semantic import LABELS, MODEL_FILE, TRAINING_SET, CrisisModel, unit
+from core.provision import model_dir, sha256_file
 from research.emotion_model.features import EncodedTexts, encode_cached
 from research.emotion_model.torch_minilm import TorchMiniLm
 from research.emotion_model.train import to_emotion_model
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         examples=tuple(e.text for e in crisis),
         example_labels=tuple(e.label for e in crisis),
         example_embeddings=embeddings,
-        train_sha256=file_sha256(args.data),
+        train_sha256=sha256_file(args.data),
     )
     digest = fitted.save(args.out)
     size = args.out.stat().st_size / 1e6

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -20,15 +19,6 @@ from research.finetune.train import TrainResult, TrainSettings
 METADATA = "empathica_finetune.json"
 TRAINING_LOG = "training_log.json"
 VALIDATION = "validation.jsonl"
-
-
-def file_sha256(path: Path) -> str:
-    """The sha256 of a file's bytes (identifies the dialogue set an adapter was trained on)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as data:
-        for block in iter(lambda: data.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_out_dir(out: Path) -> None:

@@ -71,7 +71,8 @@ def _finetune(config: Any, args: argparse.Namespace, out: TextIO) -> None:
 
     from agent.llm.transformers_chat import TransformersLlmError, load_causal_lm
     from agent.prompts import PromptError
-    from research.finetune.artifacts import check_out_dir, file_sha256, save_adapter
+    from core.provision import sha256_file
+    from research.finetune.artifacts import check_out_dir, save_adapter
     from research.finetune.base import BaseModelError, load_gguf_causal_lm, resolve_base
     from research.finetune.encoding import encode_example
     from research.finetune.examples import USER_INTENSITY, EmotionConditioning, build_examples
@@ -134,7 +135,7 @@ def _finetune(config: Any, args: argparse.Namespace, out: TextIO) -> None:
         },
         "dataset": {
             "path": str(args.dialogues),
-            "sha256": file_sha256(args.dialogues),
+            "sha256": sha256_file(args.dialogues),
             "dialogues": len(dialogues),
             "examples": len(examples),
             "reply_tokens": sum(e.reply_tokens for e in encoded),

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from agent.safety import SafetyScreen, SemanticDetector, load_crisis_model
-from agent.safety.semantic import LABELS, file_sha256
+from agent.safety.semantic import LABELS
+from core.provision import sha256_file
 from research.crisis_model.train import choose_threshold, main, stratified_folds, training_rows
 
 
@@ -69,7 +70,7 @@ def test_a_small_fit_writes_a_model_the_screen_loads(tmp_path: Path):
 
     model = load_crisis_model(out, sha256=None)
     assert model.reader.labels == LABELS and model.reader.start_layer == 5 and len(model.reader.layers) == 1
-    assert model.train_sha256 == file_sha256(data) and len(model.examples) == 8
+    assert model.train_sha256 == sha256_file(data) and len(model.examples) == 8
     assert 0.0 < model.threshold <= 1.0
     from agent.perception.minilm import MiniLmEncoder
     from core.provision import model_dir

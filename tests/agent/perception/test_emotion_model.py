@@ -12,10 +12,10 @@ from agent.perception.emotion_model import (
     EmotionModelError,
     load_emotion_model,
     save_emotion_model,
-    sha256_of,
 )
 from agent.perception.minilm import bert_layer
 from core.emotion import BASIC_EMOTIONS
+from core.provision import sha256_file
 
 _LAYER_SHAPES = {
     "attention.self.query": (8, 8), "attention.self.key": (8, 8), "attention.self.value": (8, 8),
@@ -38,7 +38,7 @@ def _tiny_model(seed: int = 0) -> EmotionModel:
 
 
 def test_the_shipped_weights_load_and_match_their_checksum():
-    assert sha256_of(WEIGHTS) == WEIGHTS_SHA256.read_text().split()[0]
+    assert sha256_file(WEIGHTS) == WEIGHTS_SHA256.read_text().split()[0]
     model = load_emotion_model()
     assert model.labels == BASIC_EMOTIONS
     assert 0.25 < model.temperature < 5.0
@@ -66,7 +66,7 @@ def test_a_missing_file_or_checksum_is_refused(tmp_path: Path):
 def test_a_file_that_is_not_a_model_is_refused_even_with_a_matching_checksum(tmp_path: Path):
     path, checksum = tmp_path / "m.npz", tmp_path / "m.sha256"
     path.write_bytes(b"not a zip file")
-    checksum.write_text(f"{sha256_of(path)}  m.npz\n")
+    checksum.write_text(f"{sha256_file(path)}  m.npz\n")
     with pytest.raises(EmotionModelError, match="cannot read"):
         load_emotion_model(path, checksum)
 

@@ -12,16 +12,16 @@ from agent.safety.semantic import (
     MODEL_SHA256,
     TRAINING_SET,
     CrisisModel,
-    file_sha256,
     split_pieces,
 )
+from core.provision import sha256_file
 
 
 def test_the_shipped_weights_match_their_pin_and_the_training_file():
     model = load_crisis_model()  # verifies MODEL_SHA256
-    assert file_sha256(MODEL_FILE) == MODEL_SHA256
+    assert sha256_file(MODEL_FILE) == MODEL_SHA256
     # Editing the training examples without refitting (python -m research.crisis_model.train) leaves a stale model.
-    assert model.train_sha256 == file_sha256(TRAINING_SET)
+    assert model.train_sha256 == sha256_file(TRAINING_SET)
     assert 0.0 < model.threshold < 1.0
     assert model.reader.labels == LABELS and model.reader.start_layer + len(model.reader.layers) == 6
     assert len(model.examples) == len(model.example_labels) == model.example_embeddings.shape[0] >= 150
