@@ -282,7 +282,7 @@ class Mind:
         user, agent, text = appraisal.user, appraisal.agent, appraisal.text
         check = self.congruence if self.check_words else None
         if isinstance(responder, Planner):
-            opening = self.acknowledge.pick(user, context.persona, history) if self.acknowledge else ""
+            opening = self.acknowledge.pick(user, context.persona, history, text) if self.acknowledge else ""
 
             def plan(said: str) -> tuple[Iterator[str], PlannedTurn | None]:
                 planned = responder.turn(text, user, agent, history, context.summary, appraisal.mismatch, said)

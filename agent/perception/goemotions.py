@@ -50,19 +50,32 @@ class LabelledText:
         return self.labels[0] if len(self.labels) == 1 else None
 
 
+def raw_labels(id_field: str) -> tuple[str, ...]:
+    """The GoEmotions label names of a label field such as "4,27" (approval, neutral)."""
+    ids = [i.strip() for i in id_field.split(",")]
+    if not all(i.isdigit() and int(i) < len(GOEMOTIONS_LABELS) for i in ids):
+        raise ValueError(f"expected comma-separated label ids 0-{len(GOEMOTIONS_LABELS) - 1}, got {id_field!r}")
+    return tuple(GOEMOTIONS_LABELS[int(i)] for i in ids)
+
+
 def basic_labels(id_field: str) -> tuple[str, ...]:
     """The basic emotions of a GoEmotions label field such as "4,27" (approval, neutral -> joy, neutral)."""
-    try:
-        names = {TO_BASIC[GOEMOTIONS_LABELS[int(i)]] for i in id_field.split(",")}
-    except (ValueError, IndexError):
-        raise ValueError(
-            f"expected comma-separated label ids 0-{len(GOEMOTIONS_LABELS) - 1}, got {id_field!r}"
-        ) from None
-    return tuple(label for label in BASIC_EMOTIONS if label in names)
+    return to_basic(raw_labels(id_field))
+
+
+def to_basic(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The basic emotions of GoEmotions label names, in BASIC_EMOTIONS order, no repeats."""
+    basic = {TO_BASIC[name] for name in names}
+    return tuple(label for label in BASIC_EMOTIONS if label in basic)
 
 
 def read_goemotions_tsv(path: Path) -> list[LabelledText]:
     """Every row of a GoEmotions-format TSV (text, label ids, id), labels mapped to the basic emotions."""
+    return [LabelledText(text, to_basic(names)) for text, names in read_goemotions_raw(path)]
+
+
+def read_goemotions_raw(path: Path) -> list[tuple[str, tuple[str, ...]]]:
+    """Every row of a GoEmotions-format TSV as (text, its GoEmotions label names); ValueError names a bad row."""
     rows = []
     with open(path, encoding="utf-8", newline="") as fh:
         for number, fields in enumerate(csv.reader(fh, delimiter="\t"), start=1):
@@ -71,7 +84,7 @@ def read_goemotions_tsv(path: Path) -> list[LabelledText]:
             if len(fields) < 2:
                 raise ValueError(f"{path}:{number}: expected text<TAB>label ids[<TAB>id], got {len(fields)} field(s)")
             try:
-                rows.append(LabelledText(fields[0], basic_labels(fields[1])))
+                rows.append((fields[0], raw_labels(fields[1])))
             except ValueError as exc:
                 raise ValueError(f"{path}:{number}: {exc}") from None
     return rows

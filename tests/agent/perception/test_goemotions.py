@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.perception.goemotions import GOEMOTIONS_LABELS, TO_BASIC, basic_labels, read_goemotions_tsv
+from agent.perception.goemotions import GOEMOTIONS_LABELS, TO_BASIC, basic_labels, raw_labels, read_goemotions_tsv
 from core.emotion import BASIC_EMOTIONS
 
 FIXTURE = Path(__file__).parent / "data" / "tiny_goemotions.tsv"
@@ -20,9 +20,10 @@ def test_label_ids_map_to_basic_emotions_without_repeats():
     assert basic_labels("2,3") == ("anger",)  # anger + annoyance
     assert basic_labels("4,27") == ("joy", "neutral")  # approval + neutral
     assert basic_labels("26,22") == ("surprise",)  # surprise + realization
+    assert raw_labels("26,22") == ("surprise", "realization")
 
 
-@pytest.mark.parametrize("field", ["28", "x", ""])
+@pytest.mark.parametrize("field", ["28", "x", "", "-1"])
 def test_bad_label_ids_are_rejected(field: str):
     with pytest.raises(ValueError, match="label ids"):
         basic_labels(field)
