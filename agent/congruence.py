@@ -64,7 +64,7 @@ class CongruenceCheck:
         self.perceive = perceive
         self.min_probability = min_probability
         library = prompts or PromptLibrary()
-        self._safe = library.phrases("empathy_fallback")
+        self._safe = library.book("empathy_fallback")
         self._cheer = CheerMarkers(library)
 
     def contradiction(self, sentence: str, user: EmotionState) -> Contradiction | None:
@@ -83,4 +83,4 @@ class CongruenceCheck:
 
     def safe_reply(self, user: EmotionState) -> str:
         """A short scripted reply that fits the user's state (the chain's fallback line for it)."""
-        return self._safe[effective_label(user)]
+        return self._safe.phrase(effective_label(user))

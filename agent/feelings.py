@@ -7,7 +7,7 @@ the same way ("quite sad"; a neutral user gets no degree).
 
 from __future__ import annotations
 
-from agent.prompts import PromptError, PromptLibrary
+from agent.prompts import PromptLibrary
 
 # Intensity below each limit takes that degree word; above the last, "high".
 _DEGREES = ((0.35, "low"), (0.7, "medium"))
@@ -18,13 +18,11 @@ class FeelingWords:
 
     def __init__(self, prompts: PromptLibrary, name: str = "feelings_default") -> None:
         self.name = name
-        self._phrases = prompts.phrases(name)
+        self._book = prompts.book(name)
 
     def phrase(self, key: str) -> str:
         """The entry `key` (e.g. "reply.sadness")."""
-        if key not in self._phrases:
-            raise PromptError(f"phrase file {self.name!r} has no entry {key!r}; add a line `{key} = ...`")
-        return self._phrases[key]
+        return self._book.phrase(key)
 
     def user(self, label: str, intensity: float) -> str:
         """How the user seems: "a little afraid or worried", "very sad"; the neutral phrase as it stands."""

@@ -64,12 +64,27 @@ class PromptLibrary:
             entries[key.strip()] = phrase.strip()
         return entries
 
+    def book(self, name: str) -> PhraseBook:
+        """Phrase file `name`, read once, for looking up its entries by key."""
+        return PhraseBook(name, self.phrases(name))
+
     def phrase(self, name: str, key: str) -> str:
         """One phrase of phrase file `name`, with a clear error when the key is absent."""
-        entries = self.phrases(name)
-        if key not in entries:
-            raise PromptError(f"phrase file {name!r} has no entry {key!r}; add a line `{key} = ...`")
-        return entries[key]
+        return self.book(name).phrase(key)
+
+
+class PhraseBook:
+    """The entries of one phrase file; a missing entry raises PromptError naming the line to add."""
+
+    def __init__(self, name: str, entries: dict[str, str]) -> None:
+        self.name = name
+        self.entries = entries
+
+    def phrase(self, key: str) -> str:
+        """The entry `key`."""
+        if key not in self.entries:
+            raise PromptError(f"phrase file {self.name!r} has no entry {key!r}; add a line `{key} = ...`")
+        return self.entries[key]
 
 
 def render(name: str, /, **values: object) -> str:

@@ -26,7 +26,7 @@ from agent.empathy.schema import FIELDS, STRATEGIES, EmpathyPlan, PlanError, che
 from agent.empathy.strategy import suggest_strategy
 from agent.feelings import FeelingWords
 from agent.prompt_budget import PromptBudget
-from agent.prompts import PromptError, PromptLibrary
+from agent.prompts import PromptLibrary
 from agent.reply_emotion import allowed_reply_emotions, clamp_reply_emotion, effective_label
 from agent.sentences import ReplyLength, SentenceSplitter, same_words, split_sentences
 from core.emotion import BASIC_EMOTIONS, EmotionState
@@ -221,8 +221,8 @@ class EmpathyChain:
         )
         self.prompts.load("empathy_turn")
         self._feelings = FeelingWords(self.prompts)
-        self._notes = self.prompts.phrases("empathy_notes")
-        self._fallback = self.prompts.phrases("empathy_fallback")
+        self._notes = self.prompts.book("empathy_notes")
+        self._fallback = self.prompts.book("empathy_fallback")
 
     def warm_up(self) -> None:
         """Process the system prompt once (one generated token) so the first real turn finds it in the prompt
@@ -316,8 +316,8 @@ class EmpathyChain:
             user_emotion=label,
             reply_emotion=agent_emotion.label,
             reply_feeling=self._feelings.reply(agent_emotion.label),
-            mismatch=" " + self._phrase(self._notes, "mismatch") if mismatch else "",
-            memory=" " + Template(self._phrase(self._notes, "memory")).safe_substitute(summary=summary.strip())
+            mismatch=" " + self._notes.phrase("mismatch") if mismatch else "",
+            memory=" " + Template(self._notes.phrase("memory")).safe_substitute(summary=summary.strip())
             if summary.strip()
             else "",
             strategy_note=self._strategy_note(strategy, no_exploration) + self._said_note(already_said),
@@ -327,14 +327,14 @@ class EmpathyChain:
     def _said_note(self, already_said: str) -> str:
         if not already_said.strip():
             return ""
-        return " " + Template(self._phrase(self._notes, "already_said")).safe_substitute(said=already_said.strip())
+        return " " + Template(self._notes.phrase("already_said")).safe_substitute(said=already_said.strip())
 
     def _strategy_note(self, strategy: str, no_exploration: bool) -> str:
         notes = []
         if strategy:
-            notes.append(Template(self._phrase(self._notes, "strategy")).safe_substitute(strategy=strategy))
+            notes.append(Template(self._notes.phrase("strategy")).safe_substitute(strategy=strategy))
         if no_exploration:
-            notes.append(self._phrase(self._notes, "no_exploration"))
+            notes.append(self._notes.phrase("no_exploration"))
         return "".join(" " + note for note in notes)
 
     def fallback_plan(self, user_emotion: EmotionState, agent_emotion: EmotionState) -> EmpathyPlan:
@@ -346,7 +346,7 @@ class EmpathyChain:
             cause="unknown",
             strategy="exploration" if label in ("neutral", "surprise") else "emotional_reaction",
             reply_emotion=clamp_reply_emotion(user_emotion, agent_emotion.label, agent_emotion),
-            response=self._phrase(self._fallback, label),
+            response=self._fallback.phrase(label),
             source="fallback",
             lens=self.lens,
         )
@@ -359,12 +359,6 @@ class EmpathyChain:
         while recent and recent[0].role != "user":  # a leading assistant turn confuses some chat templates
             recent = recent[1:]
         return recent
-
-    @staticmethod
-    def _phrase(phrases: dict[str, str], key: str) -> str:
-        if key not in phrases:
-            raise PromptError(f"a phrase file has no entry {key!r}; add a line `{key} = ...`")
-        return phrases[key]
 
 
 def _asked_lately(history: list[ChatMessage], turns: int = 2) -> bool:

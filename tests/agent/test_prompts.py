@@ -40,6 +40,11 @@ def test_phrases(tmp_path: Path):
     assert library.phrases("p") == {"a": "one thing", "b": "two"}
     with pytest.raises(PromptError, match="no entry 'c'"):
         library.phrase("p", "c")
+    book = library.book("p")  # read once, then looked up
+    (tmp_path / "p.txt").write_text("a = changed\n")
+    assert book.phrase("b") == "two"
+    with pytest.raises(PromptError, match="phrase file 'p' has no entry 'c'; add a line `c = ...`"):
+        book.phrase("c")
 
 
 def test_entries_are_the_lines_without_blanks_and_comments(tmp_path: Path) -> None:
