@@ -18,7 +18,7 @@ from __future__ import annotations
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +31,20 @@ WEIGHTS = DATA / "emotion_head.npz"
 WEIGHTS_SHA256 = DATA / "emotion_head.sha256"
 FORMAT = 1
 _RETRAIN = "reinstall Empathica, or retrain it with `python -m research.emotion_model.train` (docs/emotion_model.md)"
+
+
+class TokenEncoder(Protocol):
+    """A transformer encoder that gives its token states after any layer (agent.perception.minilm.MiniLmEncoder):
+    what the emotion model and the crisis detector read."""
+
+    @property
+    def layers(self) -> int:
+        """How many layers the encoder has."""
+        ...
+
+    def token_states(self, text: str, layers: int | None = None) -> npt.NDArray[np.floating[Any]]:
+        """The token states of `text` after its first `layers` layers."""
+        ...
 
 
 class EmotionModelError(RuntimeError):

@@ -49,14 +49,6 @@ class SentenceEncoder(Protocol):
         ...
 
 
-class TokenEncoder(SentenceEncoder, Protocol):
-    """A sentence encoder that also gives its intermediate token states (what the trained model reads)."""
-
-    def token_states(self, text: str, layers: int | None = None) -> npt.NDArray[np.floating[Any]]:
-        """The hidden state of every token of `text` after the first `layers` layers."""
-        ...
-
-
 @dataclass(frozen=True)
 class ContextBlend:
     """How much a short utterance's mixture leans on the user's previous utterances.

@@ -24,12 +24,19 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from agent.perception.emotion_model import EmotionModel, EmotionModelError, model_arrays, model_from_arrays, softmax
+from agent.perception.emotion_model import (
+    EmotionModel,
+    EmotionModelError,
+    TokenEncoder,
+    model_arrays,
+    model_from_arrays,
+    softmax,
+)
 from agent.safety.verdict import CATEGORIES
 from core.provision import sha256_file
 
@@ -48,19 +55,6 @@ Floats = npt.NDArray[np.float32]
 
 class CrisisModelError(RuntimeError):
     """The learned detector's weights are missing, corrupt or do not fit the encoder; the message says what to do."""
-
-
-class TokenEncoder(Protocol):
-    """A transformer encoder that gives its token states after any layer (agent.perception.minilm.MiniLmEncoder)."""
-
-    @property
-    def layers(self) -> int:
-        """How many layers the encoder has."""
-        ...
-
-    def token_states(self, text: str, layers: int | None = None) -> npt.NDArray[np.floating[Any]]:
-        """The token states of `text` after its first `layers` layers."""
-        ...
 
 
 @dataclass(frozen=True)
