@@ -1,11 +1,12 @@
 """Print median per-stage turn timings and end-of-input -> first media fragment (moof), over the real websocket.
 
-Usage: OMP_WAIT_POLICY=PASSIVE python -m benchmarks.turn_latency [--url http://HOST:PORT] [-n 3] [--voiced]
+Usage: OMP_WAIT_POLICY=PASSIVE python -m benchmarks.turn_latency [--url http://HOST:PORT] [-n 3] [--voiced] [--neutral]
 Without --url it starts `empathica serve --port 0` on a temporary database (configure models with the usual
 EMPATHICA_* variables, e.g. EMPATHICA_LLM_MODEL=qwen2.5-coder-0.5b). Text turns type a message; audio turns
 stream a LibriVox clip from pocketsphinx-testdata (neutral narration) as 16 kHz PCM16 in 100 ms frames, or with
-`--voiced` the text turns' messages (which carry a feeling, as users' words do) said by the hibari voice. Prints
-figures, never fails on time.
+`--voiced` the text turns' messages (which carry a feeling, as users' words do) said by the hibari voice. With
+`--neutral` the messages are everyday ones without a feeling (a kiosk's questions, small news), which get no first
+reaction (agent.acknowledgement) and wait for the model. Prints figures, never fails on time.
 
 Rows are the server's `reply_end` timings (ms from the end of the input; stage rows are time spent in the stage):
 `ack_text` / `ack_media` when the first reaction (agent.acknowledgement) went out as text and as its first media
@@ -22,6 +23,7 @@ import asyncio
 import os
 import statistics
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import aiohttp
@@ -50,23 +52,30 @@ MESSAGES = (
     "My best friend moved away and the house feels empty.",
     "I keep making the same mistake at work and I am angry at myself.",
 )
+NEUTRAL_MESSAGES = (
+    "What time does the library open tomorrow?",
+    "My sister is visiting next week.",
+    "I went to the market this morning.",
+)
 
 
-def voiced_messages() -> list[bytes]:
-    """MESSAGES said by the hibari voice (not the avatar's), as 16 kHz PCM16 (what a microphone would send)."""
+def voiced_messages(messages: Sequence[str] = MESSAGES) -> list[bytes]:
+    """`messages` said by the hibari voice (not the avatar's), as 16 kHz PCM16 (what a microphone would send)."""
     from compose.engines import load_synthesizer
     from compose.models import HIBARI_VOICE
     from core.emotion import EmotionState
     from speech.audio import resample
 
     voice = load_synthesizer("hibari", HIBARI_VOICE, threads=2)
-    said = [voice.synthesize(text, EmotionState.from_label("neutral", 0.0)) for text in MESSAGES]
+    said = [voice.synthesize(text, EmotionState.from_label("neutral", 0.0)) for text in messages]
     return [resample(speech.pcm, speech.sample_rate, 16000).astype("<i2").tobytes() for speech in said]
 
 
-async def run_turns(url: str, n: int, voiced: bool = False) -> dict[str, list[TurnResult]]:
+async def run_turns(
+    url: str, n: int, voiced: bool = False, messages: Sequence[str] = MESSAGES
+) -> dict[str, list[TurnResult]]:
     """`n` text turns and `n` audio turns, each on a fresh connection (no history growth between runs)."""
-    clips = voiced_messages() if voiced else [clip_pcm(path) for path in sorted(LIBRIVOX.glob("*.wav"))]
+    clips = voiced_messages(messages) if voiced else [clip_pcm(path) for path in sorted(LIBRIVOX.glob("*.wav"))]
     results: dict[str, list[TurnResult]] = {"text": [], "audio": []}
     ws_url = url.replace("http://", "ws://").rstrip("/") + "/ws"
     async with aiohttp.ClientSession() as http:
@@ -75,7 +84,7 @@ async def run_turns(url: str, n: int, voiced: bool = False) -> dict[str, list[Tu
                 async with http.ws_connect(ws_url) as ws:
                     await receive_json(ws)
                     if kind == "text":
-                        result = await text_turn(ws, MESSAGES[i % len(MESSAGES)])
+                        result = await text_turn(ws, messages[i % len(messages)])
                     else:
                         result = await audio_turn(ws, clips[i % len(clips)])
                 errors = result.of_type("error")
@@ -124,6 +133,7 @@ def main() -> None:
     parser.add_argument("--url", help="a running server (default: start one)")
     parser.add_argument("-n", type=int, default=3, help="turns of each kind (default 3)")
     parser.add_argument("--voiced", action="store_true", help="audio turns say the text messages (hibari voice)")
+    parser.add_argument("--neutral", action="store_true", help="everyday messages without a feeling")
     args = parser.parse_args()
     server: ServerProcess | None = None
     url = args.url
@@ -135,7 +145,8 @@ def main() -> None:
         try:
             print(f"server: {url}", flush=True)
             before = os.getloadavg()[0]
-            results = asyncio.run(run_turns(url, args.n, args.voiced))
+            messages = NEUTRAL_MESSAGES if args.neutral else MESSAGES
+            results = asyncio.run(run_turns(url, args.n, args.voiced, messages))
             report(results)
             print(
                 f"machine: {os.cpu_count()} CPUs, load average (1 min) {before:.1f} before the turns, "
