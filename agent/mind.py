@@ -142,9 +142,6 @@ class Reply:
     replaced: bool = False  # the words were replaced by the scripted reply
     generations: int = 0
     max_sentences: int = 0  # the persona's sentence limit for the whole reply (0: none)
-    # Called once the opening is said and before the model starts: a server lets the first reaction reach the
-    # user before the model's prompt processing takes the CPU (None: the model starts at once).
-    before_model: Callable[[], object] | None = None
 
     def __iter__(self) -> Iterator[str]:
         if self.generate is None:
@@ -156,9 +153,7 @@ class Reply:
             contradiction = self._contradiction(self.opening)
             if contradiction is None:
                 said, spoken = self.opening, 1
-                yield self.opening
-                if self.before_model is not None:
-                    self.before_model()
+                yield self.opening  # the model starts when the next sentence is asked for
             else:
                 self.contradictions.append(contradiction)
         for _ in range(1 + _REGENERATIONS):

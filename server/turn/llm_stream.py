@@ -1,6 +1,8 @@
 """Run a blocking sentence iterator (the LLM) in its own thread and read it from asyncio.
 
-The LLM writes sentence n+1 in this thread while the event loop voices, renders and encodes sentence n.
+The LLM writes sentence n+1 in this thread while the event loop voices, renders and encodes sentence n. After the
+first sentence the thread may hold (`hold_after_first`): on two cores the model writing on and the first
+sentence's voice and face fight for the CPU, and the first video fragment is what the user waits for.
 """
 
 from __future__ import annotations
@@ -35,10 +37,18 @@ class SentenceStream:
     """Iterates `start()` in a worker thread; items arrive on an asyncio queue; `stop()` ends it early.
 
     Stopping takes effect at the next sentence boundary: the iterator is closed then, which stops generation.
+    `hold_after_first` is called in the worker once the first sentence is queued and before the next is asked for
+    (the iterator is lazy, so a model generating it pauses meanwhile); it should return within a bounded time.
     """
 
-    def __init__(self, start: Callable[[], Iterator[str]], loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        start: Callable[[], Iterator[str]],
+        loop: asyncio.AbstractEventLoop,
+        hold_after_first: Callable[[], object] | None = None,
+    ) -> None:
         self._start = start
+        self._hold_after_first = hold_after_first
         self._loop = loop
         self._queue: asyncio.Queue[StreamItem] = asyncio.Queue()
         self._stop = threading.Event()
@@ -90,11 +100,14 @@ class SentenceStream:
         try:
             iterator = self._start()
             for sentence in iterator:
-                if self.first_sentence_s is None:
+                first = self.first_sentence_s is None
+                if first:
                     self.first_sentence_s = time.perf_counter() - self.started_at
                 if self._stop.is_set():
                     break
                 self._put(Sentence(sentence))
+                if first and self._hold_after_first is not None:
+                    self._hold_after_first()
             else:
                 self.total_s = time.perf_counter() - self.started_at
             self._put(Done())

@@ -63,8 +63,9 @@ from storage.store import ConversationStore, InputKind, TurnRecord
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-# The longest the model waits, once the first reaction is said, for that reaction's first video fragment to go out.
-OPENING_HEAD_START_S = 1.5
+# The longest the model waits, once the reply's first sentence (the first reaction, or its own) is written, for
+# that sentence's first video fragment to go out.
+FIRST_MEDIA_HEAD_START_S = 1.5
 
 
 @dataclass
@@ -132,8 +133,9 @@ class _TurnState:
     encoded: bool = False  # the encoder got at least one sentence (else there is nothing to finish)
     storage_error: str = ""  # why the turn could not be written yet (it is kept and retried)
     opening: str = ""  # the first reaction (agent.acknowledgement) the reply starts with, if any
-    # Set once the opening's first media is out (or it cannot be): the model's thread waits for it (see _run).
-    opening_out: threading.Event = field(default_factory=threading.Event)
+    # Set once the first sentence's first media is out (or it cannot be): the model's thread waits for it after
+    # writing that sentence (SentenceStream's hold_after_first).
+    first_out: threading.Event = field(default_factory=threading.Event)
 
     def add_time(self, stage: str, seconds: float) -> None:
         self.timings[stage] = self.timings.get(stage, 0.0) + seconds * 1000.0
@@ -274,11 +276,15 @@ class TurnPipeline:
 
         reply = self.mind.reply(state.responder, appraisal, context)
         state.opening = reply.opening.strip()
-        # On two cores the model's prompt processing and the first reaction's voice and face fight for the CPU:
-        # the model waits (at most OPENING_HEAD_START_S) until the reaction's first video fragment is out.
-        reply.before_model = lambda: state.opening_out.wait(OPENING_HEAD_START_S)
+        # On two cores the model writing on (or processing its prompt after the first reaction) and the first
+        # sentence's voice and face fight for the CPU: after the first sentence the model waits (at most
+        # FIRST_MEDIA_HEAD_START_S) until that sentence's first video fragment is out.
         loop = asyncio.get_running_loop()  # the LLM's thread holds the model's guard while it writes the reply
-        stream = SentenceStream(lambda: hold_from_thread(self.guards.llm, loop, cancel, reply.__iter__), loop)
+        stream = SentenceStream(
+            lambda: hold_from_thread(self.guards.llm, loop, cancel, reply.__iter__),
+            loop,
+            hold_after_first=lambda: state.first_out.wait(FIRST_MEDIA_HEAD_START_S),
+        )
         state.stream = stream
         stream.start()
         # Two stages side by side: this loop takes the model's sentences and voices them (TTS), while `speaker`
@@ -448,9 +454,8 @@ class TurnPipeline:
         """Send one voiced sentence's text, then its face and voice as fMP4, ~`media_chunk_s` at a time."""
         try:
             await self._speak_sentence(state, sink, encoder, voiced)
-        finally:
-            if voiced.text == state.opening:  # said, failed or cancelled: the model need not wait for it any more
-                state.opening_out.set()
+        finally:  # the first sentence is said, failed or cancelled: the model need not wait for it any more
+            state.first_out.set()
 
     async def _speak_sentence(self, state: _TurnState, sink: TurnSink, encoder: MediaEncoder, voiced: _Voiced) -> None:
         tid, text, speech = state.turn.turn_index, voiced.text, voiced.speech
@@ -495,8 +500,8 @@ class TurnPipeline:
                 sent_at = state.timings[mark] = _ms_since(state.turn.input_end)
                 mark = ""
             await self._send_pieces(state, sink, pieces, sent_at)
-            if sent_at is not None and text == state.opening:
-                state.opening_out.set()  # the reaction is on its way: the model may take the CPU
+            if sent_at is not None:
+                state.first_out.set()  # the first sentence is on its way: the model may take the CPU
 
     async def _send_pieces(
         self, state: _TurnState, sink: TurnSink, pieces: list[bytes], sent_at: float | None = None

@@ -189,16 +189,15 @@ def test_a_replacement_after_spoken_words_stays_within_the_sentence_limit() -> N
     assert turn.sentences == ["I'm so sorry you're going through this."]
 
 
-def test_the_model_starts_after_the_opening_is_said_and_the_hook_has_run() -> None:
+def test_the_model_starts_only_when_the_sentence_after_the_opening_is_asked_for() -> None:
+    # A server holds between the two (server.turn.llm_stream's hold_after_first) so the first reaction's voice
+    # and face get the CPU before the model's prompt processing does.
     events: list[str] = []
 
     def generate(said: str) -> tuple[Iterator[str], None]:
         events.append(f"model told {said!r}")
         return iter(["More."]), None
 
-    reply = Reply("model", generate, opening="I'm sorry.", before_model=lambda: events.append("hook"))
-    events.extend(reply)
-    assert events == ["I'm sorry.", "hook", "model told \"I'm sorry.\"", "More."]
-    events.clear()
-    events.extend(Reply("model", generate, before_model=lambda: events.append("hook")))  # no opening: no wait
-    assert events == ["model told ''", "More."]
+    sentences = iter(Reply("model", generate, opening="I'm sorry."))
+    assert next(sentences) == "I'm sorry." and events == []
+    assert next(sentences) == "More." and events == ['model told "I\'m sorry."']

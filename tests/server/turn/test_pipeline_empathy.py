@@ -128,6 +128,23 @@ async def test_the_model_starts_once_the_first_reactions_video_is_out(store: Con
     assert sink.messages[-1].timings_ms["ack_media"] <= sink.messages[-1].timings_ms["model_media"]
 
 
+async def test_the_model_writes_on_only_once_its_first_sentences_video_is_out(store: ConversationStore) -> None:
+    sink = RecordingSink()
+    media_seen: list[int] = []  # media messages sent when each piece of the plan was asked for
+
+    class Watching(PlanModel):
+        def stream(
+            self, messages: list[ChatMessage], max_tokens: int, temperature: float, json_schema: Any = None
+        ) -> Iterator[str]:
+            for piece in super().stream(messages, max_tokens, temperature, json_schema):
+                media_seen.append(sum(1 for m in sink.messages if m.type == "media"))
+                yield piece
+
+    await make_pipeline(store, responder=chain(Watching(PLAN))).run(turn("I feel sad today"), sink, asyncio.Event())
+    assert media_seen[0] == 0, "the model starts at once without a first reaction"
+    assert media_seen[-1] >= 1, "after its first sentence it waited for that sentence's first video fragment"
+
+
 async def test_without_an_acknowledgement_the_model_opens(store: ConversationStore) -> None:
     sink = RecordingSink()
     await make_pipeline(store, responder=chain(plan_model())).run(turn("I feel sad today"), sink, asyncio.Event())
