@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,7 @@ def test_phrases(tmp_path: Path):
     book = library.book("p")  # read once, then looked up
     (tmp_path / "p.txt").write_text("a = changed\n")
     assert book.phrase("b") == "two"
-    with pytest.raises(PromptError, match="phrase file 'p' has no entry 'c'; add a line `c = ...`"):
+    with pytest.raises(PromptError, match=re.escape("phrase file 'p' has no entry 'c'; add a line `c = ...`")):
         book.phrase("c")
 
 
