@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 from agent.acknowledgement import MIN_CONFIDENCE, Acknowledger
 from agent.base import ChatMessage
 from agent.empathy.chain import EmpathyChain
 from agent.mind import Mind
-from core.emotion import BASIC_EMOTIONS, EmotionState
-from tests.server.fakes import PlanModel
+from core.emotion import EmotionState
+from tests.server.fakes import PlanModel, sure_reading
 
-
-def reading(label: str, probability: float, intensity: float = 0.8) -> EmotionState:
-    """A perceived state as the live perceiver gives it: `label` with this probability in the mixture."""
-    rest = (1 - probability) / (len(BASIC_EMOTIONS) - 1)
-    mixture = {e: probability if e == label else rest for e in BASIC_EMOTIONS}
-    return dataclasses.replace(EmotionState.from_label(label, intensity), mixture=mixture)
-
-
-SAD = reading("sadness", 0.9)
+SAD = sure_reading("sadness", 0.9)
 PLAN = {
     "event": "a loss",
     "user_emotion": "sadness",
@@ -39,26 +30,26 @@ def test_it_fits_the_emotion_and_the_persona_and_rotates() -> None:
     assert ack.pick(SAD, "Kai", [], GRIEF) == "I'm sorry."  # Kai's own, shorter words
     history = [ChatMessage("user", "x"), ChatMessage("assistant", f"{first} More words.")]
     assert ack.pick(SAD, "Mira", history, GRIEF) != first  # not the one it just used
-    assert ack.pick(reading("joy", 0.9), "Sunny", [], "I got the job!") == "Oh, yay, that's amazing!"
+    assert ack.pick(sure_reading("joy", 0.9), "Sunny", [], "I got the job!") == "Oh, yay, that's amazing!"
 
 
 def test_nothing_to_react_to_gets_no_acknowledgement() -> None:
     ack = Acknowledger()
     assert ack.pick(EmotionState.from_label("neutral", 0.0), "Mira", [], "The bus leaves at six.") == ""
-    assert ack.pick(reading("sadness", 0.9, intensity=0.1), "Mira", [], "meh") == ""  # too weak to be grief
+    assert ack.pick(sure_reading("sadness", 0.9, intensity=0.1), "Mira", [], "meh") == ""  # too weak to be grief
 
 
 def test_an_unsure_reading_is_not_named_aloud() -> None:
     ack = Acknowledger()
     floor = MIN_CONFIDENCE["anger"]
     said = "They cancelled my shift again without asking."
-    assert ack.pick(reading("anger", floor - 0.05), "Mira", [], said) == ""
-    assert ack.pick(reading("anger", floor + 0.05), "Mira", [], said) == "That sounds really frustrating."
+    assert ack.pick(sure_reading("anger", floor - 0.05), "Mira", [], said) == ""
+    assert ack.pick(sure_reading("anger", floor + 0.05), "Mira", [], said) == "That sounds really frustrating."
 
 
 def test_surprise_needs_a_surprise_cue_not_a_question() -> None:
     ack = Acknowledger()
-    curious = reading("surprise", 0.95)
+    curious = sure_reading("surprise", 0.95)
     assert ack.pick(curious, "Mira", [], "Can you tell me a bit about yourself?") == ""
     assert ack.pick(curious, "Mira", [], "No way, my brother is moving to Japan?") == "Oh, wow!"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Sequence
 
 import pytest
 
@@ -11,7 +12,8 @@ from agent.perception import TextPerception
 from cli.chat import run_chat
 from cli.main import main
 from compose.config import load_config
-from tests.server.fakes import PlanModel
+from core.emotion import EmotionState
+from tests.server.fakes import PlanModel, sure_reading
 
 PLAN = {
     "event": "their dog died",
@@ -46,7 +48,10 @@ def test_chat_shows_emotions_reply_and_reasoning():
 def test_chat_opens_with_a_first_reaction_the_model_is_told_about():
     model = plan_model()
     out = io.StringIO()
-    perceive = TextPerception().perceive
+
+    def perceive(text: str, context: Sequence[str] = ()) -> EmotionState:
+        return sure_reading("sadness")  # a first reaction needs a sure reading (agent.acknowledgement)
+
     assert run_chat(load_config(environ={}), ["My dog died yesterday and I'm heartbroken."], out, model, perceive) == 0
     reply_lines = [line for line in out.getvalue().splitlines() if line.startswith("Mira: ")]
     assert reply_lines and reply_lines[0] in ("Mira: Oh, I'm so sorry.", "Mira: That sounds so hard.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections.abc import Iterator, Sequence
@@ -15,7 +16,7 @@ from pydantic import BaseModel
 from agent.base import ChatMessage, ChatModel, Perceiver, ReplyEmotionChooser, Responder
 from avatar.arrays import Image
 from avatar.base import EncoderFactory, Renderer
-from core.emotion import EmotionState
+from core.emotion import BASIC_EMOTIONS, EmotionState
 from core.media import Speech, TimedWord, Transcript
 from server.protocol import MediaOut
 from server.turn.pipeline import TurnPipeline
@@ -34,6 +35,14 @@ class FakeRecognizer:
     def transcribe(self, pcm: npt.NDArray[np.int16], sample_rate: int) -> Transcript:
         words = tuple(TimedWord(w, i * 0.3, i * 0.3 + 0.25) for i, w in enumerate(self.text.split()))
         return Transcript(text=self.text, words=words, language="en")
+
+
+def sure_reading(label: str, probability: float = 0.9, intensity: float = 0.8) -> EmotionState:
+    """A perceived state as the trained perceiver gives a clear message: `label` with this probability in the
+    mixture (a first reaction needs a sure reading, agent.acknowledgement)."""
+    rest = (1 - probability) / (len(BASIC_EMOTIONS) - 1)
+    mixture = {e: probability if e == label else rest for e in BASIC_EMOTIONS}
+    return dataclasses.replace(EmotionState.from_label(label, intensity), mixture=mixture)
 
 
 def fake_perceive(text: str, context: Sequence[str] = ()) -> EmotionState:
