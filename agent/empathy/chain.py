@@ -5,6 +5,8 @@ string is decoded while it is generated (agent.empathy.json_stream) and split in
 starts on the first sentence while the model writes the second. An output that breaks the schema before any
 sentence was spoken is retried once, then answered by a rule-based fallback; the model's reply emotion is
 clamped by the reply rules (agent.reply_emotion) (the face and voice use the transition model's emotion either way).
+A message without a feeling to reason about (read as neutral, words and voice agreeing) gets a compact plan: the
+model writes only what happened and the response (agent.empathy.schema), about half the tokens before it speaks.
 
 Prompt cache: the system prompt (persona + therapy lens + the chain's instructions + a few fixed example answers
 for the lens, prompts/empathy_examples_<lens>.txt) is fixed for the life of the chain; everything that changes per
@@ -20,9 +22,19 @@ from string import Template
 from typing import Any, Protocol
 
 from agent.base import ChatMessage
+from agent.empathy.echo import echoes
 from agent.empathy.json_stream import JsonFieldStream
 from agent.empathy.lecture import LectureGuard
-from agent.empathy.schema import FIELDS, STRATEGIES, EmpathyPlan, PlanError, check_fields, parse_plan, plan_schema
+from agent.empathy.schema import (
+    COMPACT_FIELDS,
+    FIELDS,
+    STRATEGIES,
+    EmpathyPlan,
+    PlanError,
+    check_fields,
+    check_output,
+    plan_schema,
+)
 from agent.empathy.strategy import suggest_strategy
 from agent.feelings import FeelingWords
 from agent.prompt_budget import PromptBudget
@@ -68,6 +80,10 @@ class EmpathyTurn:
     unsaid: list[str] = field(default_factory=list)  # lecturing sentences the guard kept from being spoken
     already_said: str = ""  # the first reaction, said before this reply
     repeated: list[str] = field(default_factory=list)  # sentences not spoken because they repeat `already_said`
+    compact: bool = False  # a compact plan (agent.empathy.schema): the model writes only event and response
+    user_text: str = ""  # what the user said this turn (a sentence retelling it as the agent's is not said)
+    echoed: list[str] = field(default_factory=list)  # sentences not spoken because they speak as the user
+    strategy: str = ""  # the rules' suggested strategy: a compact plan's strategy
 
     def __post_init__(self) -> None:
         self._said = split_sentences(self.already_said)
@@ -93,9 +109,13 @@ class EmpathyTurn:
 
     def _held_back(self, sentence: str) -> bool:
         """Whether `sentence` is not spoken (and recorded why): a lecture, which the guard stops (the model's next
-        sentence takes its place), or a repeat of the first reaction, which small models copy from the prompt."""
+        sentence takes its place), a repeat of the first reaction, which small models copy from the prompt, or
+        the user's own message retold in the first person (agent.empathy.echo)."""
         if self.chain.guard.lectures(sentence):
             self.unsaid.append(sentence)
+            return True
+        if echoes(sentence, self.user_text):
+            self.echoed.append(sentence)
             return True
         if any(same_words(sentence, said) for said in self._said):
             self.repeated.append(sentence)
@@ -116,7 +136,8 @@ class EmpathyTurn:
                 raw.append(piece)
                 text = fields.feed(piece)
                 if not checked and (fields.streaming or fields.done):
-                    check_fields(fields.values, require_response=False)  # nothing is spoken from a broken plan
+                    # Nothing is spoken from a broken plan.
+                    check_fields(fields.values, require_response=False, fields=self._fields)
                     checked = True
                 for sentence in splitter.feed(text):
                     if self._held_back(sentence):
@@ -147,25 +168,41 @@ class EmpathyTurn:
                     yield sentence
         if not checked:
             # The response never started: the output is not the schema's object (or was cut off before it).
-            parse_plan("".join(raw))  # raises PlanError with the reason
+            check_output("".join(raw), self._fields)  # raises PlanError with the reason
             raise PlanError("the response field is empty")
         if not spoken:
             raise PlanError("the response field has nothing speakable" + (" but a lecture" if self.unsaid else ""))
         values = fields.values
-        proposed = values["reply_emotion"]
-        clamped = clamp_reply_emotion(self.user_emotion, proposed, self.agent_emotion)
-        self.plan = EmpathyPlan(
-            event=values["event"].strip(),
-            user_emotion=values["user_emotion"],
-            cause=values["cause"].strip(),
-            strategy=values["strategy"],
-            reply_emotion=clamped,
-            response=" ".join(spoken),
-            source="model",
-            llm_reply_emotion=proposed,
-            lens=chain.lens,
-        )
+        if self.compact:
+            self.plan = EmpathyPlan(
+                event=values["event"].strip(),
+                user_emotion=effective_label(self.user_emotion),
+                cause="",
+                strategy=self.strategy,
+                reply_emotion=self.agent_emotion.label,
+                response=" ".join(spoken),
+                source="model",
+                lens=chain.lens,
+                reasoning="compact",
+            )
+        else:
+            proposed = values["reply_emotion"]
+            self.plan = EmpathyPlan(
+                event=values["event"].strip(),
+                user_emotion=values["user_emotion"],
+                cause=values["cause"].strip(),
+                strategy=values["strategy"],
+                reply_emotion=clamp_reply_emotion(self.user_emotion, proposed, self.agent_emotion),
+                response=" ".join(spoken),
+                source="model",
+                llm_reply_emotion=proposed,
+                lens=chain.lens,
+            )
         chain.last_plan = self.plan
+
+    @property
+    def _fields(self) -> tuple[str, ...]:
+        return COMPACT_FIELDS if self.compact else FIELDS
 
 
 class EmpathyChain:
@@ -188,12 +225,15 @@ class EmpathyChain:
         retries: int = 1,
         max_words: int = 0,
         budget: PromptBudget | None = None,
+        compact_neutral: bool = True,
     ) -> None:
         """`max_tokens` bounds the whole JSON object (reasoning ~40 tokens + response); keep it generous enough
         that the response is not cut off. `max_sentences` is the persona's sentence limit: the prompt states it
         (prompts/sentence_limits.txt) and the reply stops there; `max_words` (0: none) stops it before a sentence
         that would take it past that many words (agent.sentences.ReplyLength). `budget` fits each prompt into the
-        model's context (oldest history first); None: only `max_history_messages` bounds it."""
+        model's context (oldest history first); None: only `max_history_messages` bounds it. `compact_neutral`:
+        a message without a feeling (read as neutral, words and voice agreeing) gets a compact plan
+        (agent.empathy.schema), which halves the tokens before the first spoken sentence."""
         if lens not in LENSES:
             raise ValueError(f"unknown therapy lens {lens!r}; choose one of {', '.join(LENSES)}")
         if not persona.strip():
@@ -208,6 +248,7 @@ class EmpathyChain:
         self.max_history_messages = max_history_messages
         self.retries = retries
         self.budget = budget
+        self.compact_neutral = compact_neutral
         self.last_plan: EmpathyPlan | None = None
         self.guard = LectureGuard(self.prompts)
         # Read every template now: a missing file fails at start-up, not mid-conversation.
@@ -278,8 +319,19 @@ class EmpathyChain:
         # The model may only propose reply emotions the rules allow for this user (the clamp stays as a guard for
         # backends that do not enforce the schema).
         allowed = tuple(e for e in BASIC_EMOTIONS if e in allowed_reply_emotions(user_emotion))
-        schema = plan_schema(strategies, allowed)
-        return EmpathyTurn(self, messages, schema, user_emotion, agent_emotion, already_said=already_said)
+        compact = self.compact_neutral and effective_label(user_emotion) == "neutral" and not mismatch
+        schema = plan_schema(strategies, allowed, compact=compact)
+        return EmpathyTurn(
+            self,
+            messages,
+            schema,
+            user_emotion,
+            agent_emotion,
+            already_said=already_said,
+            compact=compact,
+            user_text=user_text,
+            strategy=strategy if strategy in strategies else strategies[0],
+        )
 
     def check_room(
         self,

@@ -4,6 +4,11 @@ The fields come in reasoning order (event, emotion, cause, strategy, reply emoti
 grammar keeps the order of `properties`, so the spoken `response` is always last and can be streamed while the
 reasoning fields are already known. The free-text reasoning fields are kept short with `maxLength`: every token
 of reasoning delays the first spoken sentence.
+
+A compact plan (`COMPACT_FIELDS`) is for a message without a feeling to reason about: the model writes only what
+happened and the response, about half the tokens before the first sentence; the user's emotion, the strategy and
+the reply emotion are then the rules' (the perceived label, the suggested strategy, the transition's emotion) and
+the cause is empty.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from core.emotion import BASIC_EMOTIONS
 # EPITOME's communication mechanisms (Sharma et al. 2020), as used by Lee et al.'s chain of empathy.
 STRATEGIES: tuple[str, ...] = ("emotional_reaction", "interpretation", "exploration")
 FIELDS: tuple[str, ...] = ("event", "user_emotion", "cause", "strategy", "reply_emotion", "response")
+COMPACT_FIELDS: tuple[str, ...] = ("event", "response")
 # Lengths in characters; ~4 characters a token, so the reasoning before the response is ~35 tokens at most.
 EVENT_MAX_CHARS = 60
 CAUSE_MAX_CHARS = 80
@@ -40,6 +46,8 @@ class EmpathyPlan:
     source: str = "model"  # "model" | "fallback" | "safety"
     llm_reply_emotion: str = ""  # what the model proposed before the appropriateness clamp ("" if unclamped)
     lens: str = ""  # the therapy lens the chain reasoned through
+    # "full", or "compact": the model wrote only event and response (COMPACT_FIELDS); the rest is the rules'.
+    reasoning: str = "full"
 
     def to_dict(self) -> dict[str, str]:
         """A JSON-ready form (for the store, the chat command and the benchmark)."""
@@ -47,29 +55,32 @@ class EmpathyPlan:
 
 
 def plan_schema(
-    strategies: tuple[str, ...] = STRATEGIES, reply_emotions: tuple[str, ...] = BASIC_EMOTIONS
+    strategies: tuple[str, ...] = STRATEGIES, reply_emotions: tuple[str, ...] = BASIC_EMOTIONS, compact: bool = False
 ) -> dict[str, Any]:
     """The JSON schema the model's output must match; `strategies` may be narrowed to steer the mix, and
-    `reply_emotions` to the labels the rules allow for this user (the grammar then cannot propose another)."""
+    `reply_emotions` to the labels the rules allow for this user (the grammar then cannot propose another).
+    `compact`: only COMPACT_FIELDS (see the module docstring)."""
+    properties = {
+        "event": {"type": "string", "minLength": 3, "maxLength": EVENT_MAX_CHARS},
+        "user_emotion": {"type": "string", "enum": list(BASIC_EMOTIONS)},
+        "cause": {"type": "string", "minLength": 3, "maxLength": CAUSE_MAX_CHARS},
+        "strategy": {"type": "string", "enum": list(strategies)},
+        "reply_emotion": {"type": "string", "enum": list(reply_emotions)},
+        "response": {"type": "string", "minLength": 2, "maxLength": RESPONSE_MAX_CHARS},
+    }
+    fields = COMPACT_FIELDS if compact else FIELDS
     return {
         "type": "object",
-        "properties": {
-            "event": {"type": "string", "minLength": 3, "maxLength": EVENT_MAX_CHARS},
-            "user_emotion": {"type": "string", "enum": list(BASIC_EMOTIONS)},
-            "cause": {"type": "string", "minLength": 3, "maxLength": CAUSE_MAX_CHARS},
-            "strategy": {"type": "string", "enum": list(strategies)},
-            "reply_emotion": {"type": "string", "enum": list(reply_emotions)},
-            "response": {"type": "string", "minLength": 2, "maxLength": RESPONSE_MAX_CHARS},
-        },
-        "required": list(FIELDS),
+        "properties": {name: properties[name] for name in fields},
+        "required": list(fields),
         "additionalProperties": False,
     }
 
 
-def check_fields(data: dict[str, Any], require_response: bool = True) -> None:
-    """Raise PlanError unless `data` holds valid values for the schema's fields (all but `response` if not
+def check_fields(data: dict[str, Any], require_response: bool = True, fields: tuple[str, ...] = FIELDS) -> None:
+    """Raise PlanError unless `data` holds valid values for the schema's `fields` (all but `response` if not
     `require_response`: a reply stopped after its last wanted sentence has no closing quote)."""
-    for name in FIELDS:
+    for name in fields:
         if name == "response" and not require_response:
             continue
         value = data.get(name)
@@ -80,17 +91,23 @@ def check_fields(data: dict[str, Any], require_response: bool = True) -> None:
         ("reply_emotion", BASIC_EMOTIONS),
         ("strategy", STRATEGIES),
     ):
-        if data[name] not in allowed:
+        if name in fields and data[name] not in allowed:
             raise PlanError(f"field {name!r} is {data[name]!r}, not one of {', '.join(allowed)}")
 
 
-def parse_plan(text: str) -> EmpathyPlan:
-    """The plan in a complete model output, or PlanError."""
+def check_output(text: str, fields: tuple[str, ...] = FIELDS) -> dict[str, Any]:
+    """The JSON object of a complete model output, checked against the schema's `fields`; or PlanError."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise PlanError(f"not valid JSON ({error.msg} at {error.pos}): {text[:120]!r}") from None
     if not isinstance(data, dict):
         raise PlanError("the output is not a JSON object")
-    check_fields(data)
+    check_fields(data, fields=fields)
+    return data
+
+
+def parse_plan(text: str) -> EmpathyPlan:
+    """The plan in a complete model output, or PlanError."""
+    data = check_output(text)
     return EmpathyPlan(**{name: data[name].strip() for name in FIELDS})

@@ -303,7 +303,8 @@ def _smoothed(t: TurnResult) -> tuple[str, str] | None:
 
 
 def _model_plan(t: TurnResult) -> dict[str, str] | None:
-    return t.plan if t.source == "model" and t.plan else None
+    """The plan of a turn the model reasoned through (a compact plan's emotion and strategy are the rules')."""
+    return t.plan if t.source == "model" and t.plan and t.plan.get("reasoning") != "compact" else None
 
 
 def _model_reading(t: TurnResult) -> tuple[str, str] | None:

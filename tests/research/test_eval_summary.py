@@ -106,6 +106,19 @@ def test_user_emotion_chain_and_counts():
     assert s.total_s is not None and s.total_s.median == 2.0
 
 
+def test_a_compact_plan_counts_as_valid_but_not_as_the_models_own_reading():
+    compact = {**plan("exploration", "neutral", "neutral"), "cause": "", "reasoning": "compact"}
+    turns = [
+        turn("model", "sadness", "sadness", plan("emotional_reaction", "sadness", "neutral")),
+        turn("model", "neutral", "neutral", compact),
+    ]
+    s = summary(turns)
+    assert s.value("chain_valid") == 1.0  # both were answered by the model
+    # Its label and strategy are the rules', not the model's self-report: only the full plan counts.
+    assert s.metrics["self_reported_emotional_reaction"].n == 1 and s.value("self_reported_exploration") == 0.0
+    assert s.metrics["model_user_macro_f1"].n == 1
+
+
 def test_reply_emotion_fit_judges_the_words_and_the_face_never_the_clamped_label():
     calm = EmotionState.from_vad(EmotionState.from_label("joy", 0.5).vad)
     turns = [

@@ -9,11 +9,13 @@ import pytest
 
 from agent.base import ChatMessage
 from agent.empathy.chain import LENSES, EmpathyChain
+from agent.empathy.schema import FIELDS
 from agent.prompts import PromptLibrary
 from core.emotion import EmotionState
 
 GRIEF = EmotionState.from_label("sadness", 0.9)
 COMPASSION = EmotionState.from_label("sadness", 0.5)
+NEUTRAL = EmotionState.from_label("neutral", 0.0)
 PLAN = {
     "event": "their dog died",
     "user_emotion": "sadness",
@@ -145,11 +147,47 @@ def test_after_two_questions_the_schema_steers_away_from_exploration(persona: st
         ChatMessage("assistant", "And then?"),
     ]
     calm = EmotionState.from_label("neutral", 0.0)  # alone, a calm message would get a question
-    list(EmpathyChain(model, persona).reply("c", calm, COMPASSION, history))
+    list(EmpathyChain(model, persona, compact_neutral=False).reply("c", calm, COMPASSION, history))
     schema = model.calls[0][1]
     assert schema is not None and "exploration" not in schema["properties"]["strategy"]["enum"]
     assert "do not ask" in model.calls[0][0][-1].content
     assert "Suggested strategy: interpretation." in model.calls[0][0][-1].content  # not a third question
+
+
+def test_a_message_without_a_feeling_gets_a_compact_plan(persona: str):
+    said = {"event": "asked when the library opens", "response": "It opens at nine. What are you reading?"}
+    model = ScriptedModel([json.dumps(said)])
+    calm, warm = EmotionState.from_label("neutral", 0.0), EmotionState.from_label("joy", 0.2)
+    turn = EmpathyChain(model, persona).turn("When does the library open?", calm, warm, [])
+    assert list(turn) == ["It opens at nine.", "What are you reading?"]
+    assert list(model.calls[0][1]["properties"]) == ["event", "response"]  # half the tokens before it speaks
+    plan = turn.plan
+    assert plan is not None and plan.reasoning == "compact" and plan.source == "model"
+    assert plan.event == "asked when the library opens" and plan.cause == ""
+    # The rest is the rules': the perceived label, the suggested strategy, the transition's emotion.
+    assert (plan.user_emotion, plan.strategy, plan.reply_emotion, plan.llm_reply_emotion) == (
+        "neutral",
+        "exploration",
+        "joy",
+        "",
+    )
+
+
+def test_a_feeling_or_a_voice_at_odds_with_the_words_gets_the_whole_chain(persona: str):
+    model = ScriptedModel([json.dumps(PLAN)] * 2)
+    chain = EmpathyChain(model, persona)
+    list(chain.turn("My dog died.", GRIEF, COMPASSION, []))
+    list(chain.turn("I'm fine.", EmotionState.from_label("neutral", 0.0), COMPASSION, [], mismatch=True))
+    assert [list(schema["properties"]) for _, schema in model.calls] == [list(FIELDS)] * 2
+    assert chain.last_plan is not None and chain.last_plan.reasoning == "full"
+
+
+def test_a_sentence_that_speaks_as_the_user_is_not_said(persona: str):
+    said = {"event": "went to the market", "response": "I went to the market this morning. What did you find?"}
+    model = ScriptedModel([json.dumps(said)])
+    turn = EmpathyChain(model, persona).turn("I went to the market this morning.", NEUTRAL, NEUTRAL, [])
+    assert list(turn) == ["What did you find?"]
+    assert turn.echoed == ["I went to the market this morning."]
 
 
 def test_every_lens_has_its_templates(persona: str):
