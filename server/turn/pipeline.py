@@ -312,7 +312,10 @@ class TurnPipeline:
             speaker.cancel()
             raise
         voiced.put_nowait(None)
-        encoder = await speaker  # its failure (a stage error) ends the turn like any stage's
+        try:
+            encoder = await speaker  # its failure (a stage error) ends the turn like any stage's
+        finally:  # nothing more is spoken (a cancel drains the queue unsaid): the model must not wait for it
+            state.first_out.set()
         if cancel.is_set():
             state.cancelled = True
         elif failed is not None:

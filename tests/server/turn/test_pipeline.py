@@ -10,6 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import server.turn.pipeline as pipeline_module
+from core.emotion import EmotionState
+from core.media import Speech
 from server.turn.pipeline import TurnInput
 from storage.store import ConversationStore
 from tests.server.fakes import INIT, FakeRecognizer, FakeResponder, FakeSynthesizer, RecordingSink, make_pipeline
@@ -109,6 +112,25 @@ async def test_cancel_stops_within_a_sentence_and_stores_partial_reply(store: Co
     assert responder.closed, "the LLM generator was closed"
     (stored,) = store.turns("s1")
     assert stored.cancelled and stored.reply_text == "I am sorry to hear that."
+
+
+async def test_a_cancel_before_the_first_sentence_is_spoken_frees_the_model_at_once(
+    store: ConversationStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The model's thread holds after its first sentence until that sentence's first video is out; cancelled
+    # before it is spoken, the sentence never goes out, and the hold must end with the turn, not at its limit.
+    monkeypatch.setattr(pipeline_module, "FIRST_MEDIA_HEAD_START_S", 60.0)
+    cancel = asyncio.Event()
+
+    class Interrupted(FakeSynthesizer):
+        def synthesize(self, text: str, emotion: EmotionState) -> Speech:
+            cancel.set()  # the user interrupts while the first sentence is being voiced
+            return super().synthesize(text, emotion)
+
+    sink = RecordingSink()
+    pipeline = make_pipeline(store, synthesizer=Interrupted())
+    await asyncio.wait_for(pipeline.run(text_turn(), sink, cancel), 10)  # the model is idle when the turn ends
+    assert sink.messages[-1].type == "reply_end" and sink.messages[-1].cancelled
 
 
 async def test_cancel_before_reply_starts(store: ConversationStore) -> None:
