@@ -111,6 +111,7 @@ class EmpathySettings(_Section):
     temperature: float = Field(0.6, ge=0.0, le=2.0)
     warm_up: bool = True  # process the system prompt at start-up so the first reply comes from the prompt cache
     acknowledge: bool = True  # a short first reaction (prompts/acknowledgements.txt) while the chain reasons
+    compact_neutral: bool = True  # a message without a feeling gets a compact plan (event, response): faster
 
 
 class SafetySettings(_Section):

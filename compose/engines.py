@@ -326,6 +326,7 @@ def responder_loader(config: Config, model: Any, out: TextIO | None = None) -> C
                 max_words=length.words,
                 max_history_messages=2 * config.server.history_turns,
                 budget=PromptBudget.for_model(model, empathy.max_tokens),
+                compact_neutral=empathy.compact_neutral,
             ),
             out,
         )

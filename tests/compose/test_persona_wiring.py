@@ -41,3 +41,14 @@ def test_each_persona_answers_with_its_own_prompt_and_sentence_limit():
     assert chains["Kai"].max_sentences < chains["Mira"].max_sentences
     # A name without a persona file gets the configured template and the default limit.
     assert "You are Empathica" in chains["Zed"].system_prompt and chains["Zed"].max_sentences == 3
+
+
+def test_compact_plans_follow_the_configuration():
+    from compose.engines import persona_spec, responder_loader
+
+    for compact in (True, False):
+        config = load_config(environ={"EMPATHICA_EMPATHY_COMPACT_NEUTRAL": str(compact).lower()})
+        assert config.empathy.compact_neutral is compact
+        spec = persona_spec(config, "Mira")
+        chain = responder_loader(config, object())((spec.name, spec.prompt, spec.lens))
+        assert chain.compact_neutral is compact
