@@ -4,7 +4,7 @@ A small model sometimes continues the user's voice instead of answering it: to "
 moved everything around." it says "As I walked through the supermarket, everything felt so different." The chain
 asks this guard about each sentence before it is spoken (beside the lecture guard) and lets the model's next
 sentence take the place of a dropped one. A sentence that speaks to the user ("I'm glad you went ...") is never an
-echo.
+echo; a reporting clause alone ("As you mentioned, I went to the supermarket ...") does not make it speak to them.
 """
 
 from __future__ import annotations
@@ -21,6 +21,10 @@ _COMMON_TEXT = (
 _COMMON = frozenset(_COMMON_TEXT.split())
 _FIRST_PERSON = frozenset({"i", "i'm", "i've", "i'd", "i'll", "me", "my", "mine", "myself"})
 _SECOND_PERSON = frozenset({"you", "your", "you're", "you've", "you'd", "you'll", "yours", "yourself"})
+# "As you said, I ..." cites the user and then speaks as them: the clause's "you" is not an answer to them.
+_REPORTING = re.compile(
+    r"\b(?:as|like|just as|just like) you(?:'ve)? (?:said|say|mentioned|told me|put it|described|wrote|noted)\b"
+)
 _MIN_SHARED = 2  # content words of the message the sentence must repeat ...
 _MIN_SHARE = 0.4  # ... and at least this share of them
 
@@ -36,7 +40,7 @@ def _content(words: list[str]) -> set[str]:
 
 def echoes(sentence: str, user_text: str) -> bool:
     """True when `sentence` speaks as the user: in the first person, not to them, repeating much of `user_text`."""
-    words = _words(sentence)
+    words = _words(_REPORTING.sub(" ", sentence.replace("’", "'").lower()))
     if not _FIRST_PERSON.intersection(words) or _SECOND_PERSON.intersection(words):
         return False
     theirs = _content(_words(user_text))
