@@ -14,6 +14,7 @@ cross-validated figures and the sha256 to pin as MODEL_SHA256 in agent/safety/se
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ import torch
 
 from agent.perception.emotion_model import softmax
 from agent.perception.minilm import MiniLmEncoder
-from agent.safety.examples import EVERYDAY_KIND, EVERYDAY_SAMPLE, everyday_negatives, load_labelled
+from agent.safety.examples import EVERYDAY_KIND, EVERYDAY_SAMPLE, LabelledText, everyday_negatives, load_labelled
 from agent.safety.rules import SafetyRules
 from agent.safety.semantic import LABELS, MODEL_FILE, TRAINING_SET, CrisisModel, unit
 from core.provision import model_dir, sha256_file
@@ -87,6 +88,8 @@ class CrossValidation:
     recall: dict[str, float]
     false_alarms: float  # on the hand-written negatives
     everyday_false_alarms: float  # on the real comments
+    scores: npt.NDArray[np.float64]  # out of fold, one per example
+    flagged: npt.NDArray[np.bool_]  # rules or score at the threshold, one per example
 
 
 def cross_validate(
@@ -121,7 +124,25 @@ def cross_validate(
         recall,
         float(flagged[~crisis & written].mean()),
         float(flagged[everyday].mean()) if everyday.any() else float("nan"),
+        scores,
+        flagged,
     )
+
+
+def write_errors(path: Path, examples: list[LabelledText], report: CrossValidation) -> int:
+    """Write the out-of-fold errors on the hand-written lines (missed crises, flagged negatives) as JSON lines.
+
+    These are training lines, so reading them to write more lines of the kind that is missed never touches the
+    held-out split. Returns how many were written.
+    """
+    errors = [
+        {"text": e.text, "label": e.label, "kind": e.kind, "score": round(float(score), 3)}
+        for e, score, flagged in zip(examples, report.scores, report.flagged, strict=True)
+        if e.kind != EVERYDAY_KIND and flagged != (e.label != "none")
+    ]
+    errors.sort(key=lambda row: (row["label"], row["kind"], row["score"]))
+    path.write_text("".join(json.dumps(row) + "\n" for row in errors), encoding="utf-8")
+    return len(errors)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,10 +160,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", type=Path, default=Path("/tmp/empathica-crisis-cache"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--errors", type=Path, help="write the cross-validated errors on the hand-written lines here (JSON lines)"
+    )
+    parser.add_argument("--errors-only", action="store_true", help="stop after writing --errors (no final fit)")
     args = parser.parse_args(argv)
     train_tsv = args.goemotions / "train.tsv"
     if not train_tsv.is_file():
         parser.error(f"{train_tsv} not found: pass the folder that holds GoEmotions' train.tsv")
+    if args.errors_only and not args.errors:
+        parser.error("--errors-only needs --errors FILE")
     if args.folds < 2:
         parser.error("--folds must be at least 2: the threshold comes from cross-validated scores")
 
@@ -171,6 +198,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{report.false_alarms:.1%} (hand-written), {report.everyday_false_alarms:.1%} (GoEmotions), recall "
         + ", ".join(f"{k} {v:.1%}" for k, v in report.recall.items())
     )
+    if args.errors:
+        print(f"{write_errors(args.errors, examples, report)} cross-validated errors written to {args.errors}")
+        if args.errors_only:
+            return 0
 
     t0 = time.perf_counter()
     targets = np.eye(len(LABELS), dtype=np.float32)[y]

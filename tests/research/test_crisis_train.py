@@ -7,9 +7,17 @@ import numpy as np
 import pytest
 
 from agent.safety import SafetyScreen, SemanticDetector, load_crisis_model
+from agent.safety.examples import EVERYDAY_KIND, LabelledText
 from agent.safety.semantic import LABELS
 from core.provision import sha256_file
-from research.crisis_model.train import choose_threshold, main, stratified_folds, training_rows
+from research.crisis_model.train import (
+    CrossValidation,
+    choose_threshold,
+    main,
+    stratified_folds,
+    training_rows,
+    write_errors,
+)
 
 
 def test_the_threshold_is_the_lowest_within_the_false_alarm_budget():
@@ -39,6 +47,29 @@ def test_bad_arguments_are_refused_before_any_work(tmp_path: Path, capsys: pytes
     with pytest.raises(SystemExit):
         main(["--goemotions", str(tmp_path), "--folds", "1"])
     assert "at least 2" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--goemotions", str(tmp_path), "--errors-only"])
+    assert "needs --errors" in capsys.readouterr().err
+
+
+def test_the_errors_written_are_the_hand_written_lines_judged_wrong(tmp_path: Path):
+    examples = [
+        LabelledText("I can't do this anymore", "suicide", "passive"),  # missed
+        LabelledText("I want to die", "suicide", "direct"),  # caught
+        LabelledText("this traffic is killing me", "none", "idiom"),  # flagged: a false alarm
+        LabelledText("lovely weather", "none", "everyday"),  # passed
+        LabelledText("a real comment", "none", EVERYDAY_KIND),  # flagged, but not a hand-written line
+    ]
+    flagged = np.array([False, True, True, False, True])
+    scores = np.array([0.4, 0.99, 0.98, 0.1, 0.97])
+    report = CrossValidation(0.97, {}, 0.5, 1.0, scores, flagged)
+    out = tmp_path / "errors.jsonl"
+    assert write_errors(out, examples, report) == 2
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [(r["text"], r["label"], r["score"]) for r in rows] == [
+        ("this traffic is killing me", "none", 0.98),
+        ("I can't do this anymore", "suicide", 0.4),
+    ]
 
 
 @pytest.mark.models
