@@ -49,6 +49,11 @@ def fake_perceive(text: str, context: Sequence[str] = ()) -> EmotionState:
     return EmotionState.from_label("sadness" if "sad" in text else "neutral", 0.5)
 
 
+def sure_perceive(text: str, context: Sequence[str] = ()) -> EmotionState:
+    """fake_perceive with a perceiver's probabilities: "sad" is a sure sadness reading (a first reaction's cue)."""
+    return sure_reading("sadness") if "sad" in text else EmotionState.from_label("neutral", 0.5)
+
+
 def fake_choose(user: EmotionState, previous: EmotionState | None = None, persona: str = "") -> EmotionState:
     return EmotionState.from_label("neutral", 0.2)
 

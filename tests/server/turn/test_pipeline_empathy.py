@@ -16,9 +16,9 @@ from agent.empathy.chain import EmpathyChain
 from agent.memory import SummaryMemory
 from agent.prompts import PromptLibrary
 from agent.safety import SafetyScreen
-from server.turn.pipeline import TurnInput
+from server.turn.pipeline import TurnInput, TurnPipeline
 from storage.store import ConversationStore
-from tests.server.fakes import PlanModel, RecordingSink, make_pipeline
+from tests.server.fakes import PlanModel, RecordingSink, make_pipeline, sure_perceive
 
 PLAN = {
     "event": "a sad day",
@@ -94,15 +94,15 @@ async def test_old_turns_are_summarised_and_the_summary_reaches_the_prompt(store
     assert "My name is Sam." in model.calls[-1][-1].content  # the summary rides in the latest user message
 
 
-def any_reading_acknowledger() -> Acknowledger:
-    """An acknowledger without confidence floors: the fake perceiver's readings are VAD mixtures, not a perceiver's
-    probabilities. The floors are tested in tests/agent/test_acknowledgement.py; the timing is tested here."""
-    return Acknowledger(min_confidence={})
+def acknowledging(store: ConversationStore, responder: EmpathyChain) -> TurnPipeline:
+    """A pipeline whose perceiver reads "sad" surely, with the real acknowledger: the reaction's timing is tested
+    here, its confidence floors in tests/agent/test_acknowledgement.py."""
+    return make_pipeline(store, responder=responder, perceiver=sure_perceive, acknowledger=Acknowledger())
 
 
 async def test_the_acknowledgement_is_timed_apart_from_the_models_words(store: ConversationStore) -> None:
     sink = RecordingSink()
-    pipeline = make_pipeline(store, responder=chain(plan_model()), acknowledger=any_reading_acknowledger())
+    pipeline = acknowledging(store, chain(plan_model()))
     await pipeline.run(turn("I feel sad today"), sink, asyncio.Event())
     texts = [m.text for m in sink.messages if m.type == "reply_text"]
     assert len(texts) == 3 and texts[1:] == ["That sounds heavy.", "I'm here."], "the first reaction, then the model"
@@ -122,7 +122,7 @@ async def test_the_model_starts_once_the_first_reactions_video_is_out(store: Con
             media_before_the_model.append(sum(1 for m in sink.messages if m.type == "media"))
             return super().stream(messages, max_tokens, temperature, json_schema)
 
-    pipeline = make_pipeline(store, responder=chain(Watching(PLAN)), acknowledger=any_reading_acknowledger())
+    pipeline = acknowledging(store, chain(Watching(PLAN)))
     await pipeline.run(turn("I feel sad today"), sink, asyncio.Event())
     assert media_before_the_model and media_before_the_model[0] >= 1
     assert sink.messages[-1].timings_ms["ack_media"] <= sink.messages[-1].timings_ms["model_media"]
