@@ -46,8 +46,8 @@ def report(screen: SafetyScreen) -> ScreenReport:
 @pytest.mark.models
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 13 targets not reached yet: measured recall 94.3 % (suicide 90.2 %, self-harm 92.1 %, abuse 100 %, "
-    "medical 95.3 %) at 1.4 % false alarms; strict, so meeting them fails this marker and it must be removed",
+    reason="issue 13 targets not reached yet: measured recall 94.8 % (suicide 94.1 %, self-harm 94.7 %, abuse 95.2 %, "
+    "medical 95.3 %) at 2.8 % false alarms; strict, so meeting them fails this marker and it must be removed",
 )
 def test_recall_and_false_alarms_on_the_held_out_split_meet_the_targets(report: ScreenReport):
     missed = [f"{e.label}: {e.text}" for e in report.missed]
