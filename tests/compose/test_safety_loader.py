@@ -46,5 +46,5 @@ def test_the_loaded_screen_catches_indirect_language():
     assert check is not None
     # A training expression beyond the rules: this checks the wiring (held-out figures: tests/agent/safety).
     verdict = check("Nobody would miss me if I was gone")
-    assert verdict is not None and verdict.category == "suicide" and verdict.score is not None and verdict.score < 1
+    assert verdict is not None and verdict.category == "suicide" and verdict.source == "semantic"
     assert check("my doctor appointment went fine") is None
