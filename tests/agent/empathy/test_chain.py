@@ -157,8 +157,8 @@ def test_after_two_questions_the_schema_steers_away_from_exploration(persona: st
 def test_a_message_without_a_feeling_gets_a_compact_plan(persona: str):
     said = {"event": "asked when the library opens", "response": "It opens at nine. What are you reading?"}
     model = ScriptedModel([json.dumps(said)])
-    calm, warm = EmotionState.from_label("neutral", 0.0), EmotionState.from_label("joy", 0.2)
-    turn = EmpathyChain(model, persona).turn("When does the library open?", calm, warm, [])
+    warm = EmotionState.from_label("joy", 0.2)
+    turn = EmpathyChain(model, persona).turn("When does the library open?", NEUTRAL, warm, [])
     assert list(turn) == ["It opens at nine.", "What are you reading?"]
     assert list(model.calls[0][1]["properties"]) == ["event", "response"]  # half the tokens before it speaks
     plan = turn.plan
@@ -177,7 +177,7 @@ def test_a_feeling_or_a_voice_at_odds_with_the_words_gets_the_whole_chain(person
     model = ScriptedModel([json.dumps(PLAN)] * 2)
     chain = EmpathyChain(model, persona)
     list(chain.turn("My dog died.", GRIEF, COMPASSION, []))
-    list(chain.turn("I'm fine.", EmotionState.from_label("neutral", 0.0), COMPASSION, [], mismatch=True))
+    list(chain.turn("I'm fine.", NEUTRAL, COMPASSION, [], mismatch=True))
     assert [list(schema["properties"]) for _, schema in model.calls] == [list(FIELDS)] * 2
     assert chain.last_plan is not None and chain.last_plan.reasoning == "full"
 
