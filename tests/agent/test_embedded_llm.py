@@ -57,15 +57,20 @@ def test_prompt_cache_reuses_the_common_prefix(small: EmbeddedLlm):
     assert timings["cache_n"] > 0
 
 
-def test_json_schema_constrains_the_output(small: EmbeddedLlm):
-
+def test_json_schema_constrains_the_output_and_writes_it_compactly(small: EmbeddedLlm):
     schema = {
         "type": "object",
-        "properties": {"emotion": {"type": "string", "enum": ["joy", "sadness"]}},
-        "required": ["emotion"],
+        "properties": {
+            "emotion": {"type": "string", "enum": ["joy", "sadness"]},
+            "why": {"type": "string", "minLength": 3, "maxLength": 30},
+        },
+        "required": ["emotion", "why"],
     }
-    text = small.complete([ChatMessage("user", "I lost my job. How do I feel?")], 30, 0.0, json_schema=schema)
-    assert json.loads(text)["emotion"] in {"joy", "sadness"}
+    text = small.complete([ChatMessage("user", "I lost my job. How do I feel?")], 60, 0.0, json_schema=schema)
+    data = json.loads(text)
+    assert data["emotion"] in {"joy", "sadness"} and 3 <= len(data["why"]) <= 30
+    # No indentation tokens: the layout json.dumps writes by default, one space after ":" and ",".
+    assert text == json.dumps(data)
 
 
 def test_request_larger_than_the_context_is_a_clear_error(small: EmbeddedLlm):
@@ -92,12 +97,6 @@ def test_truncated_gguf_is_a_clear_error(tmp_path: Path):
         path.write_bytes(source.read(4096))
     with pytest.raises(LlmError, match="could not load"):
         EmbeddedLlm(path)
-
-
-
-
-
-
 
 
 def test_tokens_are_counted_by_the_models_own_tokenizer(small: EmbeddedLlm):
