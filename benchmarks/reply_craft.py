@@ -3,7 +3,8 @@
 Each message of benchmarks/data/reply_craft.json opens a fresh conversation with each persona, answered as the
 server answers it: the persona's responder from compose.engines (its prompt, lens and sentence limit), the mind's
 turn (agent.mind: the persona's transition, the chain of empathy, the words read back by the text perceiver).
-The message's gold emotion stands in for the perception of the user's words, so the figures measure the reply.
+The message's gold emotion stands in for the perception of the user's words, so the figures measure the reply,
+which opens with the first reaction (agent.acknowledgement) where the server's would (`empathy.acknowledge`).
 Every reply is judged by the written-down rubric in benchmarks/craft_rubric.py (tested in
 tests/benchmarks/test_craft_rubric.py).
 
@@ -37,7 +38,14 @@ from agent.empathy.schema import EmpathyPlan
 from agent.mind import Conversation, Mind
 from benchmarks.craft_rubric import CraftVerdict, judge
 from compose.config import load_config
-from compose.engines import load_llm, load_perception, load_reply_emotion, persona_spec, responder_loader
+from compose.engines import (
+    load_acknowledger,
+    load_llm,
+    load_perception,
+    load_reply_emotion,
+    persona_spec,
+    responder_loader,
+)
 from core.emotion import EmotionState
 
 DATA = Path(__file__).with_name("data") / "reply_craft.json"
@@ -58,6 +66,7 @@ class Judged:
     valence: float
     seconds: float
     unsaid: list[str] = field(default_factory=list)  # lecturing sentences the chain's guard did not speak
+    reasoning: str = ""  # the chain's plan: full, settled (after a first reaction) or compact (agent.empathy.schema)
 
 
 def load_messages(path: Path = DATA) -> list[dict[str, Any]]:
@@ -81,8 +90,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--verbose", action="store_true", help="print every reply")
     parser.add_argument(
-        "--out", type=Path, help="a JSON-lines file of every reply and verdict, written as they come; replies "
-        "already in it (same persona and message) are reused, so a run cut short continues where it stopped"
+        "--out",
+        type=Path,
+        help="a JSON-lines file of every reply and verdict, written as they come; replies "
+        "already in it (same persona and message) are reused, so a run cut short continues where it stopped",
     )
     args = parser.parse_args()
 
@@ -133,7 +144,12 @@ class _Replier:
             # The user's message reads as its gold emotion; the reply's sentences (agent.congruence) as perceived.
             return gold[text] if text in gold else self.perception.perceive(text, context)
 
-        self.mind = Mind(perceive, load_reply_emotion(config), history_turns=config.server.history_turns)
+        self.mind = Mind(
+            perceive,
+            load_reply_emotion(config),
+            history_turns=config.server.history_turns,
+            acknowledge=load_acknowledger(config),
+        )
         self.load = responder_loader(config, self.model)
         self.responders: dict[tuple[str, str, str], Any] = {}
         self.turns: list[Any] = []  # the chain's turns of the current reply (to read what its guard held back)
@@ -164,6 +180,7 @@ class _Replier:
             valence=self.perception.perceive(reply, ()).vad.valence,
             seconds=time.perf_counter() - started,
             unsaid=[sentence for t in self.turns for sentence in getattr(t, "unsaid", [])],
+            reasoning=plan.reasoning if isinstance(plan, EmpathyPlan) else "",
         )
 
     def _recording(self, responder: Any) -> Any:
@@ -204,7 +221,8 @@ def _line(item: Judged) -> str:
     ]
     if v.lecturing:
         flags.append(f"LECTURE[{v.lecture_match}]")
-    return f"{item.persona:6} {item.message:22} {item.emotion:8} {item.strategy:18} {item.source:8} {' '.join(flags)}"
+    plan = f"{item.source}/{item.reasoning}" if item.reasoning else item.source
+    return f"{item.persona:6} {item.message:22} {item.emotion:8} {item.strategy:18} {plan:16} {' '.join(flags)}"
 
 
 def _share(flags: Sequence[bool]) -> str:

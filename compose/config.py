@@ -112,6 +112,7 @@ class EmpathySettings(_Section):
     warm_up: bool = True  # process the system prompt at start-up so the first reply comes from the prompt cache
     acknowledge: bool = True  # a short first reaction (prompts/acknowledgements.txt) while the chain reasons
     compact_neutral: bool = True  # a message without a feeling gets a compact plan (event, response): faster
+    settle_after_reaction: bool = True  # after a first reaction, a settled plan (event, cause, response): faster
 
 
 class SafetySettings(_Section):

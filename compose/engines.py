@@ -327,6 +327,7 @@ def responder_loader(config: Config, model: Any, out: TextIO | None = None) -> C
                 max_history_messages=2 * config.server.history_turns,
                 budget=PromptBudget.for_model(model, empathy.max_tokens),
                 compact_neutral=empathy.compact_neutral,
+                settle_after_reaction=empathy.settle_after_reaction,
             ),
             out,
         )

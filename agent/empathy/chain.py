@@ -6,7 +6,9 @@ starts on the first sentence while the model writes the second. An output that b
 sentence was spoken is retried once, then answered by a rule-based fallback; the model's reply emotion is
 clamped by the reply rules (agent.reply_emotion) (the face and voice use the transition model's emotion either way).
 A message without a feeling to reason about (read as neutral, words and voice agreeing) gets a compact plan: the
-model writes only what happened and the response (agent.empathy.schema), about half the tokens before it speaks.
+model writes only what happened and the response, about half the tokens before it speaks. A turn that opened with
+a first reaction gets a settled plan: what happened, why, and the response; the emotions the reaction already
+voiced stay the rules' (agent.empathy.schema).
 
 Prompt cache: the system prompt (persona + therapy lens + the chain's instructions + a few fixed example answers
 for the lens, prompts/empathy_examples_<lens>.txt) is fixed for the life of the chain; everything that changes per
@@ -26,8 +28,8 @@ from agent.empathy.echo import echoes
 from agent.empathy.json_stream import JsonFieldStream
 from agent.empathy.lecture import LectureGuard
 from agent.empathy.schema import (
-    COMPACT_FIELDS,
     FIELDS,
+    REASONING_FIELDS,
     STRATEGIES,
     EmpathyPlan,
     PlanError,
@@ -80,10 +82,10 @@ class EmpathyTurn:
     unsaid: list[str] = field(default_factory=list)  # lecturing sentences the guard kept from being spoken
     already_said: str = ""  # the first reaction, said before this reply
     repeated: list[str] = field(default_factory=list)  # sentences not spoken because they repeat `already_said`
-    compact: bool = False  # a compact plan (agent.empathy.schema): the model writes only event and response
+    reasoning: str = "full"  # which plan the model writes (agent.empathy.schema.REASONING_FIELDS)
     user_text: str = ""  # what the user said this turn (a sentence retelling it as the agent's is not said)
     echoed: list[str] = field(default_factory=list)  # sentences not spoken because they speak as the user
-    strategy: str = ""  # the rules' suggested strategy: a compact plan's strategy
+    strategy: str = ""  # the rules' suggested strategy: a compact or settled plan's strategy
 
     def __post_init__(self) -> None:
         self._said = split_sentences(self.already_said)
@@ -173,17 +175,17 @@ class EmpathyTurn:
         if not spoken:
             raise PlanError("the response field has nothing speakable" + (" but a lecture" if self.unsaid else ""))
         values = fields.values
-        if self.compact:
+        if self.reasoning != "full":
             self.plan = EmpathyPlan(
                 event=values["event"].strip(),
                 user_emotion=effective_label(self.user_emotion),
-                cause="",
+                cause=values.get("cause", "").strip(),
                 strategy=self.strategy,
                 reply_emotion=self.agent_emotion.label,
                 response=" ".join(spoken),
                 source="model",
                 lens=chain.lens,
-                reasoning="compact",
+                reasoning=self.reasoning,
             )
         else:
             proposed = values["reply_emotion"]
@@ -202,7 +204,7 @@ class EmpathyTurn:
 
     @property
     def _fields(self) -> tuple[str, ...]:
-        return COMPACT_FIELDS if self.compact else FIELDS
+        return REASONING_FIELDS[self.reasoning]
 
 
 class EmpathyChain:
@@ -226,6 +228,7 @@ class EmpathyChain:
         max_words: int = 0,
         budget: PromptBudget | None = None,
         compact_neutral: bool = True,
+        settle_after_reaction: bool = True,
     ) -> None:
         """`max_tokens` bounds the whole JSON object (reasoning ~40 tokens + response); keep it generous enough
         that the response is not cut off. `max_sentences` is the persona's sentence limit: the prompt states it
@@ -233,7 +236,9 @@ class EmpathyChain:
         that would take it past that many words (agent.sentences.ReplyLength). `budget` fits each prompt into the
         model's context (oldest history first); None: only `max_history_messages` bounds it. `compact_neutral`:
         a message without a feeling (read as neutral, words and voice agreeing) gets a compact plan
-        (agent.empathy.schema), which halves the tokens before the first spoken sentence."""
+        (agent.empathy.schema), which halves the tokens before the first spoken sentence. `settle_after_reaction`:
+        a turn that opened with a first reaction gets a settled plan (event, cause, response), the emotions being
+        the ones the reaction already voiced."""
         if lens not in LENSES:
             raise ValueError(f"unknown therapy lens {lens!r}; choose one of {', '.join(LENSES)}")
         if not persona.strip():
@@ -249,6 +254,7 @@ class EmpathyChain:
         self.retries = retries
         self.budget = budget
         self.compact_neutral = compact_neutral
+        self.settle_after_reaction = settle_after_reaction
         self.last_plan: EmpathyPlan | None = None
         self.guard = LectureGuard(self.prompts)
         # Read every template now: a missing file fails at start-up, not mid-conversation.
@@ -319,8 +325,8 @@ class EmpathyChain:
         # The model may only propose reply emotions the rules allow for this user (the clamp stays as a guard for
         # backends that do not enforce the schema).
         allowed = tuple(e for e in BASIC_EMOTIONS if e in allowed_reply_emotions(user_emotion))
-        compact = self.compact_neutral and effective_label(user_emotion) == "neutral" and not mismatch
-        schema = plan_schema(strategies, allowed, compact=compact)
+        reasoning = self._reasoning(user_emotion, mismatch, already_said)
+        schema = plan_schema(strategies, allowed, reasoning)
         return EmpathyTurn(
             self,
             messages,
@@ -328,10 +334,18 @@ class EmpathyChain:
             user_emotion,
             agent_emotion,
             already_said=already_said,
-            compact=compact,
+            reasoning=reasoning,
             user_text=user_text,
             strategy=strategy if strategy in strategies else strategies[0],
         )
+
+    def _reasoning(self, user_emotion: EmotionState, mismatch: bool, already_said: str) -> str:
+        """Which plan the model writes this turn (agent.empathy.schema)."""
+        if self.compact_neutral and effective_label(user_emotion) == "neutral" and not mismatch:
+            return "compact"
+        if self.settle_after_reaction and already_said.strip():
+            return "settled"
+        return "full"
 
     def check_room(
         self,

@@ -303,8 +303,9 @@ def _smoothed(t: TurnResult) -> tuple[str, str] | None:
 
 
 def _model_plan(t: TurnResult) -> dict[str, str] | None:
-    """The plan of a turn the model reasoned through (a compact plan's emotion and strategy are the rules')."""
-    return t.plan if t.source == "model" and t.plan and t.plan.get("reasoning") != "compact" else None
+    """The plan of a turn the model reasoned through in full (a compact or settled plan's emotions and strategy
+    are the rules')."""
+    return t.plan if t.source == "model" and t.plan and t.plan.get("reasoning", "full") == "full" else None
 
 
 def _model_reading(t: TurnResult) -> tuple[str, str] | None:

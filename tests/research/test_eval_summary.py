@@ -106,15 +106,17 @@ def test_user_emotion_chain_and_counts():
     assert s.total_s is not None and s.total_s.median == 2.0
 
 
-def test_a_compact_plan_counts_as_valid_but_not_as_the_models_own_reading():
+def test_compact_and_settled_plans_count_as_valid_but_not_as_the_models_own_reading():
     compact = {**plan("exploration", "neutral", "neutral"), "cause": "", "reasoning": "compact"}
+    settled = {**plan("exploration", "fear", "fear"), "reasoning": "settled"}
     turns = [
         turn("model", "sadness", "sadness", plan("emotional_reaction", "sadness", "neutral")),
         turn("model", "neutral", "neutral", compact),
+        turn("model", "fear", "fear", settled),
     ]
     s = summary(turns)
-    assert s.value("chain_valid") == 1.0  # both were answered by the model
-    # Its label and strategy are the rules', not the model's self-report: only the full plan counts.
+    assert s.value("chain_valid") == 1.0  # all three were answered by the model
+    # Their labels and strategies are the rules', not the model's self-report: only the full plan counts.
     assert s.metrics["self_reported_emotional_reaction"].n == 1 and s.value("self_reported_exploration") == 0.0
     assert s.metrics["model_user_macro_f1"].n == 1
 

@@ -173,6 +173,28 @@ def test_a_message_without_a_feeling_gets_a_compact_plan(persona: str):
     )
 
 
+def test_a_turn_that_opened_with_a_first_reaction_gets_a_settled_plan(persona: str):
+    said = {"event": "dog died", "cause": "lost a companion", "response": "The house must feel so quiet now."}
+    model = ScriptedModel([json.dumps(said)])
+    turn = EmpathyChain(model, persona).turn("My dog died.", GRIEF, COMPASSION, [], already_said="Oh, I'm so sorry.")
+    assert list(turn) == ["The house must feel so quiet now."]
+    # The reaction already voiced the emotions, so the model is not asked for them again.
+    assert list(model.calls[0][1]["properties"]) == ["event", "cause", "response"]
+    plan = turn.plan
+    assert plan is not None and plan.reasoning == "settled" and plan.source == "model"
+    assert (plan.event, plan.cause) == ("dog died", "lost a companion")
+    assert (plan.user_emotion, plan.reply_emotion, plan.llm_reply_emotion) == ("sadness", COMPASSION.label, "")
+    assert plan.strategy == turn.strategy != ""
+
+
+def test_settled_plans_can_be_turned_off(persona: str):
+    model = ScriptedModel([json.dumps(PLAN)])
+    chain = EmpathyChain(model, persona, settle_after_reaction=False)
+    list(chain.turn("My dog died.", GRIEF, COMPASSION, [], already_said="Oh, I'm so sorry."))
+    assert list(model.calls[0][1]["properties"]) == list(FIELDS)
+    assert chain.last_plan is not None and chain.last_plan.reasoning == "full"
+
+
 def test_a_feeling_or_a_voice_at_odds_with_the_words_gets_the_whole_chain(persona: str):
     model = ScriptedModel([json.dumps(PLAN)] * 2)
     chain = EmpathyChain(model, persona)
