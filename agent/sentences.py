@@ -105,13 +105,34 @@ class ReplyLength:
         return True
 
 
+# Openers that change nothing about what a sentence says ("Wow, that's wonderful!" repeats "Oh, that's wonderful!").
+_INTERJECTIONS = frozenset({"oh", "ah", "aw", "aww", "wow", "well", "yes", "yeah", "gosh", "ugh", "hmm"})
+# How many words a repeat may add to what was said ("I'm so sorry for this." after "Oh, I'm so sorry.").
+_REPEAT_TAIL_WORDS = 3
+
+
 def same_words(a: str, b: str) -> bool:
     """Whether two sentences say the same words, ignoring case, punctuation and spacing."""
     return _words_only(a) == _words_only(b) != ""
 
 
+def repeats(sentence: str, said: str) -> bool:
+    """Whether `sentence` says `said` again: the same words give or take an interjection, only words of `said`
+    ("So sorry." after "Oh, I'm so sorry."), or `said` with a short tail ("I'm so sorry for your loss.")."""
+    new, old = _content_words(sentence), _content_words(said)
+    if not new or not old:
+        return same_words(sentence, said)
+    if set(new) <= set(old):
+        return True
+    return new[: len(old)] == old and len(new) - len(old) <= _REPEAT_TAIL_WORDS
+
+
 def _words_only(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", "", text.replace("’", "'").lower()).split())
+
+
+def _content_words(text: str) -> list[str]:
+    return [word for word in _words_only(text).split() if word not in _INTERJECTIONS]
 
 
 def split_sentences(text: str, limit: int = 0) -> list[str]:

@@ -42,7 +42,7 @@ from agent.feelings import FeelingWords
 from agent.prompt_budget import PromptBudget
 from agent.prompts import PromptLibrary
 from agent.reply_emotion import allowed_reply_emotions, clamp_reply_emotion, effective_label
-from agent.sentences import ReplyLength, SentenceSplitter, same_words, split_sentences
+from agent.sentences import ReplyLength, SentenceSplitter, repeats, split_sentences
 from core.emotion import BASIC_EMOTIONS, EmotionState
 
 LENSES: tuple[str, ...] = ("cbt", "dbt", "person_centred", "reality")
@@ -107,7 +107,12 @@ class EmpathyTurn:
             return
         self.plan = chain.fallback_plan(self.user_emotion, self.agent_emotion)
         chain.last_plan = self.plan
-        yield from split_sentences(self.plan.response, chain.max_sentences)
+        yield from split_sentences(self.plan.response, max(1, chain.max_sentences - len(self._said)))
+
+    def _admits(self, spoken: list[str], sentence: str) -> bool:
+        """Whether `sentence` may follow the model's `spoken` ones: the first reaction counts toward the persona's
+        limits (the listener hears one reply), but the model always says its first sentence."""
+        return not spoken or self.chain.length.admits([*self._said, *spoken], sentence)
 
     def _held_back(self, sentence: str) -> bool:
         """Whether `sentence` is not spoken (and recorded why): a lecture, which the guard stops (the model's next
@@ -119,7 +124,7 @@ class EmpathyTurn:
         if echoes(sentence, self.user_text):
             self.echoed.append(sentence)
             return True
-        if any(same_words(sentence, said) for said in self._said):
+        if any(repeats(sentence, said) for said in self._said):
             self.repeated.append(sentence)
             return True
         return False
@@ -144,12 +149,12 @@ class EmpathyTurn:
                 for sentence in splitter.feed(text):
                     if self._held_back(sentence):
                         continue
-                    if not chain.length.admits(spoken, sentence):  # past the persona's word limit
+                    if not self._admits(spoken, sentence):  # past the persona's word limit
                         capped = True
                         break
                     spoken.append(sentence)
                     yield sentence
-                    if len(spoken) == chain.max_sentences:
+                    if len(self._said) + len(spoken) >= chain.max_sentences:
                         capped = True
                         break
                 if capped:
@@ -164,7 +169,7 @@ class EmpathyTurn:
             for sentence in splitter.flush():
                 if self._held_back(sentence):
                     continue
-                full = full or not chain.length.admits(spoken, sentence)
+                full = full or not self._admits(spoken, sentence)
                 if not full:
                     spoken.append(sentence)
                     yield sentence

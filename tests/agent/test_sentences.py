@@ -1,4 +1,6 @@
-from agent.sentences import ReplyLength, SentenceSplitter, clean_for_speech
+import pytest
+
+from agent.sentences import ReplyLength, SentenceSplitter, clean_for_speech, repeats
 
 
 def split(text: str, piece_size: int = 3) -> list[str]:
@@ -85,3 +87,29 @@ def test_reply_length_admits_the_first_sentence_and_then_counts_words_and_senten
     sentences = ReplyLength(sentences=2)
     assert sentences.admits(["One."], "Two.") and not sentences.admits(["One.", "Two."], "Three.")
     assert ReplyLength().admits(["a"] * 50, "anything at all")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "said"),
+    [
+        ("I'm so sorry.", "Oh, I'm so sorry."),  # only words already said
+        ("Wow, that's wonderful!", "Oh, that's wonderful!"),  # another interjection
+        ("Oh, I'm so sorry for your loss.", "Oh, I'm so sorry."),  # a short tail
+        ("THAT sounds scary", "That sounds scary."),
+    ],
+)
+def test_a_sentence_that_says_the_first_reaction_again_repeats_it(sentence: str, said: str):
+    assert repeats(sentence, said)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "said"),
+    [
+        ("I'm so sorry, and I hope the house feels less empty soon.", "Oh, I'm so sorry."),  # goes on
+        ("That sounds frightening.", "That sounds scary."),
+        ("It must hurt so much.", "Oh, I'm so sorry."),
+        ("Oh!", "Oh, wow!"),
+    ],
+)
+def test_a_sentence_that_says_something_new_does_not_repeat(sentence: str, said: str):
+    assert not repeats(sentence, said)

@@ -97,6 +97,22 @@ def test_a_sentence_that_repeats_the_first_reaction_is_not_said_again(persona: s
     assert "Oh, I’m so sorry." in model.calls[0][0][-1].content  # the model was told what was said
 
 
+def test_the_first_reaction_counts_toward_the_persona_limits(persona: str):
+    plan = {**PLAN, "response": "Losing her must hurt. She slept by your bed. You miss her. Tell me about her."}
+    said = "Oh, I'm so sorry."
+    turn = EmpathyChain(ScriptedModel([json.dumps(plan)]), persona, max_sentences=3).turn(
+        "My dog died.", GRIEF, COMPASSION, [], already_said=said
+    )
+    assert list(turn) == ["Losing her must hurt.", "She slept by your bed."]  # three with the reaction
+    # Words too: 4 + 4 + 5 passes 10 (without the reaction the second sentence would fit); the model's first
+    # sentence is said whatever its length.
+    kai = EmpathyChain(ScriptedModel([json.dumps(plan)]), persona, max_sentences=3, max_words=10)
+    assert list(kai.turn("My dog died.", GRIEF, COMPASSION, [], already_said=said)) == ["Losing her must hurt."]
+    # A reaction that already fills the limit still leaves the model its one sentence.
+    one = EmpathyChain(ScriptedModel([json.dumps(plan)]), persona, max_sentences=1)
+    assert list(one.turn("My dog died.", GRIEF, COMPASSION, [], already_said=said)) == ["Losing her must hurt."]
+
+
 def test_invalid_output_is_retried_once_then_answered_by_the_fallback(persona: str):
     model = ScriptedModel(["I am plain text."])
     chain = EmpathyChain(model, persona)
