@@ -91,11 +91,15 @@ def _serve(config: Config) -> list[tuple[str, str, str | None, dict[str, str] | 
 
 def test_server_chat_eval_and_replay_reach_the_same_emotions_and_plans(config: Config, tmp_path: Path) -> None:
     served = _serve(config)
-    # The server path itself: a first reaction opens the reply; grief's proposed joy is clamped (every path clamps
-    # it the same way); the crisis bypasses the model with its category.
+    # The server path itself: a first reaction opens the reply, whose settled plan keeps the emotions it voiced;
+    # the next turn's whole chain proposes joy to sadness, which is clamped (every path clamps it the same way);
+    # the crisis bypasses the model with its category.
     assert served[0][2].startswith(("Oh, I'm so sorry.", "That sounds so hard.", "Oh no, I'm sorry."))
-    assert served[0][3] is not None and served[0][3]["reply_emotion"] in ("neutral", "sadness")
-    assert served[0][3]["llm_reply_emotion"] == "joy" and served[0][3]["lens"] == "person_centred"
+    assert served[0][3] is not None and served[0][3]["reasoning"] == "settled"
+    assert served[0][3]["reply_emotion"] in ("neutral", "sadness") and served[0][3]["llm_reply_emotion"] == ""
+    assert served[0][3]["lens"] == "person_centred"
+    assert served[1][3] is not None and served[1][3]["reasoning"] == "full"
+    assert served[1][3]["llm_reply_emotion"] == "joy" and served[1][3]["reply_emotion"] in ("neutral", "sadness")
     assert served[3][3] is not None and served[3][3]["source"] == "safety"
 
     # empathica eval: the same user and agent emotions, the same chain plans.
@@ -116,7 +120,7 @@ def test_server_chat_eval_and_replay_reach_the_same_emotions_and_plans(config: C
     shown = re.findall(r"\[user (\w+ [\d.]+) \| agent (\w+ [\d.]+)\]", out.getvalue())
     assert shown == [(user, chosen) for user, chosen, _, _ in served]
     clamps = re.findall(r"reply emotion: (\w+) \(model said joy; clamped\)", out.getvalue())
-    assert clamps == [plan["reply_emotion"] for _, _, _, plan in served if plan and plan["source"] == "model"]
+    assert clamps == [plan["reply_emotion"] for _, _, _, plan in served if plan and plan.get("llm_reply_emotion")]
 
     # empathica replay of the stored session: nothing moved.
     replay_agent = build_text_agent(config, model=PlanModel(PLAN), perceive=TextPerception().perceive)
