@@ -83,8 +83,14 @@ def _serve(config: Config) -> list[tuple[str, str, str | None, dict[str, str] | 
         perceived = next(m for m in sink.messages if isinstance(m, UserEmotionOut)).emotion
         chosen = next(m for m in sink.messages if isinstance(m, ReplyStart)).emotion
         end = next(m for m in sink.messages if isinstance(m, ReplyEnd))
-        seen.append((f"{perceived.label} {perceived.intensity:.2f}", f"{chosen.label} {chosen.intensity:.2f}",
-                     end.text, end.plan))
+        seen.append(
+            (
+                f"{perceived.label} {perceived.intensity:.2f}",
+                f"{chosen.label} {chosen.intensity:.2f}",
+                end.text,
+                end.plan,
+            )
+        )
     store.close()
     return seen
 
