@@ -89,6 +89,8 @@ class EmpathyTurn:
 
     def __post_init__(self) -> None:
         self._said = split_sentences(self.already_said)
+        # The model's share of the persona's sentence limit: the first reaction counts, but the model says one.
+        self._room = max(1, self.chain.max_sentences - len(self._said))
 
     @property
     def schema_valid(self) -> bool:
@@ -107,7 +109,7 @@ class EmpathyTurn:
             return
         self.plan = chain.fallback_plan(self.user_emotion, self.agent_emotion)
         chain.last_plan = self.plan
-        yield from split_sentences(self.plan.response, max(1, chain.max_sentences - len(self._said)))
+        yield from split_sentences(self.plan.response, self._room)
 
     def _admits(self, spoken: list[str], sentence: str) -> bool:
         """Whether `sentence` may follow the model's `spoken` ones: the first reaction counts toward the persona's
@@ -154,7 +156,7 @@ class EmpathyTurn:
                         break
                     spoken.append(sentence)
                     yield sentence
-                    if len(self._said) + len(spoken) >= chain.max_sentences:
+                    if len(spoken) >= self._room:
                         capped = True
                         break
                 if capped:
