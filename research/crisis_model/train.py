@@ -40,6 +40,10 @@ from research.emotion_model.training import TrainSettings, predict_logits, train
 # hand-written line seen twice an epoch.
 SETTINGS = TrainSettings(top_layers=3, epochs=4, lr=2e-4)
 REPEATS = 2
+# Soft targets keep the read-out from saturating (the fit's loss otherwise falls to 0.001 and many hard negatives
+# score as high as crises), so the threshold separates better: 5-fold CV recall at the same 5 % false alarms rose
+# from 78.0 / 87.4 / 90.4 / 90.6 % (suicide / self-harm / abuse / medical) to 80.8 / 89.0 / 92.3 / 92.1 % with 0.1.
+LABEL_SMOOTHING = 0.1
 FOLDS = 5
 MAX_FALSE_ALARMS = 0.05
 
@@ -67,6 +71,12 @@ def choose_threshold(
         if flagged[negatives].mean() <= max_false_alarms:
             return float(threshold)
     return 1.0
+
+
+def soft_targets(y: npt.NDArray[np.int_], smoothing: float) -> npt.NDArray[np.float32]:
+    """One row per label index in `y`: 1 - `smoothing` on the label, `smoothing` spread evenly over all labels."""
+    eye = np.eye(len(LABELS), dtype=np.float32)
+    return np.asarray((1.0 - smoothing) * eye[y] + smoothing / len(LABELS), dtype=np.float32)
 
 
 def crisis_scores(logits: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
@@ -102,9 +112,10 @@ def cross_validate(
     repeats: int = REPEATS,
     folds: int = FOLDS,
     max_false_alarms: float = MAX_FALSE_ALARMS,
+    smoothing: float = LABEL_SMOOTHING,
 ) -> CrossValidation:
     """Fine-tune on all folds but one, score the one left out, and choose the threshold from those scores."""
-    targets = np.eye(len(LABELS), dtype=np.float32)[y]
+    targets = soft_targets(y, smoothing)
     fold = stratified_folds(y, folds, settings.seed)
     scores = np.zeros(len(y))
     for k in range(folds):
@@ -157,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=REPEATS, help="times each hand-written line is seen per epoch")
     parser.add_argument("--folds", type=int, default=FOLDS)
     parser.add_argument("--max-false-alarms", type=float, default=MAX_FALSE_ALARMS)
+    parser.add_argument("--label-smoothing", type=float, default=LABEL_SMOOTHING, help="share of each target spread")
     parser.add_argument("--cache-dir", type=Path, default=Path("/tmp/empathica-crisis-cache"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
@@ -191,7 +203,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"lower-layer states: {time.perf_counter() - started:.0f} s", flush=True)
 
     report = cross_validate(
-        minilm, encoded, y, written, ruled, settings, args.repeats, args.folds, args.max_false_alarms
+        minilm,
+        encoded,
+        y,
+        written,
+        ruled,
+        settings,
+        args.repeats,
+        args.folds,
+        args.max_false_alarms,
+        args.label_smoothing,
     )
     print(
         f"cross-validated (rules + detector): threshold {report.threshold:.3f}, false alarms "
@@ -204,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
 
     t0 = time.perf_counter()
-    targets = np.eye(len(LABELS), dtype=np.float32)[y]
+    targets = soft_targets(y, args.label_smoothing)
     model = train_top(minilm, encoded, targets, training_rows(np.arange(len(y)), written, args.repeats), settings)
     print(f"fine-tuning on all examples: {time.perf_counter() - t0:.0f} s", flush=True)
 

@@ -14,6 +14,7 @@ from research.crisis_model.train import (
     CrossValidation,
     choose_threshold,
     main,
+    soft_targets,
     stratified_folds,
     training_rows,
     write_errors,
@@ -37,6 +38,16 @@ def test_folds_spread_every_label_and_hand_written_lines_are_repeated():
         assert sorted(y[folds == k].tolist()) == [0, 0, 1, 2]
     written = np.array([True, False, True, False])
     assert sorted(training_rows(np.arange(4), written, 3).tolist()) == [0, 0, 0, 1, 2, 2, 2, 3]
+
+
+def test_soft_targets_keep_most_weight_on_the_label_and_sum_to_one():
+    targets = soft_targets(np.array([0, 3]), 0.1)
+    assert targets.shape == (2, len(LABELS))
+    assert targets.sum(axis=1) == pytest.approx([1.0, 1.0])
+    assert targets[0, 0] == pytest.approx(0.9 + 0.1 / len(LABELS))
+    assert targets[1, 3] == pytest.approx(0.9 + 0.1 / len(LABELS))
+    assert targets[1, 0] == pytest.approx(0.1 / len(LABELS))
+    assert soft_targets(np.array([2]), 0.0).tolist() == [np.eye(len(LABELS))[2].tolist()]
 
 
 def test_bad_arguments_are_refused_before_any_work(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
