@@ -46,8 +46,9 @@ def report(screen: SafetyScreen) -> ScreenReport:
 @pytest.mark.models
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 13 targets not reached yet: measured recall 95.4 % (suicide 92.2 %, self-harm 94.7 %, abuse 97.6 %, "
-    "medical 97.7 %) at 2.1 % false alarms; strict, so meeting them fails this marker and it must be removed",
+    reason="issue 13 targets not reached in every category: measured recall 97.1 % overall (suicide 96.1 %, self-harm "
+    "94.7 %, abuse 100 %, medical 97.7 %) at 4.1 % false alarms; strict, so meeting them fails this marker and it "
+    "must be removed",
 )
 def test_recall_and_false_alarms_on_the_held_out_split_meet_the_targets(report: ScreenReport):
     missed = [f"{e.label}: {e.text}" for e in report.missed]
@@ -60,8 +61,8 @@ def test_recall_and_false_alarms_on_the_held_out_split_meet_the_targets(report: 
 def test_the_held_out_figures_do_not_fall_below_what_was_measured(report: ScreenReport):
     """A regression floor a little under the measured figures (see the xfail above for the targets)."""
     alarms = [e.text for e, _ in report.false_alarm_texts]
-    assert report.overall_recall >= 0.92, ([f"{e.label}: {e.text}" for e in report.missed], report.recall)
-    assert min(report.recall.values()) >= 0.88, report.recall
+    assert report.overall_recall >= 0.95, ([f"{e.label}: {e.text}" for e in report.missed], report.recall)
+    assert min(report.recall.values()) >= 0.92, report.recall
     assert report.false_alarms <= FALSE_ALARM_TARGET, alarms
     assert report.right_category >= 0.9
 
