@@ -127,6 +127,27 @@ def repeats(sentence: str, said: str) -> bool:
     return new[: len(old)] == old and len(new) - len(old) <= _REPEAT_TAIL_WORDS
 
 
+# Where an opening clause ends: a comma, semicolon, colon or dash, then perhaps a joining "but", "and" or "so".
+_CLAUSE_END = re.compile(r"\s*(?:[,;:\u2014\u2013]|\s-\s)\s*(?:(?:but|and|so)\b\s*)?", re.IGNORECASE)
+_MIN_REST_WORDS = 3  # what follows a dropped opening must be a sentence of its own, not a tail ("I'm sorry, truly.")
+
+
+def drop_repeated_opening(sentence: str, said: Sequence[str]) -> str:
+    """`sentence` without an opening clause that only says one of the `said` sentences again ("I'm sorry, I
+    understand how hard that was." after "I'm sorry." becomes "I understand how hard that was."), when at least
+    three words follow it; otherwise `sentence` unchanged. An opening that adds anything ("I'm sorry about
+    Biscuit, ...") is kept: it may carry the detail the reply needs."""
+    for match in _CLAUSE_END.finditer(sentence):
+        opening, rest = sentence[: match.start()], sentence[match.end() :].strip()
+        words = set(_content_words(opening))
+        if not words:
+            continue  # an interjection ("Oh, ...") is not the repeat; look at the next clause
+        if any(words <= set(_content_words(s)) for s in said) and len(rest.split()) >= _MIN_REST_WORDS:
+            return rest[0].upper() + rest[1:]
+        return sentence
+    return sentence
+
+
 def _words_only(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", "", text.replace("’", "'").lower()).split())
 

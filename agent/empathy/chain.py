@@ -42,7 +42,7 @@ from agent.feelings import FeelingWords
 from agent.prompt_budget import PromptBudget
 from agent.prompts import PromptLibrary
 from agent.reply_emotion import allowed_reply_emotions, clamp_reply_emotion, effective_label
-from agent.sentences import ReplyLength, SentenceSplitter, repeats, split_sentences
+from agent.sentences import ReplyLength, SentenceSplitter, drop_repeated_opening, repeats, split_sentences
 from core.emotion import BASIC_EMOTIONS, EmotionState
 
 LENSES: tuple[str, ...] = ("cbt", "dbt", "person_centred", "reality")
@@ -116,6 +116,14 @@ class EmpathyTurn:
         limits (the listener hears one reply), but the model always says its first sentence."""
         return not spoken or self.chain.length.admits([*self._said, *spoken], sentence)
 
+    def _without_repeated_opening(self, sentence: str) -> str:
+        """`sentence` without an opening that says the first reaction again ("I'm sorry. I'm sorry, I understand
+        ..." is heard as a stammer); the trimmed opening is recorded in `repeated`."""
+        trimmed = drop_repeated_opening(sentence, self._said)
+        if trimmed != sentence:
+            self.repeated.append(sentence[: len(sentence) - len(trimmed)].strip())
+        return trimmed
+
     def _held_back(self, sentence: str) -> bool:
         """Whether `sentence` is not spoken (and recorded why): a lecture, which the guard stops (the model's next
         sentence takes its place), a repeat of the first reaction, which small models copy from the prompt, or
@@ -148,7 +156,7 @@ class EmpathyTurn:
                     # Nothing is spoken from a broken plan.
                     check_fields(fields.values, require_response=False, fields=self._fields)
                     checked = True
-                for sentence in splitter.feed(text):
+                for sentence in map(self._without_repeated_opening, splitter.feed(text)):
                     if self._held_back(sentence):
                         continue
                     if not self._admits(spoken, sentence):  # past the persona's word limit
@@ -168,7 +176,7 @@ class EmpathyTurn:
         # A response cut off by max_tokens ends mid-sentence: drop that fragment unless nothing else was said.
         if not capped and (fields.done or not spoken):
             full = False  # once a sentence is past the limit nothing after it is said; the rest is still recorded
-            for sentence in splitter.flush():
+            for sentence in map(self._without_repeated_opening, splitter.flush()):
                 if self._held_back(sentence):
                     continue
                 full = full or not self._admits(spoken, sentence)

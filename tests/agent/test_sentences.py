@@ -1,6 +1,6 @@
 import pytest
 
-from agent.sentences import ReplyLength, SentenceSplitter, clean_for_speech, repeats
+from agent.sentences import ReplyLength, SentenceSplitter, clean_for_speech, drop_repeated_opening, repeats
 
 
 def split(text: str, piece_size: int = 3) -> list[str]:
@@ -113,3 +113,35 @@ def test_a_sentence_that_says_the_first_reaction_again_repeats_it(sentence: str,
 )
 def test_a_sentence_that_says_something_new_does_not_repeat(sentence: str, said: str):
     assert not repeats(sentence, said)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("I'm sorry, I understand how frustrating that was.", "I understand how frustrating that was."),
+        (
+            "I'm sorry, but it sounds like your grandma's illness is hard.",
+            "It sounds like your grandma's illness is hard.",
+        ),
+        ("Oh, I'm sorry \u2014 losing him after fourteen years is hard.", "Losing him after fourteen years is hard."),
+    ],
+)
+def test_an_opening_that_says_the_first_reaction_again_is_dropped(sentence: str, expected: str):
+    assert drop_repeated_opening(sentence, ["I'm sorry."]) == expected
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "I'm sorry about Biscuit, he sounds lovely.",  # the opening adds a detail
+        "I'm so sorry to hear about your goldfish.",  # one clause
+        "I'm sorry, truly.",  # too little follows: a repeat, for the chain to hold back whole
+        "That's hard, I understand how frustrating that was.",  # the opening says something new
+    ],
+)
+def test_an_opening_that_adds_something_is_kept(sentence: str):
+    assert drop_repeated_opening(sentence, ["I'm sorry."]) == sentence
+
+
+def test_without_a_first_reaction_nothing_is_dropped():
+    assert drop_repeated_opening("I'm sorry, I understand.", []) == "I'm sorry, I understand."

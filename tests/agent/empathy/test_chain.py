@@ -97,6 +97,16 @@ def test_a_sentence_that_repeats_the_first_reaction_is_not_said_again(persona: s
     assert "Oh, I’m so sorry." in model.calls[0][0][-1].content  # the model was told what was said
 
 
+def test_an_opening_that_repeats_the_first_reaction_is_dropped_and_the_rest_said(persona: str):
+    plan = {**PLAN, "response": "I'm sorry, but losing her after fourteen years must hurt."}
+    turn = EmpathyChain(ScriptedModel([json.dumps(plan)]), persona).turn(
+        "My dog died.", GRIEF, COMPASSION, [], already_said="I'm sorry."
+    )
+    assert list(turn) == ["Losing her after fourteen years must hurt."]
+    assert turn.repeated == ["I'm sorry, but"]
+    assert turn.plan is not None and turn.plan.response == "Losing her after fourteen years must hurt."
+
+
 def test_the_first_reaction_counts_toward_the_persona_limits(persona: str):
     plan = {**PLAN, "response": "Losing her must hurt. She slept by your bed. You miss her. Tell me about her."}
     said = "Oh, I'm so sorry."
