@@ -132,20 +132,20 @@ _CLAUSE_END = re.compile(r"\s*(?:[,;:\u2014\u2013]|\s-\s)\s*(?:(?:but|and|so)\b\
 _MIN_REST_WORDS = 3  # what follows a dropped opening must be a sentence of its own, not a tail ("I'm sorry, truly.")
 
 
-def drop_repeated_opening(sentence: str, said: Sequence[str]) -> str:
-    """`sentence` without an opening clause that only says one of the `said` sentences again ("I'm sorry, I
-    understand how hard that was." after "I'm sorry." becomes "I understand how hard that was."), when at least
-    three words follow it; otherwise `sentence` unchanged. An opening that adds anything ("I'm sorry about
-    Biscuit, ...") is kept: it may carry the detail the reply needs."""
+def split_repeated_opening(sentence: str, said: Sequence[str]) -> tuple[str, str]:
+    """`sentence` as (an opening clause that only says one of the `said` sentences again, the rest), e.g. "I'm
+    sorry, I understand how hard that was." after "I'm sorry." gives ("I'm sorry,", "I understand how hard that
+    was."), when at least three words follow it; otherwise ("", `sentence`). An opening that adds anything ("I'm
+    sorry about Biscuit, ...") is kept: it may carry the detail the reply needs."""
     for match in _CLAUSE_END.finditer(sentence):
-        opening, rest = sentence[: match.start()], sentence[match.end() :].strip()
-        words = set(_content_words(opening))
+        words = set(_content_words(sentence[: match.start()]))
         if not words:
             continue  # an interjection ("Oh, ...") is not the repeat; look at the next clause
+        rest = sentence[match.end() :].strip()
         if any(words <= set(_content_words(s)) for s in said) and len(rest.split()) >= _MIN_REST_WORDS:
-            return rest[0].upper() + rest[1:]
-        return sentence
-    return sentence
+            return sentence[: match.end()].strip(), rest[0].upper() + rest[1:]
+        break
+    return "", sentence
 
 
 def _words_only(text: str) -> str:

@@ -42,7 +42,7 @@ from agent.feelings import FeelingWords
 from agent.prompt_budget import PromptBudget
 from agent.prompts import PromptLibrary
 from agent.reply_emotion import allowed_reply_emotions, clamp_reply_emotion, effective_label
-from agent.sentences import ReplyLength, SentenceSplitter, drop_repeated_opening, repeats, split_sentences
+from agent.sentences import ReplyLength, SentenceSplitter, repeats, split_repeated_opening, split_sentences
 from core.emotion import BASIC_EMOTIONS, EmotionState
 
 LENSES: tuple[str, ...] = ("cbt", "dbt", "person_centred", "reality")
@@ -118,11 +118,11 @@ class EmpathyTurn:
 
     def _without_repeated_opening(self, sentence: str) -> str:
         """`sentence` without an opening that says the first reaction again ("I'm sorry. I'm sorry, I understand
-        ..." is heard as a stammer); the trimmed opening is recorded in `repeated`."""
-        trimmed = drop_repeated_opening(sentence, self._said)
-        if trimmed != sentence:
-            self.repeated.append(sentence[: len(sentence) - len(trimmed)].strip())
-        return trimmed
+        ..." is heard as a stammer); the dropped opening is recorded in `repeated`."""
+        opening, rest = split_repeated_opening(sentence, self._said)
+        if opening:
+            self.repeated.append(opening)
+        return rest
 
     def _held_back(self, sentence: str) -> bool:
         """Whether `sentence` is not spoken (and recorded why): a lecture, which the guard stops (the model's next

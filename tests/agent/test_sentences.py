@@ -1,6 +1,6 @@
 import pytest
 
-from agent.sentences import ReplyLength, SentenceSplitter, clean_for_speech, drop_repeated_opening, repeats
+from agent.sentences import ReplyLength, SentenceSplitter, clean_for_speech, repeats, split_repeated_opening
 
 
 def split(text: str, piece_size: int = 3) -> list[str]:
@@ -116,18 +116,23 @@ def test_a_sentence_that_says_something_new_does_not_repeat(sentence: str, said:
 
 
 @pytest.mark.parametrize(
-    ("sentence", "expected"),
+    ("sentence", "opening", "rest"),
     [
-        ("I'm sorry, I understand how frustrating that was.", "I understand how frustrating that was."),
+        ("I'm sorry, I understand how frustrating that was.", "I'm sorry,", "I understand how frustrating that was."),
         (
             "I'm sorry, but it sounds like your grandma's illness is hard.",
+            "I'm sorry, but",
             "It sounds like your grandma's illness is hard.",
         ),
-        ("Oh, I'm sorry \u2014 losing him after fourteen years is hard.", "Losing him after fourteen years is hard."),
+        (
+            "Oh, I'm sorry \u2014 losing him after fourteen years is hard.",
+            "Oh, I'm sorry \u2014",
+            "Losing him after fourteen years is hard.",
+        ),
     ],
 )
-def test_an_opening_that_says_the_first_reaction_again_is_dropped(sentence: str, expected: str):
-    assert drop_repeated_opening(sentence, ["I'm sorry."]) == expected
+def test_an_opening_that_says_the_first_reaction_again_is_split_off(sentence: str, opening: str, rest: str):
+    assert split_repeated_opening(sentence, ["I'm sorry."]) == (opening, rest)
 
 
 @pytest.mark.parametrize(
@@ -140,8 +145,8 @@ def test_an_opening_that_says_the_first_reaction_again_is_dropped(sentence: str,
     ],
 )
 def test_an_opening_that_adds_something_is_kept(sentence: str):
-    assert drop_repeated_opening(sentence, ["I'm sorry."]) == sentence
+    assert split_repeated_opening(sentence, ["I'm sorry."]) == ("", sentence)
 
 
 def test_without_a_first_reaction_nothing_is_dropped():
-    assert drop_repeated_opening("I'm sorry, I understand.", []) == "I'm sorry, I understand."
+    assert split_repeated_opening("I'm sorry, I understand.", []) == ("", "I'm sorry, I understand.")
