@@ -56,7 +56,8 @@ LECTURE_OPENERS: tuple[str, ...] = (
     r"it is (?:really |so |very |also )?(?:important|essential|crucial|vital|key|necessary|best|wise)",
     r"remember\b",
     r"don'?t forget",
-    r"you (?:should|need to|must(?! (?:feel|be|have been|have felt)\b)|have to|ought to|might want to|may want to)\b",
+    r"you (?:really |just |definitely |probably |still |also )?"
+    r"(?:should|need to|must(?! (?:feel|be|have been|have felt)\b)|have to|ought to|might want to|may want to)\b",
     r"make sure",
     r"be sure to",
     r"consider\b",

@@ -113,6 +113,7 @@ class EmpathySettings(_Section):
     acknowledge: bool = True  # a short first reaction (prompts/acknowledgements.txt) while the chain reasons
     compact_neutral: bool = True  # a message without a feeling gets a compact plan (event, response): faster
     settle_after_reaction: bool = True  # after a first reaction, a settled plan (event, cause, response): faster
+    open_with_detail: bool = True  # after a first reaction the response opens with it, then "you" or the user's word
 
 
 class SafetySettings(_Section):

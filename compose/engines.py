@@ -328,6 +328,7 @@ def responder_loader(config: Config, model: Any, out: TextIO | None = None) -> C
                 budget=PromptBudget.for_model(model, empathy.max_tokens),
                 compact_neutral=empathy.compact_neutral,
                 settle_after_reaction=empathy.settle_after_reaction,
+                open_with_detail=empathy.open_with_detail,
             ),
             out,
         )

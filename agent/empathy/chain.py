@@ -8,7 +8,8 @@ clamped by the reply rules (agent.reply_emotion) (the face and voice use the tra
 A message without a feeling to reason about (read as neutral, words and voice agreeing) gets a compact plan: the
 model writes only what happened and the response, about half the tokens before it speaks. A turn that opened with
 a first reaction gets a settled plan: what happened, why, and the response; the emotions the reaction already
-voiced stay the rules' (agent.empathy.schema).
+voiced stay the rules' (agent.empathy.schema), and the response opens with the reaction, then "you" or a word the
+user said (agent.empathy.opening), so that it goes on to what happened instead of reacting a second time.
 
 Prompt cache: the system prompt (persona + therapy lens + the chain's instructions + a few fixed example answers
 for the lens, prompts/empathy_examples_<lens>.txt) is fixed for the life of the chain; everything that changes per
@@ -27,6 +28,7 @@ from agent.base import ChatMessage
 from agent.empathy.echo import echoes
 from agent.empathy.json_stream import JsonFieldStream
 from agent.empathy.lecture import LectureGuard
+from agent.empathy.opening import opening_pattern
 from agent.empathy.schema import (
     FIELDS,
     REASONING_FIELDS,
@@ -244,6 +246,7 @@ class EmpathyChain:
         budget: PromptBudget | None = None,
         compact_neutral: bool = True,
         settle_after_reaction: bool = True,
+        open_with_detail: bool = True,
     ) -> None:
         """`max_tokens` bounds the whole JSON object (reasoning ~40 tokens + response); keep it generous enough
         that the response is not cut off. `max_sentences` is the persona's sentence limit: the prompt states it
@@ -253,7 +256,8 @@ class EmpathyChain:
         a message without a feeling (read as neutral, words and voice agreeing) gets a compact plan
         (agent.empathy.schema), which halves the tokens before the first spoken sentence. `settle_after_reaction`:
         a turn that opened with a first reaction gets a settled plan (event, cause, response), the emotions being
-        the ones the reaction already voiced."""
+        the ones the reaction already voiced. `open_with_detail`: after a first reaction the response's grammar
+        starts with it and then with "you" or a word the user said (agent.empathy.opening)."""
         if lens not in LENSES:
             raise ValueError(f"unknown therapy lens {lens!r}; choose one of {', '.join(LENSES)}")
         if not persona.strip():
@@ -270,6 +274,7 @@ class EmpathyChain:
         self.budget = budget
         self.compact_neutral = compact_neutral
         self.settle_after_reaction = settle_after_reaction
+        self.open_with_detail = open_with_detail
         self.last_plan: EmpathyPlan | None = None
         self.guard = LectureGuard(self.prompts)
         # Read every template now: a missing file fails at start-up, not mid-conversation.
@@ -341,7 +346,8 @@ class EmpathyChain:
         # backends that do not enforce the schema).
         allowed = tuple(e for e in BASIC_EMOTIONS if e in allowed_reply_emotions(user_emotion))
         reasoning = self._reasoning(user_emotion, mismatch, already_said)
-        schema = plan_schema(strategies, allowed, reasoning)
+        opening = opening_pattern(already_said, user_text) if self.open_with_detail and already_said.strip() else ""
+        schema = plan_schema(strategies, allowed, reasoning, opening)
         return EmpathyTurn(
             self,
             messages,

@@ -38,6 +38,13 @@ def _content(words: list[str]) -> set[str]:
     return {w for w in stems if len(w) > 2 and w not in _COMMON and w not in _FIRST_PERSON}
 
 
+def content_words(text: str) -> list[str]:
+    """The words of `text` that could show it is being retold (not common words, not "I"), lower case, in the
+    order they first come."""
+    kept = _content(words := _words(text))
+    return list(dict.fromkeys(w.split("'")[0] for w in words if w.split("'")[0] in kept))
+
+
 def echoes(sentence: str, user_text: str) -> bool:
     """True when `sentence` speaks as the user: in the first person, not to them, repeating much of `user_text`."""
     words = _words(_REPORTING.sub(" ", sentence.replace("’", "'").lower()))

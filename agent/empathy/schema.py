@@ -65,11 +65,13 @@ def plan_schema(
     strategies: tuple[str, ...] = STRATEGIES,
     reply_emotions: tuple[str, ...] = BASIC_EMOTIONS,
     reasoning: str = "full",
+    response_pattern: str = "",
 ) -> dict[str, Any]:
     """The JSON schema the model's output must match; `strategies` may be narrowed to steer the mix, and
     `reply_emotions` to the labels the rules allow for this user (the grammar then cannot propose another).
-    `reasoning`: which plan, a key of REASONING_FIELDS (see the module docstring)."""
-    properties = {
+    `reasoning`: which plan, a key of REASONING_FIELDS (see the module docstring). `response_pattern`: a regular
+    expression the response must match (agent.empathy.opening), "" for none."""
+    properties: dict[str, dict[str, Any]] = {
         "event": {"type": "string", "minLength": 3, "maxLength": EVENT_MAX_CHARS},
         "user_emotion": {"type": "string", "enum": list(BASIC_EMOTIONS)},
         "cause": {"type": "string", "minLength": 3, "maxLength": CAUSE_MAX_CHARS},
@@ -77,6 +79,8 @@ def plan_schema(
         "reply_emotion": {"type": "string", "enum": list(reply_emotions)},
         "response": {"type": "string", "minLength": 2, "maxLength": RESPONSE_MAX_CHARS},
     }
+    if response_pattern:
+        properties["response"]["pattern"] = response_pattern
     fields = REASONING_FIELDS[reasoning]
     return {
         "type": "object",

@@ -28,6 +28,7 @@ from core.emotion import BASIC_EMOTIONS
         "Consider how you can improve your work next time.",
         "I hear you. You should talk to your manager about it.",
         "I think you need to rest tonight.",
+        "I'm sorry. You really need to work on your driving skills.",
         "So, make sure you eat something.",
         "It is essential to keep a routine.",
         "Don't forget to breathe.",

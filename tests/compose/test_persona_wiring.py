@@ -43,15 +43,13 @@ def test_each_persona_answers_with_its_own_prompt_and_sentence_limit():
     assert "You are Empathica" in chains["Zed"].system_prompt and chains["Zed"].max_sentences == 3
 
 
-def test_compact_and_settled_plans_follow_the_configuration():
+def test_compact_and_settled_plans_and_the_opening_follow_the_configuration():
     from compose.engines import persona_spec, responder_loader
 
+    names = ("compact_neutral", "settle_after_reaction", "open_with_detail")
     for on in (True, False):
-        flag = str(on).lower()
-        config = load_config(
-            environ={"EMPATHICA_EMPATHY_COMPACT_NEUTRAL": flag, "EMPATHICA_EMPATHY_SETTLE_AFTER_REACTION": flag}
-        )
-        assert config.empathy.compact_neutral is on and config.empathy.settle_after_reaction is on
+        config = load_config(environ={f"EMPATHICA_EMPATHY_{name.upper()}": str(on).lower() for name in names})
+        assert [getattr(config.empathy, name) for name in names] == [on] * 3
         spec = persona_spec(config, "Mira")
         chain = responder_loader(config, object())((spec.name, spec.prompt, spec.lens))
-        assert chain.compact_neutral is on and chain.settle_after_reaction is on
+        assert [getattr(chain, name) for name in names] == [on] * 3

@@ -2,6 +2,7 @@
 model test at the end checks that a real GGUF model produces schema-valid plans under the constraint."""
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 
 from agent.base import ChatMessage
 from agent.empathy.chain import LENSES, EmpathyChain
+from agent.empathy.opening import opening_pattern
 from agent.empathy.schema import FIELDS
 from agent.prompts import PromptLibrary
 from core.emotion import EmotionState
@@ -213,6 +215,21 @@ def test_a_turn_that_opened_with_a_first_reaction_gets_a_settled_plan(persona: s
     assert plan.strategy == turn.strategy != ""
 
 
+def test_after_a_first_reaction_the_response_must_go_on_from_it_to_the_user(persona: str):
+    said = {"event": "dog died", "cause": "lost a companion", "response": "Oh, I'm so sorry. Your dog was family."}
+    model = ScriptedModel([json.dumps(said), json.dumps(PLAN), json.dumps(said)])
+    turn = EmpathyChain(model, persona).turn("My dog died.", GRIEF, COMPASSION, [], already_said="Oh, I'm so sorry.")
+    assert list(turn) == ["Your dog was family."]  # the reaction the grammar wrote first is not said twice
+    assert turn.repeated == ["Oh, I'm so sorry."]
+    pattern = model.calls[0][1]["properties"]["response"]["pattern"]
+    assert pattern == opening_pattern("Oh, I'm so sorry.", "My dog died.")
+    # Without a first reaction the response is free; and the configuration can free it after one too.
+    list(EmpathyChain(model, persona).turn("My dog died.", GRIEF, COMPASSION, []))
+    free = EmpathyChain(model, persona, open_with_detail=False)
+    list(free.turn("My dog died.", GRIEF, COMPASSION, [], already_said="Oh, I'm so sorry."))
+    assert ["pattern" in schema["properties"]["response"] for _, schema in model.calls[1:]] == [False, False]
+
+
 def test_settled_plans_can_be_turned_off(persona: str):
     model = ScriptedModel([json.dumps(PLAN)])
     chain = EmpathyChain(model, persona, settle_after_reaction=False)
@@ -245,22 +262,32 @@ def test_every_lens_has_its_templates(persona: str):
         EmpathyChain(ScriptedModel(["{}"]), persona, lens="freud")
 
 
-@pytest.mark.models
-def test_the_default_model_produces_a_schema_valid_plan(persona: str):
-    """The configured default LLM, as the server runs it, answers through the chain with its own plan."""
-    from agent.empathy.schema import STRATEGIES
+@pytest.fixture(scope="module")
+def default_llm() -> Iterator[tuple[Any, Any]]:
+    """The configured default LLM, loaded as the server loads it, with the configuration."""
     from agent.llm.embedded import EmbeddedLlm
     from compose.config import load_config
-    from core.emotion import BASIC_EMOTIONS
     from core.provision import model_dir
 
     config = load_config(environ={})
-    settings = config.empathy
     path = model_dir(config.llm.model) / "model.gguf"
     with EmbeddedLlm(path, threads=2, context_tokens=config.llm.context_tokens, seed=config.llm.seed) as model:
-        chain = EmpathyChain(model, persona, max_tokens=settings.max_tokens, temperature=settings.temperature)
-        turn = chain.turn("My dog died yesterday.", GRIEF, COMPASSION, [])
-        sentences = list(turn)
+        yield model, config
+
+
+def _default_chain(persona: str, default_llm: tuple[Any, Any]) -> EmpathyChain:
+    model, config = default_llm
+    return EmpathyChain(model, persona, max_tokens=config.empathy.max_tokens, temperature=config.empathy.temperature)
+
+
+@pytest.mark.models
+def test_the_default_model_produces_a_schema_valid_plan(persona: str, default_llm: tuple[Any, Any]):
+    """The configured default LLM, as the server runs it, answers through the chain with its own plan."""
+    from agent.empathy.schema import STRATEGIES
+    from core.emotion import BASIC_EMOTIONS
+
+    turn = _default_chain(persona, default_llm).turn("My dog died yesterday.", GRIEF, COMPASSION, [])
+    sentences = list(turn)
     plan = turn.plan
     assert plan is not None and turn.schema_valid, (turn.errors, turn.raw)  # the model's plan, not the fallback
     assert plan.source == "model" and plan.lens == "cbt"
@@ -268,6 +295,21 @@ def test_the_default_model_produces_a_schema_valid_plan(persona: str):
     assert plan.user_emotion in BASIC_EMOTIONS and plan.strategy in STRATEGIES
     assert plan.reply_emotion in ("neutral", "sadness")  # never joy at a loss
     assert sentences and plan.response == " ".join(sentences)
+
+
+@pytest.mark.models
+def test_the_default_model_goes_on_from_its_first_reaction_to_the_users_news(
+    persona: str, default_llm: tuple[Any, Any]
+):
+    """The real grammar engine enforces the opening: the reaction, then "you" or the user's own word."""
+    joy = EmotionState.from_label("joy", 0.8)
+    text = "I just got promoted to senior nurse!"
+    turn = _default_chain(persona, default_llm).turn(text, joy, joy, [], already_said="Good news!")
+    sentences = list(turn)
+    assert turn.schema_valid and sentences, (turn.errors, turn.raw)
+    response = "".join(turn.raw).split('"response": "', 1)[1]
+    assert re.match(r"Good news! (You|Promoted|Senior|Nurse)", response), response
+    assert turn.repeated == ["Good news!"] and "Good news!" not in sentences
 
 
 def test_a_response_cut_off_by_max_tokens_drops_its_unfinished_sentence(persona: str):

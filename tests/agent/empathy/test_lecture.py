@@ -17,6 +17,7 @@ from tests.agent.empathy.test_chain import COMPASSION, GRIEF, PLAN, ScriptedMode
         "But remember, the journey matters as much as the end.",
         "You might want to talk to your colleague about this.",
         "So I think you should expect it back.",
+        "You really need to work on your driving skills.",
         "We should always make sure toilets are clean.",
         "Consider how you can improve your work.",
         "It’s essential to rest.",
