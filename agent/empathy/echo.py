@@ -33,16 +33,16 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z]+(?:'[a-z]+)?", text.replace("’", "'").lower())
 
 
-def _content(words: list[str]) -> set[str]:
-    stems = {w.split("'")[0] for w in words}  # "they'd" is "they"
-    return {w for w in stems if len(w) > 2 and w not in _COMMON and w not in _FIRST_PERSON}
+def _content(words: list[str]) -> list[str]:
+    """The content words among `words` as stems ("they'd" is "they"), each once, in the order they first come."""
+    stems = (w.split("'")[0] for w in words)
+    return list(dict.fromkeys(w for w in stems if len(w) > 2 and w not in _COMMON and w not in _FIRST_PERSON))
 
 
 def content_words(text: str) -> list[str]:
     """The words of `text` that could show it is being retold (not common words, not "I"), lower case, in the
     order they first come."""
-    kept = _content(words := _words(text))
-    return list(dict.fromkeys(w.split("'")[0] for w in words if w.split("'")[0] in kept))
+    return _content(_words(text))
 
 
 def echoes(sentence: str, user_text: str) -> bool:
@@ -50,6 +50,6 @@ def echoes(sentence: str, user_text: str) -> bool:
     words = _words(_REPORTING.sub(" ", sentence.replace("’", "'").lower()))
     if not _FIRST_PERSON.intersection(words) or _SECOND_PERSON.intersection(words):
         return False
-    theirs = _content(_words(user_text))
-    shared = theirs & _content(words)
+    theirs = set(content_words(user_text))
+    shared = theirs & set(_content(words))
     return len(shared) >= _MIN_SHARED and len(shared) >= _MIN_SHARE * len(theirs)
