@@ -21,6 +21,8 @@ from tests.agent.empathy.test_chain import COMPASSION, GRIEF, PLAN, ScriptedMode
         "We should always make sure toilets are clean.",
         "Consider how you can improve your work.",
         "It’s essential to rest.",
+        "Just focus on your breathing and try to relax.",
+        "Try to stay calm until the results come.",
     ],
 )
 def test_lecturing_openers_are_caught(sentence: str):
@@ -35,6 +37,8 @@ def test_lecturing_openers_are_caught(sentence: str):
         "It's important to you, and that makes sense.",
         "Losing Biscuit is a huge loss.",
         "What would you like to happen next?",
+        "You tried to stay calm, and that took courage.",
+        "I'll try to keep up with you.",
     ],
 )
 def test_listening_sentences_pass(sentence: str):
