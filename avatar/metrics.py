@@ -1,10 +1,11 @@
-"""Independent measurements of rendered video: lip-sync and expression, read back with the landmark detector.
+"""Independent measurements of rendered video: lip-sync and expression, read back by a landmark model.
 
-Measure what the viewer sees, not what the animation code intended. Every figure here runs the face
-mesh on the *rendered frames* (never the renderer's own landmark offsets): mouth opening per frame against the
-speech loudness envelope for lip-sync, and mouth-corner and brow heights against a neutral frame for expressions.
-Expression figures are in percent of the outer eye-corner distance; EXPRESSION_TARGETS are the changes at
-intensity 1 that make each emotion readable at a glance.
+Measure what the viewer sees, not what the animation code intended. Every figure here runs a landmark reader
+(avatar.landmark_readers: the face mesh, or dlib's 68 points) on the *rendered frames* (never the renderer's own
+landmark offsets): mouth opening per frame against the speech loudness envelope for lip-sync, and mouth-corner
+and brow heights against a neutral frame for expressions. Expression figures are in percent of the outer
+eye-corner distance; EXPRESSION_TARGETS are the changes at intensity 1 that make each emotion readable at a
+glance.
 """
 
 from __future__ import annotations
@@ -16,12 +17,9 @@ import numpy as np
 import numpy.typing as npt
 
 from avatar.arrays import Floats, Image
-from avatar.face_field import BROWS
-from avatar.landmarks import LOWER_LIP_INNER, MOUTH_LEFT, MOUTH_RIGHT, UPPER_LIP_INNER
+from avatar.landmark_readers import MESH, READERS, Layout, Reader
 from avatar.renderer import REST_MOUTH, FaceRenderer
 from core.emotion import EmotionState
-
-_EYE_CORNERS = (33, 263)  # outer eye corners: the face's scale, unmoved by mouth and brows
 
 
 @dataclass(frozen=True)
@@ -88,48 +86,37 @@ EXPRESSION_TARGETS: tuple[Target, ...] = (
 )
 
 
-def read_faces(frames: Sequence[Image]) -> list[Floats | None]:
-    """Face-mesh landmarks (468, 2) in pixels for each RGB frame, or None where no face is found."""
-    from mediapipe.python.solutions import face_mesh  # heavy: only measurements need it here
-
-    out: list[Floats | None] = []
-    with face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=False) as mesh:
-        for frame in frames:
-            h, w = frame.shape[:2]
-            found = mesh.process(np.ascontiguousarray(frame)).multi_face_landmarks
-            out.append(np.array([(p.x * w, p.y * h) for p in found[0].landmark]) if found else None)
-    return out
-
-
-def reading(points: Floats) -> FaceReading:
-    """The heights of one frame's landmarks, scaled by its outer eye-corner distance."""
-    iod = float(np.linalg.norm(points[_EYE_CORNERS[1]] - points[_EYE_CORNERS[0]]))
-    eye_y = float(points[list(_EYE_CORNERS), 1].mean())
-    brows = [i for upper, lower in BROWS for i in upper + lower]
-    inner = [upper[0] for upper, _ in BROWS] + [lower[0] for _, lower in BROWS]
+def reading(points: Floats, layout: Layout = MESH) -> FaceReading:
+    """The heights of one frame's landmarks (placed as `layout` says), scaled by its outer eye-corner distance."""
+    corners = list(layout.eye_corners)
+    iod = float(np.linalg.norm(points[corners[1]] - points[corners[0]]))
+    eye_y = float(points[corners, 1].mean())
     return FaceReading(
-        corner_height=(eye_y - float(points[[MOUTH_LEFT, MOUTH_RIGHT], 1].mean())) / iod,
-        brow_height=(eye_y - float(points[brows, 1].mean())) / iod,
-        inner_brow_height=(eye_y - float(points[inner, 1].mean())) / iod,
-        mouth_open=float(points[LOWER_LIP_INNER, 1] - points[UPPER_LIP_INNER, 1]) / iod,
+        corner_height=(eye_y - float(points[list(layout.mouth_corners), 1].mean())) / iod,
+        brow_height=(eye_y - float(points[list(layout.brows), 1].mean())) / iod,
+        inner_brow_height=(eye_y - float(points[list(layout.inner_brows), 1].mean())) / iod,
+        mouth_open=float(points[layout.lower_lip_inner, 1] - points[layout.upper_lip_inner, 1]) / iod,
     )
 
 
 def expression_changes(
-    renderer: FaceRenderer, labels: Sequence[str], intensity: float = 1.0
+    renderer: FaceRenderer, labels: Sequence[str], intensity: float = 1.0, reader: Reader = READERS["mesh"]
 ) -> dict[str, FaceReading | None]:
-    """Each emotion's change against neutral (FaceReading.minus, % of the outer eye-corner distance), read by the
-    face mesh off still frames with the lips at rest; None where no face is found.
+    """Each emotion's change against neutral (FaceReading.minus, % of the outer eye-corner distance), read by
+    `reader` (avatar.landmark_readers; the face mesh by default) off still frames with the lips at rest; None where
+    no face is found.
 
-    Raises ValueError when the face mesh finds no face in the neutral frame (nothing to compare against).
+    Raises ValueError when the reader finds no face in the neutral frame (nothing to compare against).
     """
     neutral = renderer.render_frame(REST_MOUTH, EmotionState.from_label("neutral", 0.0))
     frames = [renderer.render_frame(REST_MOUTH, EmotionState.from_label(e, intensity)) for e in labels]
-    marks = read_faces([neutral, *frames])
+    marks = reader.read([neutral, *frames])
     if marks[0] is None:
-        raise ValueError("the face mesh finds no face in the neutral frame")
-    base = reading(marks[0])
-    return {e: None if m is None else reading(m).minus(base) for e, m in zip(labels, marks[1:], strict=True)}
+        raise ValueError(f"the {reader.name} reader finds no face in the neutral frame")
+    base = reading(marks[0], reader.layout)
+    return {
+        e: None if m is None else reading(m, reader.layout).minus(base) for e, m in zip(labels, marks[1:], strict=True)
+    }
 
 
 def speech_envelope(pcm: npt.NDArray[np.int16], sample_rate: int, times: Floats, window_s: float = 0.04) -> Floats:
@@ -144,19 +131,25 @@ def speech_envelope(pcm: npt.NDArray[np.int16], sample_rate: int, times: Floats,
 
 
 def lip_sync(
-    frames: Sequence[Image], pcm: npt.NDArray[np.int16], sample_rate: int, fps: float, max_lag_s: float = 0.2
+    frames: Sequence[Image],
+    pcm: npt.NDArray[np.int16],
+    sample_rate: int,
+    fps: float,
+    max_lag_s: float = 0.2,
+    reader: Reader = READERS["mesh"],
 ) -> LipSync:
-    """Correlate the measured mouth opening of rendered frames with the speech envelope over lags (10 ms steps).
+    """Correlate the mouth opening of rendered frames, measured by `reader`, with the speech envelope over lags
+    (10 ms steps).
 
     Frame i shows time i / fps. Both signals are compared on a 100 Hz grid (mouth opening linearly interpolated
     between frames), so the lag is resolved finer than one frame.
     """
-    marks = read_faces(frames)
+    marks = reader.read(frames)
     found = [i for i, m in enumerate(marks) if m is not None]
     if len(found) < 3:
         return LipSync(0.0, 0.0, len(found))
     ft = np.array(found) / fps
-    opening = np.array([reading(m).mouth_open for m in marks if m is not None])  # the frames in `found`
+    opening = np.array([reading(m, reader.layout).mouth_open for m in marks if m is not None])  # the frames in `found`
     step = 0.01
     grid = np.arange(ft[0], ft[-1], step)
     mouth = np.interp(grid, ft, opening)

@@ -1,12 +1,18 @@
-"""Expressions of the rendered avatar, measured independently: the face mesh reads mouth-corner, brow and lip-gap
-heights off silent rendered frames, relative to the neutral frame, in percent of the outer eye-corner distance.
+"""Expressions of the rendered avatar, measured independently: a landmark reader reads mouth-corner, brow and
+lip-gap heights off silent rendered frames, relative to the neutral frame, in percent of the outer eye-corner
+distance.
 
-Prints every emotion's figures per portrait and intensity, then the median over the portraits at intensity 1
-against the targets (avatar.metrics.EXPRESSION_TARGETS), each marked ok or MISS.
+Two readers (avatar.landmark_readers): mediapipe's face mesh (which also places the renderer's rig) and dlib's
+68-point predictor (`ibug68`, a different model on different data; installed by EMPATHICA_MEASURE=1
+scripts/setup.sh). Where dlib's fit on the neutral frame lies far from the mesh's (its corners more than 10 % of
+the eye-corner distance away), its figures for that portrait are left out as a misfit.
 
-Usage: python -m benchmarks.expression [--portrait face.jpg ...] [--intensity 0.5 ...]
+Prints every emotion's figures per reader, portrait and intensity, then per reader the median over the portraits
+at intensity 1 against the targets (avatar.metrics.EXPRESSION_TARGETS), each marked ok or MISS.
+
+Usage: python -m benchmarks.expression [--portrait face.jpg ...] [--intensity 0.5 ...] [--reader mesh|ibug68 ...]
 (default: the personas' built-in portraits, the astronaut and Grace Hopper, plus scikit-image's cameraman, at
-intensities 0.5 and 1)
+intensities 0.5 and 1, both readers)
 
 Portraits and licences: the astronaut (NASA, public domain; scikit-image), Grace Hopper (public domain; matplotlib's
 sample data) and the cameraman (CC0, Lav Varshney; scikit-image's `camera`, cropped to his head, since the full
@@ -29,13 +35,16 @@ import cv2
 import numpy as np
 
 from agent.personas import BUILTIN_PORTRAITS, portrait_path
+from avatar.arrays import Floats, Image
+from avatar.landmark_readers import MESH, READERS, Reader, ReaderMissing
 from avatar.landmarks import LandmarkDetector
 from avatar.metrics import EXPRESSION_TARGETS, FaceReading, expression_changes
 from avatar.portrait import load_portrait
-from avatar.renderer import FaceRenderer
-from core.emotion import BASIC_EMOTIONS
+from avatar.renderer import REST_MOUTH, FaceRenderer
+from core.emotion import BASIC_EMOTIONS, EmotionState
 
 LABELS = tuple(e for e in BASIC_EMOTIONS if e != "neutral")
+_MISFIT = 10.0  # % of the eye-corner distance: past this a reader's neutral fit disagrees with the mesh's
 _CAMERAMAN_HEAD = (40, 300, 110, 370)  # rows, columns of skimage's 512x512 `camera` around the head
 
 
@@ -59,36 +68,23 @@ def _row(name: str, label: str, intensity: float, change: FaceReading | None) ->
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--portrait", type=Path, action="append", help="a JPEG/PNG with a face (repeatable)")
-    parser.add_argument("--intensity", type=float, action="append", help="intensities (default 0.5 and 1.0)")
-    args = parser.parse_args()
-    detector = LandmarkDetector()
-    scratch = tempfile.TemporaryDirectory()
-    portraits: list[tuple[str, Path | None]] = (
-        [(p.stem, p) for p in args.portrait]
-        if args.portrait
-        else [(n, portrait_path(n)) for n in BUILTIN_PORTRAITS] + [("cameraman", _cameraman(Path(scratch.name)))]
-    )
-    intensities = sorted(set(args.intensity or [0.5, 1.0]))
-    print(f"{'portrait':>14} {'emotion':>9} {'int':>4} {'corners':>8} {'brows':>7} {'inner brows':>12} "
-          f"{'mouth open':>11}  (% of the outer eye-corner distance, vs neutral)")  # fmt: skip
-    full: dict[str, dict[str, FaceReading]] = {e: {} for e in LABELS}
-    for name, path in portraits:
-        portrait = load_portrait(path, 512, detector)
-        renderer = FaceRenderer(portrait, detector.detect(portrait))
-        for intensity in intensities:
-            changes = expression_changes(renderer, LABELS, intensity)
-            for label in LABELS:
-                change = changes[label]
-                print(_row(name, label, intensity, change))
-                if intensity == 1.0 and change is not None:
-                    full[label][name] = change
-    if 1.0 not in intensities:
-        return
-    names = [name for name, _ in portraits]
-    print(f"\nmedian over {len(portraits)} portrait(s) at intensity 1 vs the targets (then each portrait):")
+def _fit(reader: Reader, neutral: Image, mesh: Floats) -> float:
+    """How far `reader`'s eye and mouth corners on the neutral frame lie from the face mesh's (mean, % of the outer
+    eye-corner distance): a gross misfit (dlib's box slipping down a glasses-framed face) makes its figures noise."""
+    points = reader.read([neutral])[0]
+    if points is None:
+        return float("inf")
+    ours, theirs = reader.layout, MESH
+    pairs = [
+        *zip(ours.eye_corners, theirs.eye_corners, strict=True),
+        *zip(ours.mouth_corners, theirs.mouth_corners, strict=True),
+    ]
+    scale = float(np.linalg.norm(mesh[theirs.eye_corners[1]] - mesh[theirs.eye_corners[0]]))
+    return 100 * float(np.mean([np.linalg.norm(points[a] - mesh[b]) for a, b in pairs])) / scale
+
+
+def _summary(reader: str, names: list[str], full: dict[str, dict[str, FaceReading]]) -> None:
+    print(f"\n[{reader}] median over {len(names)} portrait(s) at intensity 1 vs the targets (then each portrait):")
     missed = 0
     met_by = dict.fromkeys(names, 0)
     for target in EXPRESSION_TARGETS:
@@ -104,8 +100,58 @@ def main() -> None:
         ok = median >= target.minimum
         missed += not ok
         print(f"  {target.describe():<38} {median:+6.1f} {'ok  ' if ok else 'MISS'}  {each}")
-    print(f"{len(EXPRESSION_TARGETS) - missed}/{len(EXPRESSION_TARGETS)} targets met by the median; per portrait: "
-          + ", ".join(f"{n} {k}/{len(EXPRESSION_TARGETS)}" for n, k in met_by.items()))  # fmt: skip
+    print(f"[{reader}] {len(EXPRESSION_TARGETS) - missed}/{len(EXPRESSION_TARGETS)} targets met by the median; per "
+          "portrait: " + ", ".join(f"{n} {k}/{len(EXPRESSION_TARGETS)}" for n, k in met_by.items()))  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--portrait", type=Path, action="append", help="a JPEG/PNG with a face (repeatable)")
+    parser.add_argument("--intensity", type=float, action="append", help="intensities (default 0.5 and 1.0)")
+    parser.add_argument(
+        "--reader", choices=sorted(READERS), action="append", help="landmark readers (default: mesh and ibug68)"
+    )
+    args = parser.parse_args()
+    readers = [READERS[r] for r in args.reader or ["mesh", "ibug68"]]
+    detector = LandmarkDetector()
+    scratch = tempfile.TemporaryDirectory()
+    portraits: list[tuple[str, Path | None]] = (
+        [(p.stem, p) for p in args.portrait]
+        if args.portrait
+        else [(n, portrait_path(n)) for n in BUILTIN_PORTRAITS] + [("cameraman", _cameraman(Path(scratch.name)))]
+    )
+    intensities = sorted(set(args.intensity or [0.5, 1.0]))
+    print(f"{'portrait':>14} {'emotion':>9} {'int':>4} {'corners':>8} {'brows':>7} {'inner brows':>12} "
+          f"{'mouth open':>11}  (% of the outer eye-corner distance, vs neutral)")  # fmt: skip
+    full: dict[str, dict[str, dict[str, FaceReading]]] = {r.name: {e: {} for e in LABELS} for r in readers}
+    names: dict[str, list[str]] = {r.name: [] for r in readers}
+    for name, path in portraits:
+        portrait = load_portrait(path, 512, detector)
+        renderer = FaceRenderer(portrait, detector.detect(portrait))
+        neutral = renderer.render_frame(REST_MOUTH, EmotionState.from_label("neutral", 0.0))
+        mesh = READERS["mesh"].read([neutral])[0]
+        for reader in list(readers):
+            try:
+                fit = 0.0 if reader.name == "mesh" or mesh is None else _fit(reader, neutral, mesh)
+            except ReaderMissing as missing:
+                print(f"[{reader.name}] skipped: {missing}")
+                readers.remove(reader)
+                continue
+            if fit > _MISFIT:
+                print(f"[{reader.name}] {name}: its corners lie {fit:.0f} % of the eye-corner distance from the "
+                      f"mesh's on the neutral frame: a misfit, left out")  # fmt: skip
+                continue
+            names[reader.name].append(name)
+            for intensity in intensities:
+                changes = expression_changes(renderer, LABELS, intensity, reader)
+                for label in LABELS:
+                    change = changes[label]
+                    print(f"[{reader.name:>6}] " + _row(name, label, intensity, change))
+                    if intensity == 1.0 and change is not None:
+                        full[reader.name][label][name] = change
+    if 1.0 in intensities:
+        for reader in readers:
+            _summary(reader.name, names[reader.name], full[reader.name])
     scratch.cleanup()
 
 

@@ -4,6 +4,7 @@
 #   scripts/setup.sh --test     plus what the test suite needs (browser, test speech, tiny test models, torch)
 # EMPATHICA_OPENAI_WHISPER=1 also installs torch for openai-whisper `.pt` checkpoints (asr.model = "x.pt").
 # EMPATHICA_RESEARCH=1 also installs transformers + peft for `empathica finetune` and llm.backend = "transformers".
+# EMPATHICA_MEASURE=1 also installs dlib's 68-point landmark reader for `benchmarks/expression.py --reader ibug68`.
 # Each step is skipped when already done, so running it before every start costs a second or two.
 set -euo pipefail
 
@@ -49,8 +50,12 @@ WITH_OPENAI_WHISPER=0
 # `empathica finetune` and llm.backend = "transformers" (transformers, peft; on the same torch) likewise.
 WITH_RESEARCH=0
 [[ "$MODE" == "--test" || "${EMPATHICA_RESEARCH:-0}" == "1" ]] && WITH_RESEARCH=1 && WITH_OPENAI_WHISPER=1
+# A second landmark reader for the face measurements (dlib, ~100 MB of model files) likewise.
+WITH_MEASURE=0
+[[ "$MODE" == "--test" || "${EMPATHICA_MEASURE:-0}" == "1" ]] && WITH_MEASURE=1
 want="$(cat "$ROOT/requirements.lock" "$ROOT/requirements-models.lock" "$ROOT/requirements-openai-whisper.lock" \
-    "$ROOT/requirements-research.lock" "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)-$WITH_OPENAI_WHISPER$WITH_RESEARCH"
+    "$ROOT/requirements-research.lock" "$ROOT/requirements-measure.lock" "$ROOT/pyproject.toml" \
+    | sha256sum | cut -d' ' -f1)-$WITH_OPENAI_WHISPER$WITH_RESEARCH$WITH_MEASURE"
 if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
     log "installing Python packages into $VENV (first time: a few minutes)"
     "$VENV/bin/python" -m pip install -q --upgrade pip
@@ -62,6 +67,9 @@ if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
         "$VENV/bin/python" -m pip install --progress-bar on -r "$ROOT/requirements-research.lock"
     fi
     "$VENV/bin/python" -m pip install --no-deps --require-hashes -r "$ROOT/requirements-models.lock"
+    if [[ "$WITH_MEASURE" == "1" ]]; then
+        "$VENV/bin/python" -m pip install --progress-bar on --no-deps --require-hashes -r "$ROOT/requirements-measure.lock"
+    fi
     "$VENV/bin/python" -m pip install -q --no-deps -e "$ROOT"
     echo "$want" > "$stamp"
 fi
