@@ -40,11 +40,12 @@ def test_lip_sync_with_real_speech(portrait, landmarks) -> None:
 
 # Where the default portrait stays short of a target, the floor it must still reach (% of the outer eye-corner
 # distance), per reader. The face mesh reads about half of a warped brow's travel and saturates (larger travel reads
-# no higher; lowered brows read 4.0-5.2 as the lids narrow), and the astronaut already smiles broadly, so the mesh
-# reads her bigger smile as 4.5-5.5. dlib reads smile and lowered brows in full but surprise's raised brows at
-# 4.5 (their outer ends barely). Every other target must be met in full.
+# no higher), and its reading of lowered brows moves with the rest of the face (4.3 with a smiling mouth, 3.6 once
+# anger straightens it), and the astronaut already smiles broadly, so the mesh reads her bigger smile as 4.5-5.5.
+# dlib reads the smile and lowered brows in full (its anger target is checked in full below) but surprise's raised
+# brows at 4.5 (their outer ends barely). Every other target must be met in full.
 SHORTFALL_FLOORS = {
-    "mesh": {("joy", "corner_height"): 4.0, ("anger", "brow_height"): 3.5, ("surprise", "brow_height"): 6.0},
+    "mesh": {("joy", "corner_height"): 4.0, ("anger", "brow_height"): 3.0, ("surprise", "brow_height"): 6.0},
     "ibug68": {("surprise", "brow_height"): 3.5},
 }
 
