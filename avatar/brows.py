@@ -26,9 +26,8 @@ import numpy as np
 
 from avatar.arrays import Floats, Image
 from avatar.expressions import AU_INDEX
-from avatar.face_field import BROWS, EYES
-
-_HAIRLINE = (10, 338, 297, 332, 284, 251, 21, 54, 103, 67, 109)  # top of the face oval
+from avatar.face_field import BROWS, EYES, HAIRLINE, polyline_y
+from avatar.skin import cheek_luminance, luminance
 
 # Vertical brow travel per AU at full strength (+ down), at the brow's inner and outer end, in outer eye-corner
 # distances; in between it follows the power `shape` of the position along the brow (0 inner, 1 outer).
@@ -60,13 +59,6 @@ _MAX_STRETCH = 3.0  # no row stretches more than this: a band too dark to hide i
 _RIGID_STRETCH = 1.5  # how far a dark row may stretch: a rim thickens a little at most, a dark brow still moves
 _STRETCH_ROOM = 3.5  # ... and skin (ease 1) this much more, up to 5x
 _BLEND = 0.04  # columns' limited maps are blended over this width (outer eye-corner distances)
-_CHEEKS = (117, 118, 119, 346, 347, 348)  # skin below the eyes: the reference brightness
-
-
-def _curve(points: Floats, xs: Floats) -> Floats:
-    """y of a polyline through `points` (any order) at columns `xs`, held flat past its ends."""
-    order = np.argsort(points[:, 0])
-    return np.interp(xs, points[order, 0], points[order, 1])
 
 
 def _smooth(values: Floats, width: float) -> Floats:
@@ -92,7 +84,7 @@ class BrowRig:
         eye_x = pts[[i for eye in EYES for i in eye[0]], 0]
         left = min(brow_x.min(), eye_x.min()) - _OUTER_FADE * oec
         right = max(brow_x.max(), eye_x.max()) + _OUTER_FADE * oec
-        top = pts[list(_HAIRLINE), 1].min() - 0.15 * oec
+        top = pts[list(HAIRLINE), 1].min() - 0.15 * oec
         bottom = max(
             pts[[i for eye in EYES for i in eye[2]], 1].max(), pts[[i for eye in EYES for i in eye[0]], 1].max()
         )
@@ -115,16 +107,16 @@ class BrowRig:
             cols = side if k == 1 else ~side
             lid = pts[[corners[0], *upper_lid, corners[1]]]
             low = pts[[corners[0], *lower_lid, corners[1]]]
-            knots[2, cols] = _curve(pts[list(upper)], xs)[cols]
-            knots[3, cols] = _curve(pts[list(lower)], xs)[cols]
-            knots[5, cols] = (_curve(lid, xs) - _LASHES * oec)[cols]
-            knots[6, cols] = ((_curve(lid, xs) + _curve(low, xs)) / 2)[cols]
+            knots[2, cols] = polyline_y(pts[list(upper)], xs)[cols]
+            knots[3, cols] = polyline_y(pts[list(lower)], xs)[cols]
+            knots[5, cols] = (polyline_y(lid, xs) - _LASHES * oec)[cols]
+            knots[6, cols] = ((polyline_y(lid, xs) + polyline_y(low, xs)) / 2)[cols]
             inner, outer = float(pts[upper[0], 0]), float(pts[upper[-1], 0])
             position[cols] = ((xs - inner) / (outer - inner))[cols]
             span[cols] = abs(outer - inner)
             inner_gap[cols] = max(abs(mid_x - inner), 1.0)
         knots[4] = knots[5] + _CREASE * (knots[3] - knots[5])
-        knots[1] = _curve(pts[list(_HAIRLINE)], xs)
+        knots[1] = polyline_y(pts[list(HAIRLINE)], xs)
         knots[0] = self.y0 - 1.0
         knots[1:] = np.array([_smooth(row, smooth) for row in knots[1:]])
         # Keep the rest knots in order with some room (a brow touching the lid, a fringe over the brow).
@@ -157,9 +149,7 @@ class BrowRig:
         )
         self._ease: Floats | None = None
         if image is not None:
-            cheeks = np.round(pts[list(_CHEEKS)]).astype(np.int64)
-            rows, cols = np.clip(cheeks[:, 1], 0, h - 1), np.clip(cheeks[:, 0], 0, w - 1)
-            cheek = float(np.median(_luminance(image[rows, cols][None])))
+            cheek = cheek_luminance(image, pts)
             patch = image[self.y0 : self.y1, self.x0 : self.x1]
             self._ease = _ease(patch, cheek, max(1, round(_DARK_REACH * oec)))
         self._blend = max(1.0, _BLEND * oec)
@@ -202,15 +192,10 @@ class BrowRig:
         return dense
 
 
-def _luminance(rgb: Image) -> Floats:
-    lum: Floats = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-    return lum
-
-
 def _ease(patch: Image, cheek: float, reach: int) -> Floats:
     """How freely each pixel of an RGB patch stretches vertically (rows, columns), 0-1: 1 in skin, 0 in and within
     `reach` pixels of rows much darker than the `cheek` luminance."""
-    lum = cv2.GaussianBlur(_luminance(patch), (0, 0), 1.0)
+    lum = cv2.GaussianBlur(luminance(patch), (0, 0), 1.0)
     lo, hi = _DARK
     t = np.clip((lum / max(cheek, 1.0) - lo) / (hi - lo), 0.0, 1.0)
     free = t * t * (3.0 - 2.0 * t)

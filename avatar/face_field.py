@@ -30,12 +30,20 @@ EYES = (
      (467, 260, 259, 257, 258, 286, 414)),
 )  # fmt: skip
 FOREHEAD = (104, 69, 108, 151, 337, 299, 333, 9)
+HAIRLINE = (10, 338, 297, 332, 284, 251, 21, 54, 103, 67, 109)  # the top of the face oval
 CHEEKS = ((117, 118, 119, 100, 101, 50, 36, 205, 187, 123), (346, 347, 348, 329, 330, 280, 266, 425, 411, 352))
 NOSE_SIDES = (48, 64, 98, 219, 278, 294, 327, 439, 115, 344)
 GLABELLA = (168, 8, 6)
 _KNIT = 0.05  # AU4 draws the inner brow ends toward the midline by this many inter-ocular distances
 # Held still: the lips (the mouth rig moves them), the chin and the lower face oval.
 _STILL = tuple(dict.fromkeys(UPPER_OUTER + LOWER_OUTER + (152, 175, 199, 200, 18, 1, 4, 5, 195)))
+
+
+def polyline_y(points: Floats, xs: Floats) -> Floats:
+    """y of a polyline through landmark `points` (any order) at columns `xs`, held flat past its ends."""
+    order = np.argsort(points[:, 0])
+    ys: Floats = np.interp(xs, points[order, 0], points[order, 1])
+    return ys
 
 
 def au_patterns(pts: Floats) -> tuple[npt.NDArray[np.int_], Floats]:

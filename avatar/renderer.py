@@ -28,6 +28,7 @@ from avatar.liveliness import Liveliness
 from avatar.mouth import MouthRig, close_mouth
 from avatar.mouth_interior import draw_interior
 from avatar.visemes import MouthShape, loudness_envelope, mouth_track
+from avatar.wrinkles import Wrinkles
 from core.emotion import EmotionState
 from core.media import Speech
 
@@ -88,6 +89,7 @@ class FaceRenderer:
         self._face = FaceField(pts468, self.size, step=max(6, round(w / 64)))
         self._brows = BrowRig(pts468, self.size, base)
         self._eyes = EyeAnimator(base, pts)
+        self._wrinkles = Wrinkles(pts468, base)
         oval = pts468[list(FACE_OVAL)]
         face_h = float(pts468[CHIN, 1] - pts468[FOREHEAD, 1])
         face_w = float(oval[:, 0].max() - oval[:, 0].min())
@@ -175,7 +177,7 @@ class FaceRenderer:
         ]
 
     def _render(self, params: Floats, aus: Floats, pose: FramePose) -> Image:
-        source = self._eyes.apply(self._base, pose.blink, pose.gaze)
+        source = self._wrinkles.apply(self._eyes.apply(self._base, pose.blink, pose.gaze), aus)
         offsets = self._mouth.offsets(params, aus)
         coarse = self._face.coarse(aus) + self._head.coarse(pose.head)
         maps = self._face.dense(coarse)

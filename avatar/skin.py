@@ -1,0 +1,23 @@
+"""Skin brightness of a portrait: what tells skin (which may stretch or fold) from hair, brows and glasses rims."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from avatar.arrays import Floats, Image
+
+CHEEK_REFERENCE = (117, 118, 119, 346, 347, 348)  # face-mesh points on the skin below the eyes: the reference
+
+
+def luminance(rgb: Image) -> Floats:
+    """Rec. 601 luma of RGB pixels (any leading shape), float32."""
+    lum: Floats = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    return lum
+
+
+def cheek_luminance(image: Image, pts: Floats) -> float:
+    """The median luma of the cheeks below the eyes (face-mesh points `pts` of the RGB `image`)."""
+    h, w = image.shape[:2]
+    cheeks = np.round(np.asarray(pts)[list(CHEEK_REFERENCE)]).astype(np.int64)
+    rows, cols = np.clip(cheeks[:, 1], 0, h - 1), np.clip(cheeks[:, 0], 0, w - 1)
+    return float(np.median(luminance(image[rows, cols])))
