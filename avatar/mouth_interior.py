@@ -2,10 +2,16 @@
 
 Drawn after the warp wherever the inner lips part. Colours are muted and shaded (darker toward the corners and
 the back, teeth greyer away from the front) so the mouth reads as a mouth at talking-head size rather than as a
-cartoon; edges are anti-aliased and softened by one pixel to sit in the photo's own blur.
+cartoon; edges are anti-aliased and softened by one pixel to sit in the photo's own blur. The teeth take their
+colour from the portrait's own eye whites (`sclera_colour`), which the photo's light and white balance have tinted
+as they would have tinted teeth: a fixed white looked pasted in on a warm, old photo. Only the front teeth catch
+light; toward the corners they fade into the cavity's shadow (the buccal corridor), and the lower teeth show as a
+thin edge above the lower lip.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -14,15 +20,22 @@ import numpy.typing as npt
 from avatar.arrays import Floats, Image
 
 _CAVITY = np.array([58, 22, 24], np.float32)
-_TEETH = np.array([226, 218, 204], np.float32)
-_LOWER_TEETH = np.array([200, 192, 180], np.float32)
+TEETH = np.array([226, 218, 204], np.float32)  # without a portrait's eye whites to go by
+_LOWER_TEETH_SHADE = 0.85  # lower teeth sit deeper in the mouth's shadow than the upper ones
+_TEETH_REACH = 0.7  # teeth catch light out to this fraction of the half mouth width, then fade into the corners
 _TONGUE = np.array([158, 84, 84], np.float32)
+_MIN_EYE_PIXELS = 40  # fewer pixels inside both eye openings: too small to tell the whites' colour
+_TINT = 0.07  # the teeth's tint stays within this of neutral per channel (warm light, not red teeth)
+_DIM = 0.25  # ... and their brightness within this below TEETH (a dim photo, not grey teeth)
 _SHIFT = 4  # sub-pixel vertex positions for fillPoly
 _SCALE = 1 << _SHIFT
 
 
-def draw_interior(frame: Image, upper: Floats, lower: Floats, centre_x: float, mouth_w: float) -> None:
-    """Composite a mouth interior into `frame` inside the polygon of the inner lips (corner to corner), in place."""
+def draw_interior(
+    frame: Image, upper: Floats, lower: Floats, centre_x: float, mouth_w: float, teeth: Floats = TEETH
+) -> None:
+    """Composite a mouth interior into `frame` inside the polygon of the inner lips (corner to corner), in place;
+    `teeth` is the RGB colour of the front teeth in full light."""
     gaps = lower[1:-1, 1] - upper[1:-1, 1]
     gap = float(gaps.max())
     if gap < 2.0:  # closed lips sit ~1 px apart; a sliver of cavity there reads as a pencil line
@@ -63,18 +76,20 @@ def draw_interior(frame: Image, upper: Floats, lower: Floats, centre_x: float, m
     )
     cv2.fillPoly(layer, [fixed(teeth_poly)], (255,), cv2.LINE_AA, _SHIFT)
     shade = np.clip(1.0 - 0.45 * cx**4, 0.45, 1.0)[None, :, None]
+    # Beyond the front teeth the corners of an open mouth lie in shadow: teeth fade out there.
+    reach = np.clip((1.0 - np.abs(cx)) / (1.0 - _TEETH_REACH), 0.0, 1.0)[None, :, None]
     # Teeth catch light at the lip and fall into shadow toward their edges: a vertical gradient from the upper lip.
     cols = np.arange(roi_w, dtype=np.float32) + x0
     lip_y = np.interp(cols, upper[:, 0], upper[:, 1])[None, :]
     below = (np.arange(roi_h, dtype=np.float32)[:, None] + y0 - lip_y) / max(float(depth.max()), 1.0)
     vertical = (1.0 - 0.3 * np.clip(below, 0.0, 1.0))[..., None]
-    a = (cv2.GaussianBlur(layer, (3, 3), 0).astype(np.float32) / 255.0)[..., None] * 0.9
+    a = (cv2.GaussianBlur(layer, (3, 3), 0).astype(np.float32) / 255.0)[..., None] * 0.9 * reach
     # Faint gaps between incisors and canines (central ~0.1, lateral ~0.09 mouth widths wide).
     gaps = np.ones(roi_w, np.float32)
     for edge in (0.0, 0.1, 0.19):
         for side in (1,) if edge == 0.0 else (-1, 1):
             gaps -= 0.12 * np.exp(-0.5 * ((cols - centre_x - side * edge * mw) / max(0.008 * mw, 0.5)) ** 2)
-    interior = interior * (1 - a) + (_TEETH * shade * vertical * gaps[None, :, None] * (0.85 + 0.15 * lip_shadow)) * a
+    interior = interior * (1 - a) + (teeth * shade * vertical * gaps[None, :, None] * (0.85 + 0.15 * lip_shadow)) * a
     if gap > 0.16 * mw:  # wide open: a hint of tongue and lower teeth
         layer[:] = 0
         mid = len(upper) // 2
@@ -85,14 +100,38 @@ def draw_interior(frame: Image, upper: Floats, lower: Floats, centre_x: float, m
         interior = interior * (1 - a) + (_TONGUE * shade) * a
         layer[:] = 0
         low = lower[3:-3]
-        band = np.concatenate([low, (low - [0, 0.045 * mw])[::-1]])
+        band = np.concatenate([low, (low - [0, 0.03 * mw])[::-1]])
         cv2.fillPoly(layer, [fixed(band)], (255,), cv2.LINE_AA, _SHIFT)
-        a = (layer.astype(np.float32) / 255.0)[..., None] * 0.5
-        interior = interior * (1 - a) + (_LOWER_TEETH * shade) * a
+        a = (layer.astype(np.float32) / 255.0)[..., None] * 0.5 * reach
+        interior = interior * (1 - a) + (teeth * _LOWER_TEETH_SHADE * shade) * a
     interior = cv2.GaussianBlur(interior, (3, 3), 0)
     alpha = (cv2.GaussianBlur(mask, (3, 3), 0).astype(np.float32) / 255.0)[..., None]
     roi = frame[y0:y1, x0:x1].astype(np.float32)
     frame[y0:y1, x0:x1] = (roi * (1 - alpha) + interior * alpha + 0.5).astype(np.uint8)
+
+
+def sclera_colour(image: Image, eyes: Sequence[Floats]) -> Floats:
+    """The colour for the teeth of `image`: TEETH tinted and dimmed like the portrait's eye whites.
+
+    The eye whites are the brightest quarter of the pixels inside the eye openings (`eyes`: each a closed polygon
+    of lid points), leaving out the brightest few (catch-lights). Their tint (colour over grey) is kept within
+    _TINT of neutral and their brightness within _DIM of TEETH, since small eyes often let lid skin or a tinted
+    lens in: teeth may look warm or shaded, never red or brown. TEETH itself when there is too little to go by.
+    """
+    mask = np.zeros(image.shape[:2], np.uint8)
+    for polygon in eyes:
+        cv2.fillPoly(mask, [np.round(polygon).astype(np.int32)], (255,))
+    pixels = image[mask > 0].astype(np.float32)
+    if len(pixels) < _MIN_EYE_PIXELS:
+        return TEETH
+    luma = np.array([0.299, 0.587, 0.114], np.float32)
+    lum = pixels @ luma
+    low, high = np.quantile(lum, [0.75, 0.97])
+    white = pixels[(lum >= low) & (lum <= high)].mean(axis=0)
+    tint = np.clip(white / max(float(white.mean()), 1.0), 1.0 - _TINT, 1.0 + _TINT)
+    dim = float(np.clip(float(white @ luma) / float(TEETH @ luma), 1.0 - _DIM, 1.0))
+    colour: Floats = np.clip(TEETH * tint * dim, 0.0, 255.0)
+    return colour
 
 
 def _draw_seam(frame: Image, seam: Floats) -> None:

@@ -21,12 +21,12 @@ from avatar.arrays import Floats, Image
 from avatar.brows import BrowRig
 from avatar.expressions import action_units
 from avatar.eyes import EyeAnimator
-from avatar.face_field import FaceField
+from avatar.face_field import EYES, FaceField
 from avatar.head_motion import REST, HeadMotion, HeadPose
 from avatar.landmarks import CHIN, FACE_OVAL, FOREHEAD, FaceLandmarks
 from avatar.liveliness import Liveliness
 from avatar.mouth import MouthRig, close_mouth
-from avatar.mouth_interior import draw_interior
+from avatar.mouth_interior import draw_interior, sclera_colour
 from avatar.visemes import MouthShape, loudness_envelope, mouth_track
 from avatar.wrinkles import Wrinkles
 from core.emotion import EmotionState
@@ -90,6 +90,7 @@ class FaceRenderer:
         self._brows = BrowRig(pts468, self.size, base)
         self._eyes = EyeAnimator(base, pts)
         self._wrinkles = Wrinkles(pts468, base)
+        self._teeth = sclera_colour(base, [pts468[[c[0], *up, c[1], *low[::-1]]] for c, up, low, _fold in EYES])
         oval = pts468[list(FACE_OVAL)]
         face_h = float(pts468[CHIN, 1] - pts468[FOREHEAD, 1])
         face_w = float(oval[:, 0].max() - oval[:, 0].min())
@@ -193,5 +194,5 @@ class FaceRenderer:
         if pose.head != REST:
             upper, lower = self._head.moved(upper, pose.head), self._head.moved(lower, pose.head)
         centre_x = float(self._head.moved(self._mouth.centre[None], pose.head)[0, 0])
-        draw_interior(frame, upper, lower, centre_x, self._mouth.mouth_w)
+        draw_interior(frame, upper, lower, centre_x, self._mouth.mouth_w, self._teeth)
         return frame
