@@ -112,6 +112,9 @@ class Wrinkles:
         depths = np.array([_DEPTH[au] for au in order], np.float32)
         self._patterns = (patterns * skin[None] * depths[:, None, None]).astype(np.float32)
         self._aus = order
+        # The last result: a held expression over an unchanged source (no blink or gaze shift) is reused, as the
+        # brow rig reuses its map.
+        self._last: tuple[Image, bytes, Image] | None = None
 
     def apply(self, image: Image, aus: Floats) -> Image:
         """`image` (the rest-pose portrait, RGB uint8) with the folds of AU weights `aus`; the input itself when
@@ -119,9 +122,13 @@ class Wrinkles:
         weights = np.array([float(aus[AU_INDEX[au]]) for au in self._aus], np.float32)
         if weights.max() < 0.02:
             return image
+        key = weights.tobytes()
+        if self._last is not None and self._last[0] is image and self._last[1] == key:
+            return self._last[2]
         x0, y0, x1, y1 = self.box
         shade = 1.0 + np.tensordot(weights, self._patterns, axes=1)
         out = image.copy()
         region = out[y0:y1, x0:x1].astype(np.float32) * (1.0 + (shade - 1.0)[..., None] * _TINT)
         out[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
+        self._last = (image, key, out)
         return out
