@@ -111,7 +111,7 @@ def draw_interior(
 
 
 def sclera_colour(image: Image, eyes: Sequence[Floats]) -> Floats:
-    """The colour for the teeth of `image`: TEETH tinted and dimmed like the portrait's eye whites.
+    """The colour for the teeth of `image`: TEETH's brightness, tinted and dimmed like the portrait's eye whites.
 
     The eye whites are the brightest quarter of the pixels inside the eye openings (`eyes`: each a closed polygon
     of lid points), leaving out the brightest few (catch-lights). Their tint (colour over grey) is kept within
@@ -130,7 +130,8 @@ def sclera_colour(image: Image, eyes: Sequence[Floats]) -> Floats:
     white = pixels[(lum >= low) & (lum <= high)].mean(axis=0)
     tint = np.clip(white / max(float(white.mean()), 1.0), 1.0 - _TINT, 1.0 + _TINT)
     dim = float(np.clip(float(white @ luma) / float(TEETH @ luma), 1.0 - _DIM, 1.0))
-    colour: Floats = np.clip(TEETH * tint * dim, 0.0, 255.0)
+    # The photo's tint replaces TEETH's own warmth (a black-and-white photo gets grey teeth), at TEETH's brightness.
+    colour: Floats = np.clip(float(TEETH @ luma) * tint * dim, 0.0, 255.0)
     return colour
 
 

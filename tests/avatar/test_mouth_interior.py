@@ -28,6 +28,11 @@ def test_teeth_take_the_tint_of_the_eye_whites() -> None:
     assert warm[0] / warm[2] > TEETH[0] / TEETH[2]  # warmer
 
 
+def test_a_black_and_white_photo_gets_grey_teeth() -> None:
+    grey = sclera_colour(_portrait((215, 215, 215)), EYES)
+    assert np.ptp(grey) < 1.0
+
+
 def test_red_or_dark_eyes_never_give_red_or_grey_teeth() -> None:
     red = sclera_colour(_portrait((200, 60, 60)), EYES)  # lid skin or a tinted lens, not eye whites
     assert np.all(red / TEETH <= 1.07 + 1e-6) and np.all(red / TEETH >= 0.75 * 0.93 - 1e-6)
