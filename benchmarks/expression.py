@@ -31,7 +31,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from agent.personas import BUILTIN_PORTRAITS, portrait_path
@@ -42,20 +41,17 @@ from avatar.metrics import EXPRESSION_TARGETS, FaceReading, expression_changes
 from avatar.portrait import load_portrait
 from avatar.renderer import REST_MOUTH, FaceRenderer
 from core.emotion import BASIC_EMOTIONS, EmotionState
+from tests.sample_faces import cameraman_png
 
 LABELS = tuple(e for e in BASIC_EMOTIONS if e != "neutral")
 _MISFIT = 10.0  # % of the eye-corner distance: past this a reader's neutral fit disagrees with the mesh's
-_CAMERAMAN_HEAD = (40, 300, 110, 370)  # rows, columns of skimage's 512x512 `camera` around the head
 
 
 def _cameraman(folder: Path) -> Path:
-    """scikit-image's cameraman (CC0), cropped to his head and written as a PNG in `folder`: the face mesh does
-    not find his small near-profile face in the full frame."""
-    from skimage import data
-
-    r0, r1, c0, c1 = _CAMERAMAN_HEAD
+    """scikit-image's cameraman (tests.sample_faces) written as a PNG in `folder`: the face mesh does not find his
+    small near-profile face in the full frame."""
     path = folder / "cameraman.png"
-    cv2.imwrite(str(path), data.camera()[r0:r1, c0:c1])
+    path.write_bytes(cameraman_png())
     return path
 
 

@@ -69,7 +69,7 @@ class AvatarRoutes:
     async def upload_portrait(self, request: web.Request) -> web.Response:
         """Store an uploaded portrait (raw JPEG/PNG/WebP body, or multipart with a file field).
 
-        200 `{"portrait_id": HEX, "width": N, "height": N}`; refusals carry 400/401/403/413/415/422.
+        200 `{"portrait_id": HEX, "width": N, "height": N, "advice": [...]}`; refusals carry 400/401/403/413/415/422.
         """
         try:
             self._check(request)
@@ -79,7 +79,12 @@ class AvatarRoutes:
         except (Refused, UploadRejected) as exc:
             return error_response(exc.status, exc.code, exc.message, getattr(exc, "headers", None))
         return web.json_response(
-            {"portrait_id": stored.portrait_id, "width": stored.width, "height": stored.height},
+            {
+                "portrait_id": stored.portrait_id,
+                "width": stored.width,
+                "height": stored.height,
+                "advice": list(stored.advice),
+            },
             headers={"Cache-Control": "no-store"},
         )
 

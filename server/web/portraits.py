@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from avatar.portrait import face_square
+from avatar.portrait import face_square, pose_advice
 from server.web.image_upload import ImageLimits, UploadRejected, decode_image
 
 log = logging.getLogger(__name__)
@@ -34,12 +34,14 @@ SUFFIX = ".png"  # lossless: the renderer re-detects landmarks on exactly these 
 
 @dataclass(frozen=True)
 class StoredPortrait:
-    """A portrait that passed every check, as stored: its id and the normalised image's size."""
+    """A portrait that passed every check, as stored: its id, the normalised image's size, and what would make a
+    better photo (avatar.portrait.pose_advice; empty for a frontal, upright face)."""
 
     portrait_id: str
     width: int
     height: int
     path: Path
+    advice: tuple[str, ...] = ()
 
 
 def portraits_dir(database: Path) -> Path:
@@ -74,7 +76,7 @@ class PortraitStore:
     def add(self, data: bytes) -> StoredPortrait:
         """Check, normalise and store one uploaded image; raises UploadRejected saying what to upload instead."""
         image = decode_image(data, self.limits)
-        portrait = self._normalise(image)
+        portrait, advice = self._normalise(image)
         png = _encode_png(portrait)
         # Named by the normalised pixels (not the PNG bytes, which an encoder change could alter).
         portrait_id = hashlib.sha256(np.ascontiguousarray(portrait).data).hexdigest()
@@ -86,7 +88,7 @@ class PortraitStore:
             else:
                 _write_atomically(path, png)
             self._evict(keep=path)
-        return StoredPortrait(portrait_id, self.size, self.size, path)
+        return StoredPortrait(portrait_id, self.size, self.size, path, tuple(advice))
 
     def path_of(self, portrait_id: str) -> Path | None:
         """The stored file of `portrait_id` (marked as used), or None when there is no such portrait."""
@@ -99,7 +101,7 @@ class PortraitStore:
             return None
         return path
 
-    def _normalise(self, image: np.ndarray) -> np.ndarray:
+    def _normalise(self, image: np.ndarray) -> tuple[np.ndarray, list[str]]:
         if self._find_faces is None:
             from avatar.faces import find_faces
 
@@ -121,7 +123,8 @@ class PortraitStore:
             )  # fmt: skip
         crop = image[top : top + side, left : left + side]
         interp = cv2.INTER_AREA if side > self.size else cv2.INTER_CUBIC
-        return np.ascontiguousarray(cv2.resize(crop, (self.size, self.size), interpolation=interp))
+        portrait = np.ascontiguousarray(cv2.resize(crop, (self.size, self.size), interpolation=interp))
+        return portrait, pose_advice(faces[0])
 
     def _evict(self, keep: Path) -> None:
         """Delete the least recently used portraits beyond `max_portraits` (never `keep`, the one just stored)."""

@@ -20,6 +20,7 @@ from tests.e2e.browser_util import (
     VIDEO_PROBE,
     playwright_with_chromium,
 )
+from tests.sample_faces import cameraman_png
 
 pytestmark = pytest.mark.e2e
 
@@ -172,6 +173,16 @@ def test_idle_loop_plays_between_replies_and_a_photo_becomes_the_face(page, tmp_
     assert len(portrait) == 64
     assert portrait in page.evaluate(f"() => {idle}.src")  # the loops now show the uploaded face
     page.wait_for_function(f"() => {idle}.readyState >= 2", timeout=120_000)
+    assert page.locator("#portrait-advice").is_hidden()  # a frontal face: nothing to advise
+
+    # A face turned to the side is used too, with advice about a better photo.
+    turned = tmp_path / "turned.png"
+    turned.write_bytes(cameraman_png(scale=2))
+    page.set_input_files("#portrait-file", str(turned))
+    page.wait_for_function(f"() => window.empathica.portrait && window.empathica.portrait !== {portrait!r}")
+    page.locator("#portrait-advice").wait_for(state="visible", timeout=30_000)
+    assert "turned about" in page.locator("#portrait-advice").inner_text()
+    portrait = page.evaluate("() => window.empathica.portrait")
 
     # A file that is not a photo of one face is refused with a message that says so; the page goes on.
     bad = tmp_path / "notes.png"

@@ -22,6 +22,7 @@ from server.turn.pipeline import TurnInput
 from server.web.image_upload import ImageLimits, UploadRejected, decode_image, sniff_format
 from server.web.portraits import PortraitStore, is_portrait_id, portraits_dir
 from storage.store import ConversationStore
+from tests.sample_faces import cameraman_png
 from tests.server.fakes import FakeEncoder, FakeRenderer, FakeResponder, FakeSynthesizer, RecordingSink, make_pipeline
 from tests.server.web.test_app import receive_json, start, until_reply_end
 
@@ -187,6 +188,7 @@ async def test_valid_portrait_is_stored_by_content(app_client: tuple) -> None:
     assert first.status == 200, await first.text()
     body = await first.json()
     assert is_portrait_id(body["portrait_id"]) and (body["width"], body["height"]) == (512, 512)
+    assert body["advice"] == []  # a frontal, upright face
     # The same photo again, as a form with a hostile file name: the same id, stored under that id only.
     form = FormData()
     form.add_field("portrait", HOPPER, filename="../../../../tmp/evil.jpg", content_type="text/plain")
@@ -229,6 +231,27 @@ def test_portrait_needs_exactly_one_face(tmp_path: Path, image: np.ndarray, code
 
 
 @models
+async def test_a_turned_face_is_stored_with_advice(app_client: tuple) -> None:
+    client, _ = app_client
+    response = await client.post("/portraits", data=cameraman_png(scale=2), headers={"Content-Type": "image/png"})
+    assert response.status == 200, await response.text()
+    advice = (await response.json())["advice"]
+    assert len(advice) == 1 and "turned about" in advice[0] and "straight at the camera" in advice[0]
+
+
+def test_a_tilted_face_is_told_to_be_upright(tmp_path: Path) -> None:
+    import cv2
+
+    upright = default_portrait()
+    tilted = cv2.warpAffine(
+        upright, cv2.getRotationMatrix2D((256, 256), 30, 1.0), (512, 512), borderMode=cv2.BORDER_REFLECT
+    )
+    store = PortraitStore(tmp_path, 256)
+    assert store.add(encode(upright)).advice == ()
+    (advice,) = store.add(encode(tilted)).advice
+    assert "tilted about" in advice
+
+
 def test_least_recently_used_portraits_are_evicted(tmp_path: Path) -> None:
     store = PortraitStore(tmp_path, 256, max_portraits=1)
     hopper = store.add(HOPPER)

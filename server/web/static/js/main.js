@@ -491,6 +491,10 @@ async function usePortrait(file) {
       return;
     }
     hooks.portrait = answer.portrait_id;
+    // The face is used either way; a turned or tilted one is worth a better photo.
+    const advice = Array.isArray(answer.advice) ? answer.advice : [];
+    ui.portraitAdvice.textContent = advice.length ? `This photo works, but ${advice.join("; and ")}.` : "";
+    ui.portraitAdvice.hidden = advice.length === 0;
     newConversation(); // the server takes a portrait only before a conversation's first turn
   } catch (err) {
     showError(`The photo could not be sent: ${err.message}`);
