@@ -125,6 +125,17 @@ def _ibug68_model() -> Path:
     return path
 
 
+def corner_offsets(points: Floats, layout: Layout, mesh: Floats) -> Floats:
+    """How far a reader's outer eye corners and mouth corners (`points`, placed as `layout` says) lie from the face
+    mesh's on the same frame (`mesh`), each in outer eye-corner distances (as the mesh measures it): a reader whose
+    fit strays far from the mesh's on a neutral frame is measuring a misplaced face."""
+    ours = [*layout.eye_corners, *layout.mouth_corners]
+    theirs = [*MESH.eye_corners, *MESH.mouth_corners]
+    scale = float(np.linalg.norm(mesh[MESH.eye_corners[1]] - mesh[MESH.eye_corners[0]]))
+    offsets: Floats = np.linalg.norm(points[ours] - mesh[theirs], axis=1) / scale
+    return offsets
+
+
 READERS: dict[str, Reader] = {
     "mesh": Reader("mesh", MESH, read_mesh),
     "ibug68": Reader("ibug68", IBUG68, read_ibug68),

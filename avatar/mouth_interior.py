@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from avatar.arrays import Floats, Image
+from avatar.skin import luminance
 
 _CAVITY = np.array([58, 22, 24], np.float32)
 TEETH = np.array([226, 218, 204], np.float32)  # without a portrait's eye whites to go by
@@ -124,14 +125,14 @@ def sclera_colour(image: Image, eyes: Sequence[Floats]) -> Floats:
     pixels = image[mask > 0].astype(np.float32)
     if len(pixels) < _MIN_EYE_PIXELS:
         return TEETH
-    luma = np.array([0.299, 0.587, 0.114], np.float32)
-    lum = pixels @ luma
+    lum = luminance(pixels)
     low, high = np.quantile(lum, [0.75, 0.97])
     white = pixels[(lum >= low) & (lum <= high)].mean(axis=0)
     tint = np.clip(white / max(float(white.mean()), 1.0), 1.0 - _TINT, 1.0 + _TINT)
-    dim = float(np.clip(float(white @ luma) / float(TEETH @ luma), 1.0 - _DIM, 1.0))
+    teeth_luma = float(luminance(TEETH))
+    dim = float(np.clip(float(luminance(white)) / teeth_luma, 1.0 - _DIM, 1.0))
     # The photo's tint replaces TEETH's own warmth (a black-and-white photo gets grey teeth), at TEETH's brightness.
-    colour: Floats = np.clip(float(TEETH @ luma) * tint * dim, 0.0, 255.0)
+    colour: Floats = np.clip(teeth_luma * tint * dim, 0.0, 255.0)
     return colour
 
 

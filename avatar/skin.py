@@ -9,8 +9,8 @@ from avatar.arrays import Floats, Image
 CHEEK_REFERENCE = (117, 118, 119, 346, 347, 348)  # face-mesh points on the skin below the eyes: the reference
 
 
-def luminance(rgb: Image) -> Floats:
-    """Rec. 601 luma of RGB pixels (any leading shape), float32."""
+def luminance(rgb: Image | Floats) -> Floats:
+    """Rec. 601 luma of RGB values, 0-255 (any leading shape; uint8 pixels or float colours), float32."""
     lum: Floats = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
     return lum
 

@@ -35,7 +35,7 @@ import numpy as np
 
 from agent.personas import BUILTIN_PORTRAITS, portrait_path
 from avatar.arrays import Floats, Image
-from avatar.landmark_readers import MESH, READERS, Reader, ReaderMissing
+from avatar.landmark_readers import READERS, Reader, ReaderMissing, corner_offsets
 from avatar.landmarks import LandmarkDetector
 from avatar.metrics import EXPRESSION_TARGETS, FaceReading, expression_changes
 from avatar.portrait import load_portrait
@@ -70,13 +70,7 @@ def _fit(reader: Reader, neutral: Image, mesh: Floats) -> float:
     points = reader.read([neutral])[0]
     if points is None:
         return float("inf")
-    ours, theirs = reader.layout, MESH
-    pairs = [
-        *zip(ours.eye_corners, theirs.eye_corners, strict=True),
-        *zip(ours.mouth_corners, theirs.mouth_corners, strict=True),
-    ]
-    scale = float(np.linalg.norm(mesh[theirs.eye_corners[1]] - mesh[theirs.eye_corners[0]]))
-    return 100 * float(np.mean([np.linalg.norm(points[a] - mesh[b]) for a, b in pairs])) / scale
+    return 100 * float(corner_offsets(points, reader.layout, mesh).mean())
 
 
 def _summary(reader: str, names: list[str], full: dict[str, dict[str, FaceReading]]) -> None:
