@@ -28,6 +28,7 @@ _TONGUE = np.array([158, 84, 84], np.float32)
 _MIN_EYE_PIXELS = 40  # fewer pixels inside both eye openings: too small to tell the whites' colour
 _TINT = 0.07  # the teeth's tint stays within this of neutral per channel (warm light, not red teeth)
 _DIM = 0.25  # ... and their brightness within this below TEETH (a dim photo, not grey teeth)
+_COLOURFUL_SKIN = 0.15  # skin saturation (max - min over max) from which teeth keep TEETH's full warmth
 _SHIFT = 4  # sub-pixel vertex positions for fillPoly
 _SCALE = 1 << _SHIFT
 
@@ -111,13 +112,17 @@ def draw_interior(
     frame[y0:y1, x0:x1] = (roi * (1 - alpha) + interior * alpha + 0.5).astype(np.uint8)
 
 
-def sclera_colour(image: Image, eyes: Sequence[Floats]) -> Floats:
+def sclera_colour(image: Image, eyes: Sequence[Floats], skin: Floats | None = None) -> Floats:
     """The colour for the teeth of `image`: TEETH's brightness, tinted and dimmed like the portrait's eye whites.
 
     The eye whites are the brightest quarter of the pixels inside the eye openings (`eyes`: each a closed polygon
     of lid points), leaving out the brightest few (catch-lights). Their tint (colour over grey) is kept within
     _TINT of neutral and their brightness within _DIM of TEETH, since small eyes often let lid skin or a tinted
     lens in: teeth may look warm or shaded, never red or brown. TEETH itself when there is too little to go by.
+
+    Teeth are ivory, not grey: TEETH's own warmth stays on top of the tint in proportion to how colourful the
+    photo is, judged by the `skin` colour (RGB; none given: a colour photo). Grey teeth in a warm colour photo
+    read as blue next to the skin; a black-and-white photo (grey skin) still gets grey teeth.
     """
     mask = np.zeros(image.shape[:2], np.uint8)
     for polygon in eyes:
@@ -131,9 +136,17 @@ def sclera_colour(image: Image, eyes: Sequence[Floats]) -> Floats:
     tint = np.clip(white / max(float(white.mean()), 1.0), 1.0 - _TINT, 1.0 + _TINT)
     teeth_luma = float(luminance(TEETH))
     dim = float(np.clip(float(luminance(white)) / teeth_luma, 1.0 - _DIM, 1.0))
-    # The photo's tint replaces TEETH's own warmth (a black-and-white photo gets grey teeth), at TEETH's brightness.
-    colour: Floats = np.clip(teeth_luma * tint * dim, 0.0, 255.0)
+    warmth = (TEETH / teeth_luma) ** _colourfulness(skin)
+    colour: Floats = np.clip(teeth_luma * tint * warmth * dim, 0.0, 255.0)
     return colour
+
+
+def _colourfulness(skin: Floats | None) -> float:
+    """0 for grey skin (a black-and-white photo), 1 for skin as saturated as in an ordinary colour photo or more."""
+    if skin is None:
+        return 1.0
+    saturation = float(np.ptp(skin)) / max(float(np.max(skin)), 1.0)
+    return float(np.clip(saturation / _COLOURFUL_SKIN, 0.0, 1.0))
 
 
 def _draw_seam(frame: Image, seam: Floats) -> None:

@@ -27,6 +27,7 @@ from avatar.landmarks import CHIN, FACE_OVAL, FOREHEAD, FaceLandmarks
 from avatar.liveliness import Liveliness
 from avatar.mouth import MouthRig, close_mouth
 from avatar.mouth_interior import draw_interior, sclera_colour
+from avatar.skin import cheek_colour
 from avatar.visemes import MouthShape, loudness_envelope, mouth_track
 from avatar.wrinkles import Wrinkles
 from core.emotion import EmotionState
@@ -90,7 +91,8 @@ class FaceRenderer:
         self._brows = BrowRig(pts468, self.size, base)
         self._eyes = EyeAnimator(base, pts)
         self._wrinkles = Wrinkles(pts468, base)
-        self._teeth = sclera_colour(base, [pts468[[c[0], *up, c[1], *low[::-1]]] for c, up, low, _fold in EYES])
+        eye_openings = [pts468[[c[0], *up, c[1], *low[::-1]]] for c, up, low, _fold in EYES]
+        self._teeth = sclera_colour(base, eye_openings, cheek_colour(base, pts468))
         oval = pts468[list(FACE_OVAL)]
         face_h = float(pts468[CHIN, 1] - pts468[FOREHEAD, 1])
         face_w = float(oval[:, 0].max() - oval[:, 0].min())

@@ -1,4 +1,5 @@
-"""Skin brightness of a portrait: what tells skin (which may stretch or fold) from hair, brows and glasses rims."""
+"""Skin brightness and colour of a portrait: what tells skin (which may stretch or fold) from hair, brows and glasses
+rims, and how colourful the photo is."""
 
 from __future__ import annotations
 
@@ -15,9 +16,19 @@ def luminance(rgb: Image | Floats) -> Floats:
     return lum
 
 
-def cheek_luminance(image: Image, pts: Floats) -> float:
-    """The median luma of the cheeks below the eyes (face-mesh points `pts` of the RGB `image`)."""
+def _cheek_pixels(image: Image, pts: Floats) -> Image:
     h, w = image.shape[:2]
     cheeks = np.round(np.asarray(pts)[list(CHEEK_REFERENCE)]).astype(np.int64)
-    rows, cols = np.clip(cheeks[:, 1], 0, h - 1), np.clip(cheeks[:, 0], 0, w - 1)
-    return float(np.median(luminance(image[rows, cols])))
+    pixels: Image = image[np.clip(cheeks[:, 1], 0, h - 1), np.clip(cheeks[:, 0], 0, w - 1)]
+    return pixels
+
+
+def cheek_luminance(image: Image, pts: Floats) -> float:
+    """The median luma of the cheeks below the eyes (face-mesh points `pts` of the RGB `image`)."""
+    return float(np.median(luminance(_cheek_pixels(image, pts))))
+
+
+def cheek_colour(image: Image, pts: Floats) -> Floats:
+    """The median RGB colour (float32) of the cheeks below the eyes (face-mesh points `pts` of the RGB `image`)."""
+    colour: Floats = np.median(_cheek_pixels(image, pts).astype(np.float32), axis=0)
+    return colour

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from avatar.mouth_interior import TEETH, draw_interior, sclera_colour
 
@@ -29,8 +30,17 @@ def test_teeth_take_the_tint_of_the_eye_whites() -> None:
 
 
 def test_a_black_and_white_photo_gets_grey_teeth() -> None:
-    grey = sclera_colour(_portrait((215, 215, 215)), EYES)
+    grey = sclera_colour(_portrait((215, 215, 215)), EYES, skin=np.array([150, 150, 150], np.float32))
     assert np.ptp(grey) < 1.0
+
+
+def test_teeth_in_a_colour_photo_stay_ivory_under_neutral_light() -> None:
+    """Grey teeth next to warm skin read as blue: with neutral eye whites the teeth keep TEETH's warmth."""
+    skin = np.array([230, 165, 125], np.float32)
+    ivory = sclera_colour(_portrait((215, 215, 215)), EYES, skin=skin)
+    assert ivory[0] / ivory[2] == pytest.approx(TEETH[0] / TEETH[2], rel=1e-3)
+    pale = sclera_colour(_portrait((215, 215, 215)), EYES, skin=np.array([200, 190, 185], np.float32))
+    assert 1.0 < pale[0] / pale[2] < TEETH[0] / TEETH[2]  # a nearly grey photo: a little of the warmth
 
 
 def test_red_or_dark_eyes_never_give_red_or_grey_teeth() -> None:
