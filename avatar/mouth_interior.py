@@ -121,8 +121,9 @@ def sclera_colour(image: Image, eyes: Sequence[Floats], skin: Floats | None = No
     lens in: teeth may look warm or shaded, never red or brown. TEETH itself when there is too little to go by.
 
     Teeth are ivory, not grey: TEETH's own warmth stays on top of the tint in proportion to how colourful the
-    photo is, judged by the `skin` colour (RGB; none given: a colour photo). Grey teeth in a warm colour photo
-    read as blue next to the skin; a black-and-white photo (grey skin) still gets grey teeth.
+    photo is, judged by the `skin` colour (RGB; none given: a colour photo), and they are never darker than that
+    skin. Dim grey teeth in a warm colour photo read as blue next to the skin; a black-and-white photo (grey skin)
+    still gets grey teeth.
     """
     mask = np.zeros(image.shape[:2], np.uint8)
     for polygon in eyes:
@@ -135,7 +136,10 @@ def sclera_colour(image: Image, eyes: Sequence[Floats], skin: Floats | None = No
     white = pixels[(lum >= low) & (lum <= high)].mean(axis=0)
     tint = np.clip(white / max(float(white.mean()), 1.0), 1.0 - _TINT, 1.0 + _TINT)
     teeth_luma = float(luminance(TEETH))
-    dim = float(np.clip(float(luminance(white)) / teeth_luma, 1.0 - _DIM, 1.0))
+    # Teeth in full light are at least as bright as the lit skin: eye whites behind tinted lenses or in the shade of
+    # the brows would make them grey.
+    lit = max(float(luminance(white)), float(luminance(skin)) if skin is not None else 0.0)
+    dim = float(np.clip(lit / teeth_luma, 1.0 - _DIM, 1.0))
     warmth = (TEETH / teeth_luma) ** _colourfulness(skin)
     colour: Floats = np.clip(teeth_luma * tint * warmth * dim, 0.0, 255.0)
     return colour

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from avatar.mouth_interior import TEETH, draw_interior, sclera_colour
+from avatar.skin import luminance
 
 EYES = [
     np.array([[20, 30], [30, 24], [40, 30], [30, 36]], np.float64),
@@ -34,11 +35,14 @@ def test_a_black_and_white_photo_gets_grey_teeth() -> None:
     assert np.ptp(grey) < 1.0
 
 
-def test_teeth_in_a_colour_photo_stay_ivory_under_neutral_light() -> None:
-    """Grey teeth next to warm skin read as blue: with neutral eye whites the teeth keep TEETH's warmth."""
+def test_teeth_in_a_colour_photo_stay_ivory_and_as_bright_as_the_skin() -> None:
+    """Dim grey teeth next to warm skin read as blue: with neutral eye whites the teeth keep TEETH's warmth, and
+    dark eye whites do not make them darker than the skin."""
     skin = np.array([230, 165, 125], np.float32)
     ivory = sclera_colour(_portrait((215, 215, 215)), EYES, skin=skin)
     assert ivory[0] / ivory[2] == pytest.approx(TEETH[0] / TEETH[2], rel=1e-3)
+    shaded = sclera_colour(_portrait((120, 110, 105)), EYES, skin=skin)  # eye whites behind tinted lenses
+    assert luminance(shaded) == pytest.approx(luminance(skin), rel=0.02)  # as bright as the skin, not the lenses
     pale = sclera_colour(_portrait((215, 215, 215)), EYES, skin=np.array([200, 190, 185], np.float32))
     assert 1.0 < pale[0] / pale[2] < TEETH[0] / TEETH[2]  # a nearly grey photo: a little of the warmth
 
