@@ -12,6 +12,12 @@ outside its brow band) do not stretch: a stretching band gives its extra height 
 a column has no skin to stretch (brows hidden behind a glasses rim) its brow moves less. An even stretch would
 smear such a rim into a thick bar.
 
+Glasses whose top rims sit where the brows are fool the face mesh: it puts the brow on the rim, and moving the
+"brow" bends the rim and stretches the frame's bridge. For such a portrait (`glasses=True`, set by configuration:
+darkness alone does not tell a rim from a black brow) the rim and everything below it stay, and the brow's band
+is taken to be the skin just above the rim, which rises or falls as the brow would (the brows behind a rim then
+show above it, or sink behind it).
+
 Amplitudes are fractions of the outer eye-corner distance: a full AU1+2 lifts the brows by 16-18 % of it (about a
 centimetre and a half on an adult face), a full AU4 lowers them by 8-13 %, i.e. clearly visible, not extreme.
 """
@@ -58,6 +64,7 @@ _DARK_REACH = 0.015  # a dark row makes its neighbours this far (outer eye-corne
 _MAX_STRETCH = 3.0  # no row stretches more than this: a band too dark to hide its stretch spreads it evenly
 _RIGID_STRETCH = 1.5  # how far a dark row may stretch: a rim thickens a little at most, a dark brow still moves
 _STRETCH_ROOM = 3.5  # ... and skin (ease 1) this much more, up to 5x
+_ABOVE_RIM = 0.14  # with glasses: the brow's own band sits this far above the rim's top edge (outer eye-corner dist.)
 _BLEND = 0.04  # columns' limited maps are blended over this width (outer eye-corner distances)
 
 
@@ -73,9 +80,10 @@ def _smooth(values: Floats, width: float) -> Floats:
 class BrowRig:
     """Backward displacement over a box above the eyes for the brow AUs (see the module docstring)."""
 
-    def __init__(self, pts: Floats, size: tuple[int, int], image: Image | None = None) -> None:
+    def __init__(self, pts: Floats, size: tuple[int, int], image: Image | None = None, glasses: bool = False) -> None:
         """`pts` the 468 face-mesh points of the portrait, `size` its (width, height); with the portrait itself
-        (`image`, RGB uint8) stretch goes to smooth skin rather than spreading over brows and glasses rims."""
+        (`image`, RGB uint8) stretch goes to smooth skin rather than spreading over brows and glasses rims.
+        `glasses`: the face wears glasses whose top rims the mesh took for brows (see the module docstring)."""
         w, h = size
         pts = np.asarray(pts, np.float64)
         oec = float(np.linalg.norm(pts[EYES[1][0][0]] - pts[EYES[0][0][0]]))
@@ -119,10 +127,13 @@ class BrowRig:
         knots[1] = polyline_y(pts[list(HAIRLINE)], xs)
         knots[0] = self.y0 - 1.0
         knots[1:] = np.array([_smooth(row, smooth) for row in knots[1:]])
+        if glasses:
+            knots[2], knots[3] = knots[2] - _ABOVE_RIM * oec, knots[2].copy()
         # Keep the rest knots in order with some room (a brow touching the lid, a fringe over the brow).
         for i in range(len(knots) - 2, -1, -1):
             knots[i] = np.minimum(knots[i], knots[i + 1] - 1.0)
         self._rest = knots
+        self._still_from = knots[3] if glasses else knots[-1]  # rows from here down never move
 
         # How much of each AU's travel reaches each column: full along the brow, fading past its outer end and
         # toward the glabella share at the midline.
@@ -141,9 +152,11 @@ class BrowRig:
         brow = _smooth_rows(travel, smooth)  # (AUs, columns) brow travel in pixels
         # Each AU's travel at every knot (AUs, knots, columns); box top and eye middle stay.
         ones = np.ones(len(xs))
+        below = 0.0 if glasses else 1.0  # behind glasses, the rim and all below it stay
         self._basis = np.stack(
             [
-                np.stack([0 * ones, h * ones, ones, ones, c * ones, lid * eye_cols, 0 * ones]) * row
+                np.stack([0 * ones, h * ones, ones, below * ones, below * c * ones, below * lid * eye_cols, 0 * ones])
+                * row
                 for row, (h, c, lid) in zip(brow, (_SHARES[au] for au in self._aus), strict=True)
             ]
         )
@@ -187,7 +200,8 @@ class BrowRig:
             # Neighbouring columns may be limited differently (a rim ends at the nose bridge): blend them so no
             # vertical seam shows. An average of monotonic column maps is monotonic, so this cannot fold.
             dense[..., 1] = cv2.GaussianBlur(dense[..., 1], (0, 0), sigmaX=self._blend, sigmaY=0.0)
-            dense[self._ys[:, None] >= rest[-1][None], 1] = 0.0  # a neighbour's blend must not move the eye
+            # A neighbour's blend must not move the eye, nor a glasses rim.
+            dense[self._ys[:, None] >= self._still_from[None], 1] = 0.0
         self._cache = (key, dense)
         return dense
 

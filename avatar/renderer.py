@@ -68,9 +68,12 @@ class FaceRenderer:
 
     `portrait` is RGB uint8 (H, W, 3); `landmarks` are that image's FaceLandmarks (e.g. from LandmarkDetector);
     with the 10 iris points (478 landmarks) the eyes can look around. `seed` fixes blinks, gaze and sway.
+    `glasses`: the portrait wears glasses whose top rims sit where the brows are (avatar.brows keeps them still).
     """
 
-    def __init__(self, portrait: Image, landmarks: FaceLandmarks, fps: int = 25, seed: int = 0) -> None:
+    def __init__(
+        self, portrait: Image, landmarks: FaceLandmarks, fps: int = 25, seed: int = 0, glasses: bool = False
+    ) -> None:
         if portrait.ndim != 3 or portrait.shape[2] != 3 or portrait.dtype != np.uint8:
             raise ValueError(f"portrait must be RGB uint8 (H, W, 3), got {portrait.dtype} {portrait.shape}")
         h, w = portrait.shape[:2]
@@ -88,7 +91,7 @@ class FaceRenderer:
         self._base = base
         self._mouth = MouthRig(pts468, self.size)
         self._face = FaceField(pts468, self.size, step=max(6, round(w / 64)))
-        self._brows = BrowRig(pts468, self.size, base)
+        self._brows = BrowRig(pts468, self.size, base, glasses)
         self._eyes = EyeAnimator(base, pts)
         self._wrinkles = Wrinkles(pts468, base)
         eye_openings = [pts468[[c[0], *up, c[1], *low[::-1]]] for c, up, low, _fold in EYES]

@@ -12,6 +12,7 @@ def write_contact_sheet(config: Config, out: Path, portrait: str | None = None, 
     """Render the sheet for the configured (or given) portrait into `out`; returns the exit code."""
     import cv2
 
+    from agent.personas import portrait_path
     from avatar.contact_sheet import contact_sheet, face_square
     from avatar.landmarks import LandmarkDetector, NoFaceError, default_cache_dir
     from avatar.portrait import PortraitError, load_portrait
@@ -21,7 +22,7 @@ def write_contact_sheet(config: Config, out: Path, portrait: str | None = None, 
         print(f"empathica: --tile must be between 48 and 512 pixels, got {tile}", file=sys.stderr)
         return 2
     chosen = portrait if portrait is not None else config.avatar.portrait
-    path = Path(chosen).expanduser() if chosen else None
+    path = portrait_path(chosen)
     detector = LandmarkDetector(cache_dir=default_cache_dir())
     try:
         image = load_portrait(path, config.avatar.size, detector)
@@ -29,7 +30,7 @@ def write_contact_sheet(config: Config, out: Path, portrait: str | None = None, 
     except (PortraitError, NoFaceError) as exc:
         print(f"empathica: {exc}", file=sys.stderr)
         return 2
-    renderer = FaceRenderer(image, marks, fps=config.avatar.fps)
+    renderer = FaceRenderer(image, marks, fps=config.avatar.fps, glasses=chosen in config.avatar.glasses_portraits)
     box = face_square(marks.points[:468], renderer.size)
     sheet = contact_sheet(renderer, box, tile=tile)
     # 64 levels per channel: indistinguishable in a photo with its own noise, and a third smaller as PNG, so the

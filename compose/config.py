@@ -102,6 +102,9 @@ class AvatarSettings(_Section):
     size: int = Field(512, ge=128, le=1024)
     fps: int = Field(25, ge=10, le=60)
     clip_seconds: float = Field(4.0, ge=1.0, le=20.0)  # length of the looping idle / listening clips
+    # Portraits (names or image paths) wearing glasses whose top rims the face mesh takes for brows: their rims
+    # stay still and the skin above them moves instead (avatar.brows).
+    glasses_portraits: list[str] = Field(default_factory=lambda: ["grace_hopper"])
 
 
 class EmpathySettings(_Section):

@@ -142,7 +142,8 @@ def renderer_loader(config: Config, out: TextIO | None = None) -> Callable[[str]
         def build() -> Renderer:
             detector = LandmarkDetector(cache_dir=default_cache_dir())
             image = load_portrait(path, av.size, detector)
-            return FaceRenderer(image, detector.detect(image), fps=av.fps)
+            glasses = portrait in av.glasses_portraits
+            return FaceRenderer(image, detector.detect(image), fps=av.fps, glasses=glasses)
 
         return timed_load(f"avatar {path or 'default portrait'}", build, out)
 

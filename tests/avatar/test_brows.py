@@ -141,3 +141,41 @@ def test_the_rim_aware_rig_never_folds_and_keeps_the_eye(rimmed, landmarks, case
         for idx in lower:
             x, y = landmarks.points[idx]
             assert not field[max(0, math.ceil(y) - rig.y0) :, round(x) - rig.x0, 1].any()
+
+
+def _dark_rows(box: np.ndarray, field: np.ndarray | None, column: int) -> np.ndarray:
+    if field is not None:
+        ix, iy = np.meshgrid(np.arange(box.shape[1], dtype=np.float32), np.arange(box.shape[0], dtype=np.float32))
+        box = cv2.remap(box, ix + field[..., 0], iy + field[..., 1], cv2.INTER_LINEAR)
+    return np.flatnonzero(box[:, column].mean(axis=1) < 40)
+
+
+def test_with_glasses_the_rim_on_the_brow_stays_and_the_skin_above_it_moves(portrait, landmarks) -> None:
+    """A rim painted over the mesh's brow band (where the mesh puts a brow behind glasses) stays within a row and
+    keeps its height while the brows rise, fall or knit (the rig without `glasses` lifts it with the "brow"); a mark
+    on the forehead skin above it rises with AU1+2."""
+    size = (landmarks.width, landmarks.height)
+    plain = BrowRig(landmarks.points[:468], size)
+    image = portrait.copy()
+    rest, oec = plain._rest, plain.scale
+    for c, x in enumerate(range(plain.x0, plain.x1)):
+        image[round(rest[2, c]) : round(rest[3, c]) + 1, x] = 15  # the rim
+        mark = round(rest[2, c] - 0.1 * oec)
+        image[mark : mark + 2, x] = 60  # a dark line on the skin above it
+    rig = BrowRig(landmarks.points[:468], size, image, glasses=True)
+    box = image[rig.y0 : rig.y1, rig.x0 : rig.x1]
+    for upper_lid in (EYES[0][1], EYES[1][1]):
+        column = round(float(landmarks.points[upper_lid[3], 0])) - rig.x0
+        rim = _dark_rows(box, None, column)
+        rim = rim[rim < rest[3, column] + 2 - rig.y0]  # the painted rim, not the eye's own dark rows below it
+        mark_at = round(rest[2, column] - 0.1 * oec) - rig.y0
+        for name, case in CASES.items():
+            moved = _dark_rows(box, rig.dense(case), column)
+            moved = moved[(moved >= rim[0] - 3) & (moved <= rim[-1] + 3)]
+            assert abs(moved[0] - rim[0]) <= 1 and abs(len(moved) - len(rim)) <= 1, (name, rim, moved)
+        field = rig.dense(CASES["raise"])
+        assert field is not None
+        ys = np.arange(box.shape[0]) + field[:, column, 1]  # where each output row samples the portrait
+        assert mark_at - float(np.interp(mark_at, ys, np.arange(box.shape[0]))) >= 0.05 * oec  # the mark rose
+        moved_plain = _dark_rows(box, plain.dense(CASES["raise"]), column)
+        assert moved_plain[0] <= rim[0] - 0.08 * oec  # what glasses=False does: the rim goes up with the "brow"

@@ -1,4 +1,10 @@
-from compose.config import load_config
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from compose.config import Config, load_config
 from compose.engines import load_reply_emotion
 from compose.models import PERCEPTION_MODEL, config_model_names
 from core.emotion import EmotionState
@@ -53,3 +59,32 @@ def test_compact_and_settled_plans_and_the_opening_follow_the_configuration():
         spec = persona_spec(config, "Mira")
         chain = responder_loader(config, object())((spec.name, spec.prompt, spec.lens))
         assert [getattr(chain, name) for name in names] == [on] * 3
+
+
+@pytest.mark.models
+def test_a_portrait_configured_with_glasses_keeps_its_rims_still(tmp_path: Path):
+    """Grace Hopper (Mira's portrait) wears glasses whose top rims the face mesh takes for brows: configured in
+    `avatar.glasses_portraits` (the default), her rims stay when the brows rise; without it they rise too."""
+    from agent.personas import portrait_path
+    from avatar.face_field import BROWS
+    from avatar.landmarks import LandmarkDetector
+    from avatar.portrait import load_portrait
+    from avatar.renderer import REST_MOUTH
+    from compose.engines import renderer_loader
+
+    default = load_config(environ={})
+    assert "grace_hopper" in default.avatar.glasses_portraits
+    plain_file = tmp_path / "plain.toml"
+    plain_file.write_text("[avatar]\nglasses_portraits = []\n")
+    detector = LandmarkDetector()
+    points = detector.detect(load_portrait(portrait_path("grace_hopper"), default.avatar.size, detector)).points
+    rim = np.round(points[[i for upper, lower in BROWS for i in upper + lower]]).astype(int)  # on the rims
+
+    def rim_change(config: Config) -> float:
+        renderer = renderer_loader(config, io.StringIO())("grace_hopper")
+        still = renderer.render_frame(REST_MOUTH, EmotionState.from_label("neutral", 0.0)).astype(float)
+        moved = renderer.render_frame(REST_MOUTH, EmotionState.from_label("surprise", 1.0)).astype(float)
+        return float(np.abs(moved - still)[rim[:, 1], rim[:, 0]].mean())
+
+    kept, lifted = rim_change(default), rim_change(load_config(plain_file, environ={}))
+    assert kept < 0.25 * lifted, (kept, lifted)
