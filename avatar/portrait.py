@@ -88,6 +88,13 @@ def pose_advice(points: Floats) -> list[str]:
     return advice
 
 
+def glasses_marker(path: Path) -> Path:
+    """The file whose presence beside the portrait at `path` says that its face wears glasses (an empty file:
+    `face.png` -> `face.glasses`). Uploads marked so get one (server.web.portraits); for configured portraits,
+    `avatar.glasses_portraits` says the same. The renderer then keeps the rims still (avatar.brows)."""
+    return Path(path).with_suffix(".glasses")
+
+
 def load_portrait(path: Path | None, size: int, detector: LandmarkDetector | None = None) -> Image:
     """The portrait as an RGB uint8 (size, size, 3) array, cropped square around its (largest) face.
 

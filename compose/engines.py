@@ -127,14 +127,16 @@ def synthesizer_loader(config: Config, out: TextIO | None = None) -> Callable[[s
 
 
 def renderer_loader(config: Config, out: TextIO | None = None) -> Callable[[str], Renderer]:
-    """Load a face renderer for a portrait: "astronaut"/"" (default), "grace_hopper", or an image path."""
+    """Load a face renderer for a portrait: "astronaut"/"" (default), "grace_hopper", or an image path. The face
+    wears glasses when `avatar.glasses_portraits` names the portrait or a marker file lies beside it
+    (avatar.portrait.glasses_marker)."""
     from agent.personas import portrait_path
 
     av = config.avatar
 
     def load(portrait: str) -> Renderer:
         from avatar.landmarks import LandmarkDetector, default_cache_dir
-        from avatar.portrait import load_portrait
+        from avatar.portrait import glasses_marker, load_portrait
         from avatar.renderer import FaceRenderer
 
         path = portrait_path(portrait)
@@ -142,7 +144,7 @@ def renderer_loader(config: Config, out: TextIO | None = None) -> Callable[[str]
         def build() -> Renderer:
             detector = LandmarkDetector(cache_dir=default_cache_dir())
             image = load_portrait(path, av.size, detector)
-            glasses = portrait in av.glasses_portraits
+            glasses = portrait in av.glasses_portraits or (path is not None and glasses_marker(path).is_file())
             return FaceRenderer(image, detector.detect(image), fps=av.fps, glasses=glasses)
 
         return timed_load(f"avatar {path or 'default portrait'}", build, out)

@@ -67,15 +67,18 @@ class AvatarRoutes:
         check_access(request, server.allowed_origins, server.token, server.host)
 
     async def upload_portrait(self, request: web.Request) -> web.Response:
-        """Store an uploaded portrait (raw JPEG/PNG/WebP body, or multipart with a file field).
+        """Store an uploaded portrait (raw JPEG/PNG/WebP body, or multipart with a file field); query `glasses=1`:
+        the face wears glasses.
 
-        200 `{"portrait_id": HEX, "width": N, "height": N, "advice": [...]}`; refusals carry 400/401/403/413/415/422.
+        200 `{"portrait_id": HEX, "width": N, "height": N, "advice": [...], "glasses": BOOL}`; refusals carry
+        400/401/403/413/415/422.
         """
         try:
             self._check(request)
+            glasses = _flag(request.query.get("glasses", ""), "glasses")
             data = await read_upload(request, self.portraits.limits.max_bytes)
             async with self.upload_slots:
-                stored = await asyncio.to_thread(self.portraits.add, data)
+                stored = await asyncio.to_thread(self.portraits.add, data, glasses)
         except (Refused, UploadRejected) as exc:
             return error_response(exc.status, exc.code, exc.message, getattr(exc, "headers", None))
         return web.json_response(
@@ -84,6 +87,7 @@ class AvatarRoutes:
                 "width": stored.width,
                 "height": stored.height,
                 "advice": list(stored.advice),
+                "glasses": stored.glasses,
             },
             headers={"Cache-Control": "no-store"},
         )
@@ -149,6 +153,16 @@ def listening_emotion(state: LoopState, label: str) -> EmotionState | None:
     # clip (concern) however strong each label's category centre is.
     shown = mirror_emotion(EmotionState.from_label(label, 1.0)).label
     return mirror_emotion(EmotionState.from_label(shown, 1.0))
+
+
+def _flag(value: str, name: str) -> bool:
+    """A yes/no query parameter: "1", "true", "yes" or "0", "false", "no", "" (absent); anything else is refused."""
+    answer = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False, "": False}.get(
+        value.strip().lower()
+    )
+    if answer is None:
+        raise Refused(400, "bad_request", f"{name} must be 1 or 0 (true or false), got {value[:20]!r}")
+    return answer
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:

@@ -6,6 +6,10 @@ exactly one face, and is normalised to what the renderer wants: a square crop ar
 folder, named by its content and never by anything the client sent, so the same photo always gets the same id and
 no name can reach outside the folder. Storing touches the file; the least recently used files beyond
 `max_portraits` are deleted, so uploads cannot fill the disk.
+
+An upload marked as wearing glasses is the same pixels under another id (the hash covers the mark) with an empty
+`<sha256>.glasses` file beside it (avatar.portrait.glasses_marker): its renderer keeps the glasses' rims still, and
+a renderer already loaded for the unmarked upload is never reused for it.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from avatar.portrait import face_square, pose_advice
+from avatar.portrait import face_square, glasses_marker, pose_advice
 from server.web.image_upload import ImageLimits, UploadRejected, decode_image
 
 log = logging.getLogger(__name__)
@@ -42,6 +46,7 @@ class StoredPortrait:
     height: int
     path: Path
     advice: tuple[str, ...] = ()
+    glasses: bool = False  # marked as wearing glasses (see the module docstring)
 
 
 def portraits_dir(database: Path) -> Path:
@@ -73,22 +78,28 @@ class PortraitStore:
         self._find_faces = find_faces
         self._lock = threading.Lock()  # adding and evicting from several upload threads
 
-    def add(self, data: bytes) -> StoredPortrait:
-        """Check, normalise and store one uploaded image; raises UploadRejected saying what to upload instead."""
+    def add(self, data: bytes, glasses: bool = False) -> StoredPortrait:
+        """Check, normalise and store one uploaded image (`glasses`: its face wears glasses); raises UploadRejected
+        saying what to upload instead."""
         image = decode_image(data, self.limits)
         portrait, advice = self._normalise(image)
         png = _encode_png(portrait)
-        # Named by the normalised pixels (not the PNG bytes, which an encoder change could alter).
-        portrait_id = hashlib.sha256(np.ascontiguousarray(portrait).data).hexdigest()
+        # Named by the normalised pixels (not the PNG bytes, which an encoder change could alter) and the mark.
+        digest = hashlib.sha256(np.ascontiguousarray(portrait).data)
+        if glasses:
+            digest.update(b"glasses")
+        portrait_id = digest.hexdigest()
         path = self.directory / f"{portrait_id}{SUFFIX}"
         with self._lock:
             self.directory.mkdir(parents=True, exist_ok=True)
+            if glasses:
+                glasses_marker(path).touch()  # before the image: a renderer never sees the image unmarked
             if path.is_file():
                 os.utime(path)  # uploaded again: the most recently used now
             else:
                 _write_atomically(path, png)
             self._evict(keep=path)
-        return StoredPortrait(portrait_id, self.size, self.size, path, tuple(advice))
+        return StoredPortrait(portrait_id, self.size, self.size, path, tuple(advice), glasses)
 
     def path_of(self, portrait_id: str) -> Path | None:
         """The stored file of `portrait_id` (marked as used), or None when there is no such portrait."""
@@ -140,6 +151,7 @@ class PortraitStore:
                 break
             if path != keep:
                 path.unlink(missing_ok=True)
+                glasses_marker(path).unlink(missing_ok=True)
                 excess -= 1
 
 

@@ -64,11 +64,12 @@ def test_compact_and_settled_plans_and_the_opening_follow_the_configuration():
 @pytest.mark.models
 def test_a_portrait_configured_with_glasses_keeps_its_rims_still(tmp_path: Path):
     """Grace Hopper (Mira's portrait) wears glasses whose top rims the face mesh takes for brows: configured in
-    `avatar.glasses_portraits` (the default), her rims stay when the brows rise; without it they rise too."""
+    `avatar.glasses_portraits` (the default), or marked by a file beside the photo (as uploads are), her rims stay
+    when the brows rise; without either they rise too."""
     from agent.personas import portrait_path
     from avatar.face_field import BROWS
     from avatar.landmarks import LandmarkDetector
-    from avatar.portrait import load_portrait
+    from avatar.portrait import glasses_marker, load_portrait
     from avatar.renderer import REST_MOUTH
     from compose.engines import renderer_loader
 
@@ -80,11 +81,16 @@ def test_a_portrait_configured_with_glasses_keeps_its_rims_still(tmp_path: Path)
     points = detector.detect(load_portrait(portrait_path("grace_hopper"), default.avatar.size, detector)).points
     rim = np.round(points[[i for upper, lower in BROWS for i in upper + lower]]).astype(int)  # on the rims
 
-    def rim_change(config: Config) -> float:
-        renderer = renderer_loader(config, io.StringIO())("grace_hopper")
+    def rim_change(config: Config, portrait: str = "grace_hopper") -> float:
+        renderer = renderer_loader(config, io.StringIO())(portrait)
         still = renderer.render_frame(REST_MOUTH, EmotionState.from_label("neutral", 0.0)).astype(float)
         moved = renderer.render_frame(REST_MOUTH, EmotionState.from_label("surprise", 1.0)).astype(float)
         return float(np.abs(moved - still)[rim[:, 1], rim[:, 0]].mean())
 
-    kept, lifted = rim_change(default), rim_change(load_config(plain_file, environ={}))
+    plain = load_config(plain_file, environ={})
+    kept, lifted = rim_change(default), rim_change(plain)
     assert kept < 0.25 * lifted, (kept, lifted)
+    photo = tmp_path / "hopper.jpg"
+    photo.write_bytes(Path(portrait_path("grace_hopper") or "").read_bytes())
+    glasses_marker(photo).touch()
+    assert rim_change(plain, str(photo)) < 0.25 * lifted

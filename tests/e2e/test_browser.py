@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from agent.personas import portrait_path
+from server.web.portraits import portraits_dir
 from storage.store import ConversationStore
 from tests.e2e.browser_util import (
     CHROMIUM,
@@ -153,8 +154,9 @@ def test_page_reconnects_by_itself_after_a_server_restart(page, server) -> None:
     assert page.page_errors == []
 
 
-def test_idle_loop_plays_between_replies_and_a_photo_becomes_the_face(page, tmp_path) -> None:
-    """Before any reply the idle loop plays (its clock moves); an uploaded photo starts a conversation with it."""
+def test_idle_loop_plays_between_replies_and_a_photo_becomes_the_face(page, server, tmp_path) -> None:
+    """Before any reply the idle loop plays (its clock moves); an uploaded photo starts a conversation with it; a
+    photo uploaded "with glasses" is stored marked so."""
     idle = "document.querySelector('.ambient-loop[data-state=\"idle\"]')"
     page.wait_for_function(f"() => {idle}.readyState >= 2 && {idle}.currentTime > 0.2", timeout=120_000)
     t0 = page.evaluate(f"() => {idle}.currentTime")
@@ -174,6 +176,16 @@ def test_idle_loop_plays_between_replies_and_a_photo_becomes_the_face(page, tmp_
     assert portrait in page.evaluate(f"() => {idle}.src")  # the loops now show the uploaded face
     page.wait_for_function(f"() => {idle}.readyState >= 2", timeout=120_000)
     assert page.locator("#portrait-advice").is_hidden()  # a frontal face: nothing to advise
+
+    # The same photo "with glasses": another id (its own renderer), marked beside the stored image.
+    page.check("#portrait-glasses")
+    page.set_input_files("#portrait-file", str(photo))
+    page.wait_for_function(f"() => window.empathica.portrait && window.empathica.portrait !== {portrait!r}")
+    marked = page.evaluate("() => window.empathica.portrait")
+    assert (portraits_dir(server.database) / f"{marked}.glasses").is_file()
+    assert not (portraits_dir(server.database) / f"{portrait}.glasses").exists()
+    page.uncheck("#portrait-glasses")
+    portrait = marked
 
     # A face turned to the side is used too, with advice about a better photo.
     turned = tmp_path / "turned.png"

@@ -16,7 +16,7 @@ from aiohttp import FormData
 from PIL import Image
 
 from agent.personas import load_personas, portrait_path
-from avatar.portrait import default_portrait
+from avatar.portrait import default_portrait, glasses_marker
 from compose.persona_engines import PersonaEngineCache, PersonaSpec
 from server.turn.pipeline import TurnInput
 from server.web.image_upload import ImageLimits, UploadRejected, decode_image, sniff_format
@@ -250,6 +250,27 @@ def test_a_tilted_face_is_told_to_be_upright(tmp_path: Path) -> None:
     assert store.add(encode(upright)).advice == ()
     (advice,) = store.add(encode(tilted)).advice
     assert "tilted about" in advice
+
+
+@models
+async def test_a_face_with_glasses_is_stored_marked_under_its_own_id(app_client: tuple) -> None:
+    client, _ = app_client
+    plain = await (await client.post("/portraits", data=HOPPER)).json()
+    marked = await client.post("/portraits?glasses=1", data=HOPPER)
+    assert marked.status == 200, await marked.text()
+    body = await marked.json()
+    assert body["glasses"] is True and plain["glasses"] is False
+    assert body["portrait_id"] != plain["portrait_id"]  # a renderer loaded for the plain upload is not reused
+    refused = await client.post("/portraits?glasses=maybe", data=HOPPER)
+    assert refused.status == 400 and (await refused.json())["error"] == "bad_request"
+
+
+def test_the_glasses_mark_lies_beside_the_image_and_goes_with_it(tmp_path: Path) -> None:
+    store = PortraitStore(tmp_path, 256, max_portraits=1)
+    marked = store.add(HOPPER, glasses=True)
+    assert marked.glasses and glasses_marker(marked.path).is_file()
+    assert not glasses_marker(store.add(HOPPER).path).exists()
+    assert not marked.path.exists() and not glasses_marker(marked.path).exists()  # evicted with its mark
 
 
 def test_least_recently_used_portraits_are_evicted(tmp_path: Path) -> None:

@@ -479,7 +479,8 @@ async function usePortrait(file) {
   try {
     const headers = { "Content-Type": file.type || "application/octet-stream" };
     if (params.get("token")) headers.Authorization = `Bearer ${params.get("token")}`;
-    const response = await fetch("/portraits", { method: "POST", body: file, headers });
+    const url = ui.portraitGlasses.checked ? "/portraits?glasses=1" : "/portraits";
+    const response = await fetch(url, { method: "POST", body: file, headers });
     let answer = {};
     try {
       answer = await response.json();

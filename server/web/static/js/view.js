@@ -34,6 +34,7 @@ export const ui = {
   mood: $("agent-mood"),
   sound: $("sound"),
   portraitFile: $("portrait-file"),
+  portraitGlasses: $("portrait-glasses"),
   portraitAdvice: $("portrait-advice"),
   error: $("error"),
   errorText: $("error-text"),
