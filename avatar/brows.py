@@ -18,6 +18,10 @@ darkness alone does not tell a rim from a black brow) the rim and everything bel
 is taken to be the skin just above the rim, which rises or falls as the brow would (the brows behind a rim then
 show above it, or sink behind it).
 
+Skin stretched twofold or more (the lid skin under raised brows) turns each pore and fleck into a vertical streak,
+which both people and landmark models read as texture rather than as a raised brow: `soften` blurs such skin
+sideways before the warp, in proportion to its stretch.
+
 Amplitudes are fractions of the outer eye-corner distance: a full AU1+2 lifts the brows by 16-18 % of it (about a
 centimetre and a half on an adult face), a full AU4 lowers them by 8-13 %, i.e. clearly visible, not extreme.
 """
@@ -65,6 +69,8 @@ _MAX_STRETCH = 3.0  # no row stretches more than this: a band too dark to hide i
 _RIGID_STRETCH = 1.5  # how far a dark row may stretch: a rim thickens a little at most, a dark brow still moves
 _STRETCH_ROOM = 3.5  # ... and skin (ease 1) this much more, up to 5x
 _ABOVE_RIM = 0.14  # with glasses: the brow's own band sits this far above the rim's top edge (outer eye-corner dist.)
+_SOFTEN_FROM, _SOFTEN_FULL = 1.6, 2.6  # stretch at which source rows start to be, and are fully, blurred sideways
+_SOFTEN_SIGMA = 0.012  # that blur's width (Gaussian sigma, outer eye-corner distances)
 _BLEND = 0.04  # columns' limited maps are blended over this width (outer eye-corner distances)
 
 
@@ -167,6 +173,9 @@ class BrowRig:
             self._ease = _ease(patch, cheek, max(1, round(_DARK_REACH * oec)))
         self._blend = max(1.0, _BLEND * oec)
         self._cache: tuple[bytes, Floats] | None = None
+        self._soften_cache: tuple[bytes, Floats | None] | None = None
+        self._softened: tuple[Image, bytes, Image] | None = None
+        self._soften_sigma = max(0.5, _SOFTEN_SIGMA * oec)
 
     @property
     def box(self) -> tuple[int, int, int, int]:
@@ -182,7 +191,7 @@ class BrowRig:
 
     def dense(self, aus: Floats) -> Floats | None:
         """The backward displacement (H, W, 2) over the box for AU weights, or None when the brows are at rest."""
-        key = np.asarray([aus[AU_INDEX[au]] for au in self._aus], np.float32).tobytes()
+        key = self._key(aus)
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
         travel = self.travel(aus)
@@ -204,6 +213,52 @@ class BrowRig:
             dense[self._ys[:, None] >= self._still_from[None], 1] = 0.0
         self._cache = (key, dense)
         return dense
+
+    def _key(self, aus: Floats) -> bytes:
+        return np.asarray([aus[AU_INDEX[au]] for au in self._aus], np.float32).tobytes()
+
+    def soften(self, image: Image, aus: Floats) -> Image:
+        """`image` (the portrait before the warp) blurred sideways where `dense(aus)` will stretch it a lot; the input
+        itself when nothing stretches that much.
+
+        A stretched row of skin turns every pore and fleck into a vertical streak (the lid skin under raised brows
+        is stretched up to threefold); a sideways blur in proportion to the stretch, before the warp, removes what
+        would streak and leaves rows that keep their height (brows, lashes, rims) alone.
+        """
+        weight = self._soften_weight(aus)
+        if weight is None:
+            return image
+        key = self._key(aus)
+        if self._softened is not None and self._softened[0] is image and self._softened[1] == key:
+            return self._softened[2]  # an expression held while the eyes rest (most idle frames)
+        x0, y0, x1, y1 = self.box
+        region = image[y0:y1, x0:x1].astype(np.float32)
+        blurred = cv2.GaussianBlur(region, (0, 0), sigmaX=self._soften_sigma, sigmaY=0.0)
+        out = image.copy()
+        out[y0:y1, x0:x1] = np.clip(region + (blurred - region) * weight[..., None] + 0.5, 0, 255).astype(np.uint8)
+        self._softened = (image, key, out)
+        return out
+
+    def _soften_weight(self, aus: Floats) -> Floats | None:
+        """How much to blur each source pixel of the box (rows, columns), from the stretch it will undergo; None when
+        no row stretches past _SOFTEN_FROM. Cached with the field."""
+        key = self._key(aus)
+        if self._soften_cache is not None and self._soften_cache[0] == key:
+            return self._soften_cache[1]
+        dense = self.dense(aus)
+        if dense is None:
+            self._soften_cache = (key, None)
+            return None
+        source = self._ys[:, None] + dense[..., 1]  # the source row each output row shows, per column
+        step = np.gradient(source, axis=0)  # source rows per output row: below 1 where the map stretches
+        stretch = 1.0 / np.maximum(step, 1e-3)
+        weight = np.zeros_like(stretch)
+        for c in range(stretch.shape[1]):  # back to source rows: each column's map is monotonic
+            weight[:, c] = np.interp(self._ys, source[:, c], stretch[:, c])
+        weight = np.clip((weight - _SOFTEN_FROM) / (_SOFTEN_FULL - _SOFTEN_FROM), 0.0, 1.0)
+        result: Floats | None = weight if weight.max() > 0 else None
+        self._soften_cache = (key, result)
+        return result
 
 
 def _ease(patch: Image, cheek: float, reach: int) -> Floats:

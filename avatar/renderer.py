@@ -183,7 +183,8 @@ class FaceRenderer:
         ]
 
     def _render(self, params: Floats, aus: Floats, pose: FramePose) -> Image:
-        source = self._wrinkles.apply(self._eyes.apply(self._base, pose.blink, pose.gaze), aus)
+        source = self._brows.soften(self._eyes.apply(self._base, pose.blink, pose.gaze), aus)
+        source = self._wrinkles.apply(source, aus)
         offsets = self._mouth.offsets(params, aus)
         coarse = self._face.coarse(aus) + self._head.coarse(pose.head)
         maps = self._face.dense(coarse)

@@ -179,3 +179,21 @@ def test_with_glasses_the_rim_on_the_brow_stays_and_the_skin_above_it_moves(port
         assert mark_at - float(np.interp(mark_at, ys, np.arange(box.shape[0]))) >= 0.05 * oec  # the mark rose
         moved_plain = _dark_rows(box, plain.dense(CASES["raise"]), column)
         assert moved_plain[0] <= rim[0] - 0.08 * oec  # what glasses=False does: the rim goes up with the "brow"
+
+
+def test_skin_that_stretches_a_lot_is_blurred_sideways_first_and_nothing_else(portrait, landmarks) -> None:
+    """Stretched skin streaks (each fleck becomes a vertical line): `soften` blurs it sideways before the warp, in
+    proportion to the stretch, and leaves every pixel that keeps its height as it was."""
+    noisy = np.clip(portrait + np.random.default_rng(0).normal(0, 12, portrait.shape), 0, 255).astype(np.uint8)
+    rig = BrowRig(landmarks.points[:468], (landmarks.width, landmarks.height), noisy)
+    assert rig.soften(noisy, np.zeros(len(AUS), np.float32)) is noisy
+    softened = rig.soften(noisy, CASES["raise"])
+    weight = rig._soften_weight(CASES["raise"])
+    assert weight is not None and (weight == 1.0).sum() > 200  # the lid skin under raised brows
+    x0, y0, x1, y1 = rig.box
+    before, after = noisy[y0:y1, x0:x1].astype(float), softened[y0:y1, x0:x1].astype(float)
+    sideways = [np.abs(np.diff(img, axis=1)).mean(axis=2) for img in (before, after)]  # neighbour differences
+    full = (weight[:, :-1] == 1.0) & (weight[:, 1:] == 1.0)
+    assert sideways[1][full].mean() < 0.5 * sideways[0][full].mean()
+    assert np.array_equal(after[weight == 0.0], before[weight == 0.0])
+    assert np.array_equal(softened[y1:], noisy[y1:]) and np.array_equal(softened[:, :x0], noisy[:, :x0])
