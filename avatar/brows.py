@@ -231,11 +231,20 @@ class BrowRig:
         key = self._key(aus)
         if self._softened is not None and self._softened[0] is image and self._softened[1] == key:
             return self._softened[2]  # an expression held while the eyes rest (most idle frames)
-        x0, y0, x1, y1 = self.box
-        region = image[y0:y1, x0:x1].astype(np.float32)
+        # Only the rows that stretch, and the columns their blur reaches (usually a fifth of the box).
+        rows = np.flatnonzero(weight.max(axis=1) > 0)
+        reach = math.ceil(3 * self._soften_sigma)
+        cols = np.flatnonzero(weight.max(axis=0) > 0)
+        r0, r1 = int(rows[0]), int(rows[-1]) + 1
+        c0, c1 = max(0, int(cols[0]) - reach), min(weight.shape[1], int(cols[-1]) + 1 + reach)
+        x0, y0 = self.x0 + c0, self.y0 + r0
+        region = image[y0 : y0 + r1 - r0, x0 : x0 + c1 - c0].astype(np.float32)
         blurred = cv2.GaussianBlur(region, (0, 0), sigmaX=self._soften_sigma, sigmaY=0.0)
+        share = weight[r0:r1, c0:c1, None]
         out = image.copy()
-        out[y0:y1, x0:x1] = np.clip(region + (blurred - region) * weight[..., None] + 0.5, 0, 255).astype(np.uint8)
+        out[y0 : y0 + r1 - r0, x0 : x0 + c1 - c0] = np.clip(region + (blurred - region) * share + 0.5, 0, 255).astype(
+            np.uint8
+        )
         self._softened = (image, key, out)
         return out
 
