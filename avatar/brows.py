@@ -18,7 +18,7 @@ darkness alone does not tell a rim from a black brow) the rim and everything bel
 is taken to be the skin just above the rim, which rises or falls as the brow would (the brows behind a rim then
 show above it, or sink behind it).
 
-Skin stretched twofold or more (the lid skin under raised brows) turns each pore and fleck into a vertical streak,
+Skin stretched 1.6-fold or more (the lid skin under raised brows) turns each pore and fleck into a vertical streak,
 which both people and landmark models read as texture rather than as a raised brow: `soften` blurs such skin
 sideways before the warp, in proportion to its stretch.
 

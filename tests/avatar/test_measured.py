@@ -42,11 +42,11 @@ def test_lip_sync_with_real_speech(portrait, landmarks) -> None:
 # distance), per reader. The face mesh reads about half of a warped brow's travel and saturates (larger travel reads
 # no higher), and its reading of lowered brows moves with the rest of the face (4.3 with a smiling mouth, 3.6 once
 # anger straightens it), and the astronaut already smiles broadly, so the mesh reads her bigger smile as 4.5-5.5.
-# dlib reads the smile and lowered brows in full (its anger target is checked in full below) but surprise's raised
-# brows at 4.5 (their outer ends barely). Every other target must be met in full.
-SHORTFALL_FLOORS = {
+# dlib meets every target in full; it read surprise's raised brows at 4.5-5.6 until the stretched lid skin under
+# them stopped streaking (avatar.brows: BrowRig.soften), then at 10.5. Every other target must be met in full.
+SHORTFALL_FLOORS: dict[str, dict[tuple[str, str], float]] = {
     "mesh": {("joy", "corner_height"): 4.0, ("anger", "brow_height"): 3.0, ("surprise", "brow_height"): 6.0},
-    "ibug68": {("surprise", "brow_height"): 3.5},
+    "ibug68": {},
 }
 
 
