@@ -7,7 +7,8 @@ the text-emotion model is (research.emotion_model.training; the hand-written lin
 epoch). The decision threshold comes from `--folds`-fold cross-validation on the training examples alone: the
 lowest threshold whose false-alarm rate on the hand-written negatives (mostly hard: idioms, grief, fiction), with
 the rules' own, stays within `--max-false-alarms`. The held-out split (tests/data/crisis_test.jsonl) is never read
-here: `python -m benchmarks.safety_screen` measures on it. Fixed seed; prints each stage's time, the
+here: `python -m benchmarks.safety_screen` measures on it. Chat-style copies of the hand-written lines
+(research.crisis_model.noise) are scored out of fold too, and trained on with `--noisy`. Fixed seed; prints each stage's time, the
 cross-validated figures and the sha256 to pin as MODEL_SHA256 in agent/safety/semantic.py.
 """
 
@@ -17,7 +18,7 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ from agent.safety.examples import EVERYDAY_KIND, EVERYDAY_SAMPLE, LabelledText, 
 from agent.safety.rules import SafetyRules
 from agent.safety.semantic import LABELS, MODEL_FILE, TRAINING_SET, CrisisModel, unit
 from core.provision import model_dir, sha256_file
+from research.crisis_model.noise import noisy
 from research.emotion_model.features import EncodedTexts, encode_cached
 from research.emotion_model.torch_minilm import TorchMiniLm
 from research.emotion_model.train import to_emotion_model
@@ -84,10 +86,27 @@ def crisis_scores(logits: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
     return 1.0 - softmax(logits)[:, 0]
 
 
-def training_rows(rows: npt.NDArray[np.int64], written: npt.NDArray[np.bool_], repeats: int) -> npt.NDArray[np.int64]:
-    """`rows` for one epoch: each real comment once, each hand-written line `repeats` times."""
+def training_rows(
+    rows: npt.NDArray[np.int64],
+    written: npt.NDArray[np.bool_],
+    repeats: int,
+    twins: npt.NDArray[np.int64] | None = None,
+) -> npt.NDArray[np.int64]:
+    """`rows` for one epoch: each real comment once, each hand-written line `repeats` times; with `twins` (the row
+    of each hand-written line's noisy copy, research.crisis_model.noise) every showing after the first is the copy."""
     mine = rows[written[rows]]
-    return np.concatenate([rows[~written[rows]], *([mine] * repeats)]).astype(np.int64)
+    again = mine if twins is None else twins[mine]
+    return np.concatenate([rows[~written[rows]], mine, *([again] * (repeats - 1))]).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Copies:
+    """Chat-style copies of the hand-written lines (research.crisis_model.noise): for each example, the row of its
+    copy in the encoded texts (-1 for real comments) and whether the rules flag the copy; `train`: fit on them."""
+
+    rows: npt.NDArray[np.int64]
+    ruled: npt.NDArray[np.bool_]
+    train: bool
 
 
 @dataclass(frozen=True)
@@ -100,6 +119,10 @@ class CrossValidation:
     everyday_false_alarms: float  # on the real comments
     scores: npt.NDArray[np.float64]  # out of fold, one per example
     flagged: npt.NDArray[np.bool_]  # rules or score at the threshold, one per example
+    # The same for the chat-style copies of the hand-written lines (research.crisis_model.noise), out of fold too;
+    # empty without copies.
+    typed_recall: dict[str, float] = field(default_factory=dict)
+    typed_false_alarms: float = float("nan")
 
 
 def cross_validate(
@@ -113,30 +136,48 @@ def cross_validate(
     folds: int = FOLDS,
     max_false_alarms: float = MAX_FALSE_ALARMS,
     smoothing: float = LABEL_SMOOTHING,
+    copies: Copies | None = None,
 ) -> CrossValidation:
-    """Fine-tune on all folds but one, score the one left out, and choose the threshold from those scores."""
-    targets = soft_targets(y, smoothing)
+    """Fine-tune on all folds but one, score the one left out, and choose the threshold from those scores.
+
+    `y`, `written` and `ruled` describe the examples. With `copies` (their rows in `encoded`, after the examples)
+    the chat-style copies of the held-out fold's hand-written lines are scored too, and with `copies.train` the
+    training folds' copies are trained on."""
+    targets = soft_targets(y if copies is None else np.concatenate([y, y[written]]), smoothing)
+    train_twins = copies.rows if copies is not None and copies.train else None
     fold = stratified_folds(y, folds, settings.seed)
     scores = np.zeros(len(y))
+    typed = np.zeros(len(y))
     for k in range(folds):
         started = time.perf_counter()
         held = np.flatnonzero(fold == k)
-        fitted = training_rows(np.flatnonzero(fold != k), written, repeats)
+        fitted = training_rows(np.flatnonzero(fold != k), written, repeats, train_twins)
         model = train_top(minilm, encoded, targets, fitted, settings, log=False)
         scores[held] = crisis_scores(predict_logits(minilm, model, encoded, held.tolist()))
+        if copies is not None:
+            mine = held[written[held]]
+            typed[mine] = crisis_scores(predict_logits(minilm, model, encoded, copies.rows[mine].tolist()))
         print(f"  fold {k + 1}/{folds}: {time.perf_counter() - started:.0f} s", flush=True)
     crisis = y > 0
     threshold = choose_threshold(scores[written], crisis[written], ruled[written], max_false_alarms)
     flagged = ruled | (scores >= threshold)
     recall = {label: float(flagged[y == i].mean()) for i, label in enumerate(LABELS) if i > 0}
     everyday = ~crisis & ~written
-    return CrossValidation(
+    report = CrossValidation(
         threshold,
         recall,
         float(flagged[~crisis & written].mean()),
         float(flagged[everyday].mean()) if everyday.any() else float("nan"),
         scores,
         flagged,
+    )
+    if copies is None:
+        return report
+    typed_flagged = copies.ruled | (typed >= threshold)
+    return replace(
+        report,
+        typed_recall={label: float(typed_flagged[written & (y == i)].mean()) for i, label in enumerate(LABELS) if i},
+        typed_false_alarms=float(typed_flagged[~crisis & written].mean()),
     )
 
 
@@ -169,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=FOLDS)
     parser.add_argument("--max-false-alarms", type=float, default=MAX_FALSE_ALARMS)
     parser.add_argument("--label-smoothing", type=float, default=LABEL_SMOOTHING, help="share of each target spread")
+    parser.add_argument(
+        "--noisy", action="store_true", help="show each hand-written line after its first time as a chat-style copy"
+    )
     parser.add_argument("--cache-dir", type=Path, default=Path("/tmp/empathica-crisis-cache"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
@@ -200,6 +244,15 @@ def main(argv: list[str] | None = None) -> int:
     minilm = TorchMiniLm(directory)
     layer = len(minilm.layers) - settings.top_layers
     encoded = encode_cached(minilm, directory / "tokenizer.json", texts, layer, args.cache_dir)
+    # Chat-style copies of the hand-written lines: always measured (how the detector copes with how people type),
+    # trained on with --noisy.
+    typed_texts = [noisy(t, args.seed) for t, mine in zip(texts, written, strict=True) if mine]
+    encoded = encoded + encode_cached(minilm, directory / "tokenizer.json", typed_texts, layer, args.cache_dir)
+    rows = np.full(len(texts), -1, dtype=np.int64)
+    rows[written] = len(texts) + np.arange(len(typed_texts))
+    typed_ruled = np.zeros(len(texts), dtype=bool)
+    typed_ruled[written] = [rules.match(t) is not None for t in typed_texts]
+    copies = Copies(rows, typed_ruled, args.noisy)
     print(f"lower-layer states: {time.perf_counter() - started:.0f} s", flush=True)
 
     report = cross_validate(
@@ -213,11 +266,16 @@ def main(argv: list[str] | None = None) -> int:
         args.folds,
         args.max_false_alarms,
         args.label_smoothing,
+        copies,
     )
     print(
         f"cross-validated (rules + detector): threshold {report.threshold:.3f}, false alarms "
         f"{report.false_alarms:.1%} (hand-written), {report.everyday_false_alarms:.1%} (GoEmotions), recall "
         + ", ".join(f"{k} {v:.1%}" for k, v in report.recall.items())
+    )
+    print(
+        f"  the same lines typed in a hurry (chat-style copies): false alarms {report.typed_false_alarms:.1%}, recall "
+        + ", ".join(f"{k} {v:.1%}" for k, v in report.typed_recall.items())
     )
     if args.errors:
         print(f"{write_errors(args.errors, examples, report)} cross-validated errors written to {args.errors}")
@@ -225,8 +283,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
 
     t0 = time.perf_counter()
-    targets = soft_targets(y, args.label_smoothing)
-    model = train_top(minilm, encoded, targets, training_rows(np.arange(len(y)), written, args.repeats), settings)
+    targets = soft_targets(np.concatenate([y, y[written]]), args.label_smoothing)
+    fit_rows = training_rows(np.arange(len(y)), written, args.repeats, rows if args.noisy else None)
+    model = train_top(minilm, encoded, targets, fit_rows, settings)
     print(f"fine-tuning on all examples: {time.perf_counter() - t0:.0f} s", flush=True)
 
     reader = to_emotion_model(model, minilm, 1.0, LABELS)

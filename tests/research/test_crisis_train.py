@@ -10,6 +10,7 @@ from agent.safety import SafetyScreen, SemanticDetector, load_crisis_model
 from agent.safety.examples import EVERYDAY_KIND, LabelledText
 from agent.safety.semantic import LABELS
 from core.provision import sha256_file
+from research.crisis_model.noise import noisy
 from research.crisis_model.train import (
     CrossValidation,
     choose_threshold,
@@ -38,6 +39,19 @@ def test_folds_spread_every_label_and_hand_written_lines_are_repeated():
         assert sorted(y[folds == k].tolist()) == [0, 0, 1, 2]
     written = np.array([True, False, True, False])
     assert sorted(training_rows(np.arange(4), written, 3).tolist()) == [0, 0, 0, 1, 2, 2, 2, 3]
+    twins = np.array([4, -1, 5, -1])  # rows of the noisy copies of lines 0 and 2
+    assert sorted(training_rows(np.arange(4), written, 3, twins).tolist()) == [0, 1, 2, 3, 4, 4, 5, 5]
+    assert sorted(training_rows(np.array([1, 2]), written, 2, twins).tolist()) == [1, 2, 5]  # a fold's rows only
+
+
+def test_noisy_copies_are_typed_in_a_hurry_and_reproducible():
+    line = "I'm going to do it tonight because nobody would really miss me."
+    copies = {noisy(line, seed) for seed in range(20)}
+    assert len(copies) > 10 and line not in copies
+    assert noisy(line, 3) == noisy(line, 3)
+    assert any("gonna" in c and "tonite" in c for c in copies)
+    assert any("'" not in c and c == c.lower() for c in copies)
+    assert all(len(c.split()) >= len(line.split()) - 3 for c in copies)  # words swapped, never dropped
 
 
 def test_soft_targets_keep_most_weight_on_the_label_and_sum_to_one():
@@ -107,7 +121,7 @@ def test_a_small_fit_writes_a_model_the_screen_loads(tmp_path: Path):
     (goemotions / "train.tsv").write_text("".join(f"{c}\t27\tid{i}\n" for i, c in enumerate(comments)))
     out = tmp_path / "crisis_model.npz"
     argv = ["--goemotions", str(goemotions), "--data", str(data), "--out", str(out), "--everyday", "4"]
-    argv += ["--top-layers", "1", "--epochs", "1", "--folds", "2", "--cache-dir", str(tmp_path / "cache")]
+    argv += ["--top-layers", "1", "--epochs", "1", "--folds", "2", "--cache-dir", str(tmp_path / "cache"), "--noisy"]
     assert main(argv) == 0
 
     model = load_crisis_model(out, sha256=None)
