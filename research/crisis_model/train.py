@@ -8,8 +8,8 @@ epoch). The decision threshold comes from `--folds`-fold cross-validation on the
 lowest threshold whose false-alarm rate on the hand-written negatives (mostly hard: idioms, grief, fiction), with
 the rules' own, stays within `--max-false-alarms`. The held-out split (tests/data/crisis_test.jsonl) is never read
 here: `python -m benchmarks.safety_screen` measures on it. Chat-style copies of the hand-written lines
-(research.crisis_model.noise) are scored out of fold too, and trained on with `--noisy`. Fixed seed; prints each stage's time, the
-cross-validated figures and the sha256 to pin as MODEL_SHA256 in agent/safety/semantic.py.
+(research.crisis_model.noise) are scored out of fold too, and trained on with `--noisy`. Fixed seed; prints each
+stage's time, the cross-validated figures and the sha256 to pin as MODEL_SHA256 in agent/safety/semantic.py.
 """
 
 from __future__ import annotations
