@@ -41,6 +41,7 @@ from avatar.metrics import EXPRESSION_TARGETS, FaceReading, expression_changes
 from avatar.portrait import load_portrait
 from avatar.renderer import REST_MOUTH, FaceRenderer
 from compose.config import load_config
+from compose.engines import wears_glasses
 from core.emotion import BASIC_EMOTIONS, EmotionState
 from tests.sample_faces import cameraman_png
 
@@ -106,7 +107,7 @@ def main() -> None:
     readers = [READERS[r] for r in args.reader or ["mesh", "ibug68"]]
     detector = LandmarkDetector()
     scratch = tempfile.TemporaryDirectory()
-    glasses = load_config().avatar.glasses_portraits
+    config = load_config()
     portraits: list[tuple[str, Path | None]] = (
         [(p.stem, p) for p in args.portrait]
         if args.portrait
@@ -119,7 +120,8 @@ def main() -> None:
     names: dict[str, list[str]] = {r.name: [] for r in readers}
     for name, path in portraits:
         portrait = load_portrait(path, 512, detector)
-        renderer = FaceRenderer(portrait, detector.detect(portrait), glasses=bool({name, str(path)} & set(glasses)))
+        glasses = wears_glasses(config, name if name in BUILTIN_PORTRAITS else str(path))
+        renderer = FaceRenderer(portrait, detector.detect(portrait), glasses=glasses)
         neutral = renderer.render_frame(REST_MOUTH, EmotionState.from_label("neutral", 0.0))
         mesh = READERS["mesh"].read([neutral])[0]
         for reader in list(readers):

@@ -17,6 +17,7 @@ def write_contact_sheet(config: Config, out: Path, portrait: str | None = None, 
     from avatar.landmarks import LandmarkDetector, NoFaceError, default_cache_dir
     from avatar.portrait import PortraitError, load_portrait
     from avatar.renderer import FaceRenderer
+    from compose.engines import wears_glasses
 
     if not 48 <= tile <= 512:
         print(f"empathica: --tile must be between 48 and 512 pixels, got {tile}", file=sys.stderr)
@@ -30,7 +31,7 @@ def write_contact_sheet(config: Config, out: Path, portrait: str | None = None, 
     except (PortraitError, NoFaceError) as exc:
         print(f"empathica: {exc}", file=sys.stderr)
         return 2
-    renderer = FaceRenderer(image, marks, fps=config.avatar.fps, glasses=chosen in config.avatar.glasses_portraits)
+    renderer = FaceRenderer(image, marks, fps=config.avatar.fps, glasses=wears_glasses(config, chosen))
     box = face_square(marks.points[:468], renderer.size)
     sheet = contact_sheet(renderer, box, tile=tile)
     # 64 levels per channel: indistinguishable in a photo with its own noise, and a third smaller as PNG, so the

@@ -126,17 +126,27 @@ def synthesizer_loader(config: Config, out: TextIO | None = None) -> Callable[[s
     return load
 
 
+def wears_glasses(config: Config, portrait: str) -> bool:
+    """Whether a portrait ("astronaut"/"", "grace_hopper", or an image path) wears glasses whose rims the renderer
+    must keep still: `avatar.glasses_portraits` names it, or a marker file lies beside it
+    (avatar.portrait.glasses_marker, as uploads marked so have)."""
+    from agent.personas import portrait_path
+    from avatar.portrait import glasses_marker
+
+    path = portrait_path(portrait)
+    return portrait in config.avatar.glasses_portraits or (path is not None and glasses_marker(path).is_file())
+
+
 def renderer_loader(config: Config, out: TextIO | None = None) -> Callable[[str], Renderer]:
-    """Load a face renderer for a portrait: "astronaut"/"" (default), "grace_hopper", or an image path. The face
-    wears glasses when `avatar.glasses_portraits` names the portrait or a marker file lies beside it
-    (avatar.portrait.glasses_marker)."""
+    """Load a face renderer for a portrait: "astronaut"/"" (default), "grace_hopper", or an image path (with its
+    glasses kept still when `wears_glasses`)."""
     from agent.personas import portrait_path
 
     av = config.avatar
 
     def load(portrait: str) -> Renderer:
         from avatar.landmarks import LandmarkDetector, default_cache_dir
-        from avatar.portrait import glasses_marker, load_portrait
+        from avatar.portrait import load_portrait
         from avatar.renderer import FaceRenderer
 
         path = portrait_path(portrait)
@@ -144,7 +154,7 @@ def renderer_loader(config: Config, out: TextIO | None = None) -> Callable[[str]
         def build() -> Renderer:
             detector = LandmarkDetector(cache_dir=default_cache_dir())
             image = load_portrait(path, av.size, detector)
-            glasses = portrait in av.glasses_portraits or (path is not None and glasses_marker(path).is_file())
+            glasses = wears_glasses(config, portrait)
             return FaceRenderer(image, detector.detect(image), fps=av.fps, glasses=glasses)
 
         return timed_load(f"avatar {path or 'default portrait'}", build, out)
