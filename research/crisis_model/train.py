@@ -108,6 +108,15 @@ class Copies:
     ruled: npt.NDArray[np.bool_]
     train: bool
 
+    @property
+    def twins(self) -> npt.NDArray[np.int64] | None:
+        """What `training_rows` takes as `twins`: the copies' rows when fitting on them, else None."""
+        return self.rows if self.train else None
+
+    def row_labels(self, y: npt.NDArray[np.int_]) -> npt.NDArray[np.int_]:
+        """A label per encoded row: the examples' `y`, then each copy's (its line's; copies follow in line order)."""
+        return np.concatenate([y, y[self.rows >= 0]])
+
 
 @dataclass(frozen=True)
 class CrossValidation:
@@ -143,8 +152,8 @@ def cross_validate(
     `y`, `written` and `ruled` describe the examples. With `copies` (their rows in `encoded`, after the examples)
     the chat-style copies of the held-out fold's hand-written lines are scored too, and with `copies.train` the
     training folds' copies are trained on."""
-    targets = soft_targets(y if copies is None else np.concatenate([y, y[written]]), smoothing)
-    train_twins = copies.rows if copies is not None and copies.train else None
+    targets = soft_targets(y if copies is None else copies.row_labels(y), smoothing)
+    train_twins = copies.twins if copies is not None else None
     fold = stratified_folds(y, folds, settings.seed)
     scores = np.zeros(len(y))
     typed = np.zeros(len(y))
@@ -283,8 +292,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
 
     t0 = time.perf_counter()
-    targets = soft_targets(np.concatenate([y, y[written]]), args.label_smoothing)
-    fit_rows = training_rows(np.arange(len(y)), written, args.repeats, rows if args.noisy else None)
+    targets = soft_targets(copies.row_labels(y), args.label_smoothing)
+    fit_rows = training_rows(np.arange(len(y)), written, args.repeats, copies.twins)
     model = train_top(minilm, encoded, targets, fit_rows, settings)
     print(f"fine-tuning on all examples: {time.perf_counter() - t0:.0f} s", flush=True)
 

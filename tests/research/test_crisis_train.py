@@ -12,6 +12,7 @@ from agent.safety.semantic import LABELS
 from core.provision import sha256_file
 from research.crisis_model.noise import noisy
 from research.crisis_model.train import (
+    Copies,
     CrossValidation,
     choose_threshold,
     main,
@@ -42,6 +43,16 @@ def test_folds_spread_every_label_and_hand_written_lines_are_repeated():
     twins = np.array([4, -1, 5, -1])  # rows of the noisy copies of lines 0 and 2
     assert sorted(training_rows(np.arange(4), written, 3, twins).tolist()) == [0, 1, 2, 3, 4, 4, 5, 5]
     assert sorted(training_rows(np.array([1, 2]), written, 2, twins).tolist()) == [1, 2, 5]  # a fold's rows only
+
+
+def test_copies_label_their_rows_like_their_lines_and_are_trained_on_only_when_asked():
+    y = np.array([2, 0, 1, 0])
+    rows = np.array([4, -1, 5, 6])  # the copies of lines 0, 2 and 3 follow the four examples
+    ruled = np.zeros(4, dtype=bool)
+    assert Copies(rows, ruled, train=False).row_labels(y).tolist() == [2, 0, 1, 0, 2, 1, 0]
+    assert Copies(rows, ruled, train=False).twins is None
+    twins = Copies(rows, ruled, train=True).twins
+    assert twins is not None and twins.tolist() == rows.tolist()
 
 
 def test_noisy_copies_are_typed_in_a_hurry_and_reproducible():
