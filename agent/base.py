@@ -68,8 +68,9 @@ class Responder(Protocol):
         """Yield the reply as complete sentences; closing the iterator stops the model."""
         ...
 
-    def warm_up(self) -> None:
-        """Process the fixed prompt prefix once so the first real turn finds it in the model's cache."""
+    def warm_up(self, history: Sequence[ChatMessage] = ()) -> None:
+        """Process the fixed prompt prefix, and the recent `history` after it (the exchanges the next turn begins
+        with), so the next turn finds them in the model's cache (agent.prompt_cache)."""
         ...
 
     def check_room(

@@ -345,6 +345,12 @@ class Mind:
             error=error,
         )
 
+    def prime(self, responder: Responder | Planner, history: Sequence[ChatMessage]) -> None:
+        """Warm the reply model's prompt cache with the history the next turn will see (agent.prompt_cache), so
+        that turn processes only the user's new message. Call it while the user reads or types; raises what the
+        model raises."""
+        responder.warm_up(self.window(history))
+
     def window(self, history: Sequence[ChatMessage]) -> list[ChatMessage]:
         """The last `history_turns` exchanges of `history` (what the model sees)."""
         return list(history[-2 * self.history_turns :]) if self.history_turns > 0 else []

@@ -8,11 +8,12 @@ from a template. For the best cache reuse, store in the history the user message
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from agent.base import ChatMessage, ChatModel
 from agent.feelings import FeelingWords
 from agent.prompt_budget import PromptBudget
+from agent.prompt_cache import recent_history, warm_prompt_cache
 from agent.prompts import PromptLibrary
 from agent.sentences import ReplyLength, SentenceSplitter
 from core.emotion import EmotionState
@@ -62,12 +63,10 @@ class Responder:
         self.prompts.load(fallback_template)
         self._feelings = FeelingWords(self.prompts, feelings)
 
-    def warm_up(self) -> None:
-        """Process the system prompt once (one generated token) so the first real turn finds it in the prompt
-        cache. Raises what the model raises."""
-        messages = [ChatMessage("system", self.system_prompt), ChatMessage("user", "Hello.")]
-        for _ in self.model.stream(messages, 1, 0.0):
-            pass
+    def warm_up(self, history: Sequence[ChatMessage] = ()) -> None:
+        """Process the system prompt and the recent `history` (agent.prompt_cache) so the next turn finds them in
+        the prompt cache. Raises what the model raises."""
+        warm_prompt_cache(self.model, self.system_prompt, history, self.max_history_messages, self.budget)
 
     def turn_message(self, user_text: str, user_emotion: EmotionState, agent_emotion: EmotionState) -> ChatMessage:
         """The latest user message: their words plus the private note on their feeling and the reply's feeling."""
@@ -88,14 +87,7 @@ class Responder:
 
         Raises PromptTooLong (with a budget) when the message cannot fit the model's context even alone.
         """
-        recent = [m for m in history if m.role != "system"]
-        if self.max_history_messages > 0:
-            recent = recent[-self.max_history_messages :]
-            # Start the window on a user message: a leading assistant turn confuses some chat templates.
-            while recent and recent[0].role != "user":
-                recent = recent[1:]
-        else:
-            recent = []
+        recent = recent_history(history, self.max_history_messages)
         system = ChatMessage("system", self.system_prompt)
         message = self.turn_message(user_text, user_emotion, agent_emotion)
         if self.budget is not None:

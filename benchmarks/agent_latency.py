@@ -6,7 +6,10 @@ first character of the spoken `response` field (after the short reasoning fields
 `--mode plain` times the plain responder (no reasoning).
 
     OMP_WAIT_POLICY=PASSIVE python benchmarks/agent_latency.py [--model qwen2.5-coder-1.5b] [--threads 2] \
-        [--mode empathy|plain] [--lens cbt] [--warm-up]
+        [--mode empathy|plain] [--lens cbt] [--warm-up] [--prime]
+
+`--prime` warms the prompt cache with each finished exchange before the next turn, as `empathica serve` does while
+the user reads and types (llm.prime_cache; agent.prompt_cache), and prints how long that took.
 """
 
 from __future__ import annotations
@@ -78,6 +81,9 @@ def main() -> None:
     parser.add_argument(
         "--warm-up", action="store_true", help="process the system prompt before turn 1, as `empathica serve` does"
     )
+    parser.add_argument(
+        "--prime", action="store_true", help="warm the cache with each exchange before the next turn, as the server"
+    )
     args = parser.parse_args()
     if args.mode == "empathy":
         _empathy(args)
@@ -107,6 +113,7 @@ def main() -> None:
         # Store the user message as sent and the reply as generated, so the next prompt extends this one.
         sent = responder.turn_message(text, user_emotion, agent_emotion)
         script.history += [sent, ChatMessage("assistant", "".join(pieces))]
+        _prime(args, script, responder)
     model.close()
     _summary(args, load_s, rows)
 
@@ -177,13 +184,24 @@ def _empathy(args: argparse.Namespace) -> None:
         )
         print(f"    [{plan.event} | {plan.cause}] {' | '.join(said)}")
         script.history += [ChatMessage("user", text), ChatMessage("assistant", " ".join(said))]
+        _prime(args, script, chain)
     model.close()
     _summary(args, load_s, rows)
 
 
+def _prime(args: argparse.Namespace, script: _Script, responder: Responder | EmpathyChain) -> None:
+    """With `--prime`, warm the cache with the history the next turn begins with (between turns, as the server)."""
+    if not args.prime:
+        return
+    started = time.perf_counter()
+    script.mind.prime(responder, script.history)
+    print(f"    primed the prompt cache with this exchange: {time.perf_counter() - started:.2f} s")
+
+
 def _summary(args: argparse.Namespace, load_s: float, rows: list[dict[str, float]]) -> None:
     first, later, fresh = rows[0], rows[1:-1] or rows[:1], rows[-1]
-    print(f"\nsummary: {args.model}, {args.threads} threads, {args.mode}, load {load_s:.2f} s")
+    primed = ", primed between turns" if args.prime else ""
+    print(f"\nsummary: {args.model}, {args.threads} threads, {args.mode}{primed}, load {load_s:.2f} s")
     print(f"  {'':17} {'turn 1 (cold)':>14} {'later (median)':>15} {'new conv.':>10}")
     for name, key in (("first token s", "ttft"), ("first sentence s", "first_sentence"), ("decode tok/s", "tok_s")):
         print(f"  {name:17} {first[key]:14.2f} {_median(later, key):15.2f} {fresh[key]:10.2f}")

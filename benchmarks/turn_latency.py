@@ -1,12 +1,15 @@
 """Print median per-stage turn timings and end-of-input -> first media fragment (moof), over the real websocket.
 
 Usage: OMP_WAIT_POLICY=PASSIVE python -m benchmarks.turn_latency [--url http://HOST:PORT] [-n 3] [--voiced] [--neutral]
+    [--pause SECONDS]
 Without --url it starts `empathica serve --port 0` on a temporary database (configure models with the usual
 EMPATHICA_* variables, e.g. EMPATHICA_LLM_MODEL=qwen2.5-coder-0.5b). Text turns type a message; audio turns
 stream a LibriVox clip from pocketsphinx-testdata (neutral narration) as 16 kHz PCM16 in 100 ms frames, or with
 `--voiced` the text turns' messages (which carry a feeling, as users' words do) said by the hibari voice. With
 `--neutral` the messages are everyday ones without a feeling (a kiosk's questions, small news), which get no first
-reaction (agent.acknowledgement) and wait for the model. Prints figures, never fails on time.
+reaction (agent.acknowledgement) and wait for the model. Each turn is a new conversation, unless `--pause` makes
+the turns of each kind one conversation, the next message sent that many seconds after the reply (reading time, in
+which the server warms its prompt cache with the exchange: llm.prime_cache). Prints figures, never fails on time.
 
 Rows are the server's `reply_end` timings (ms from the end of the input; stage rows are time spent in the stage):
 `ack_text` / `ack_media` when the first reaction (agent.acknowledgement) went out as text and as its first media
@@ -72,25 +75,40 @@ def voiced_messages(messages: Sequence[str] = MESSAGES) -> list[bytes]:
 
 
 async def run_turns(
-    url: str, n: int, voiced: bool = False, messages: Sequence[str] = MESSAGES
+    url: str, n: int, voiced: bool = False, messages: Sequence[str] = MESSAGES, pause: float | None = None
 ) -> dict[str, list[TurnResult]]:
-    """`n` text turns and `n` audio turns, each on a fresh connection (no history growth between runs)."""
+    """`n` text turns and `n` audio turns, each on a fresh connection (no history growth between runs); with
+    `pause`, the turns of each kind on one connection (one conversation), `pause` seconds after each reply."""
     clips = voiced_messages(messages) if voiced else [clip_pcm(path) for path in sorted(LIBRIVOX.glob("*.wav"))]
     results: dict[str, list[TurnResult]] = {"text": [], "audio": []}
     ws_url = url.replace("http://", "ws://").rstrip("/") + "/ws"
+
+    async def turn(ws: aiohttp.ClientWebSocketResponse, kind: str, i: int) -> None:
+        if kind == "text":
+            result = await text_turn(ws, messages[i % len(messages)])
+        else:
+            result = await audio_turn(ws, clips[i % len(clips)])
+        errors = result.of_type("error")
+        status = f"error {errors[0]['code']}: {errors[0]['message']}" if errors else _source(result)
+        moof = f"first media {result.first_moof_s:.2f} s; " if result.first_moof_s is not None else ""
+        print(f"  {kind} turn {i + 1}/{n}: {moof}{status}", flush=True)
+        results[kind].append(result)
+
     async with aiohttp.ClientSession() as http:
-        for i in range(n):
-            for kind in ("text", "audio"):
-                async with http.ws_connect(ws_url) as ws:
-                    await receive_json(ws)
-                    if kind == "text":
-                        result = await text_turn(ws, messages[i % len(messages)])
-                    else:
-                        result = await audio_turn(ws, clips[i % len(clips)])
-                errors = result.of_type("error")
-                status = f"error {errors[0]['code']}: {errors[0]['message']}" if errors else _source(result)
-                print(f"  {kind} turn {i + 1}/{n}: {status}", flush=True)
-                results[kind].append(result)
+        if pause is None:
+            for i in range(n):
+                for kind in ("text", "audio"):
+                    async with http.ws_connect(ws_url) as ws:
+                        await receive_json(ws)
+                        await turn(ws, kind, i)
+            return results
+        for kind in ("text", "audio"):
+            async with http.ws_connect(ws_url) as ws:
+                await receive_json(ws)
+                for i in range(n):
+                    if i:
+                        await asyncio.sleep(pause)
+                    await turn(ws, kind, i)
     return results
 
 
@@ -134,6 +152,9 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=3, help="turns of each kind (default 3)")
     parser.add_argument("--voiced", action="store_true", help="audio turns say the text messages (hibari voice)")
     parser.add_argument("--neutral", action="store_true", help="everyday messages without a feeling")
+    parser.add_argument(
+        "--pause", type=float, help="one conversation per kind, the next message this many seconds after each reply"
+    )
     args = parser.parse_args()
     server: ServerProcess | None = None
     url = args.url
@@ -146,7 +167,7 @@ def main() -> None:
             print(f"server: {url}", flush=True)
             before = os.getloadavg()[0]
             messages = NEUTRAL_MESSAGES if args.neutral else MESSAGES
-            results = asyncio.run(run_turns(url, args.n, args.voiced, messages))
+            results = asyncio.run(run_turns(url, args.n, args.voiced, messages, args.pause))
             report(results)
             print(
                 f"machine: {os.cpu_count()} CPUs, load average (1 min) {before:.1f} before the turns, "

@@ -71,6 +71,15 @@ class LlmSettings(_Section):
     max_reply_tokens: int = Field(96, ge=8)
     temperature: float = Field(0.7, ge=0.0, le=2.0)
     seed: int = 7
+    # After each reply, process the conversation's latest exchange into the prompt cache while the user reads or
+    # types, so the next turn processes only the new message (agent.prompt_cache). The transformers backend keeps
+    # no cache between calls, so it never primes.
+    prime_cache: bool = True
+
+    @property
+    def primes_cache(self) -> bool:
+        """Whether the server warms the prompt cache between turns (`prime_cache` on a backend that keeps one)."""
+        return self.prime_cache and self.backend != "transformers"
 
 
 class AsrSettings(_Section):

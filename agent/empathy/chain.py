@@ -19,7 +19,7 @@ user message.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from string import Template
 from typing import Any, Protocol
@@ -42,6 +42,7 @@ from agent.empathy.schema import (
 from agent.empathy.strategy import suggest_strategy
 from agent.feelings import FeelingWords
 from agent.prompt_budget import PromptBudget
+from agent.prompt_cache import recent_history, warm_prompt_cache
 from agent.prompts import PromptLibrary
 from agent.reply_emotion import allowed_reply_emotions, clamp_reply_emotion, effective_label
 from agent.sentences import ReplyLength, SentenceSplitter, repeats, split_repeated_opening, split_sentences
@@ -291,12 +292,10 @@ class EmpathyChain:
         self._notes = self.prompts.book("empathy_notes")
         self._fallback = self.prompts.book("empathy_fallback")
 
-    def warm_up(self) -> None:
-        """Process the system prompt once (one generated token) so the first real turn finds it in the prompt
-        cache: on a small CPU that saves seconds on the first reply. Raises what the model raises."""
-        messages = [ChatMessage("system", self.system_prompt), ChatMessage("user", "Hello.")]
-        for _ in self.model.stream(messages, 1, 0.0):
-            pass
+    def warm_up(self, history: Sequence[ChatMessage] = ()) -> None:
+        """Process the system prompt and the recent `history` (agent.prompt_cache) so the next turn finds them in
+        the prompt cache: on a small CPU that saves seconds on its reply. Raises what the model raises."""
+        warm_prompt_cache(self.model, self.system_prompt, history, self.max_history_messages, self.budget)
 
     # ------------------------------------------------------------ the Responder interface
 
@@ -439,13 +438,7 @@ class EmpathyChain:
         )
 
     def _window(self, history: list[ChatMessage]) -> list[ChatMessage]:
-        recent = [m for m in history if m.role != "system"]
-        if self.max_history_messages <= 0:
-            return []
-        recent = recent[-self.max_history_messages :]
-        while recent and recent[0].role != "user":  # a leading assistant turn confuses some chat templates
-            recent = recent[1:]
-        return recent
+        return recent_history(history, self.max_history_messages)
 
 
 def _asked_lately(history: list[ChatMessage], turns: int = 2) -> bool:

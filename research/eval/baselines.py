@@ -11,7 +11,7 @@ All run through the same runner (agent.mind.Mind.turn), so safety turns, history
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any, cast
 
@@ -36,8 +36,8 @@ class RuleReplies:
         """The fallback line for `user_emotion`, sentence by sentence."""
         return iter(split_sentences(self._chain.fallback_plan(user_emotion, agent_emotion).response))
 
-    def warm_up(self) -> None:
-        """Nothing to load: the lines are read when the responder is built."""
+    def warm_up(self, history: Sequence[ChatMessage] = ()) -> None:
+        """Nothing to load or cache: the lines are read when the responder is built."""
 
     def check_room(
         self,

@@ -85,6 +85,7 @@ class TurnScheduler:
         self._agent_emotion: EmotionState | None = None
         self._user_emotion: EmotionState | None = None  # smoothed across turns
         self._turn: asyncio.Task[None] | None = None
+        self._priming: asyncio.Task[None] | None = None  # warms the model's cache for the next turn (`_prime`)
         self.turn_id: int | None = None  # the turn `_turn` runs
         self._reply_started = False  # it has sent reply_start: the avatar is answering (speech over it barges in)
         # It has sent reply_end and is only tidying up (summary, model idle): a new turn may queue behind it.
@@ -205,6 +206,8 @@ class TurnScheduler:
         if self._turn is not None and not self._turn.done():
             self._cancel.set()
             await asyncio.shield(self._turn)
+        if self._priming is not None:  # no next turn is coming on this connection
+            self._priming.cancel()
 
     async def _run(self, turn: TurnInput, cancel: asyncio.Event, previous: asyncio.Task[None] | None) -> None:
         try:
@@ -222,11 +225,23 @@ class TurnScheduler:
                 await self._remember_timeline(turn.session_id, turn.turn_index, outcome.timeline)
             if self.metrics is not None and outcome.record is not None:
                 self.metrics.turn_completed(turn.kind, outcome.record.timings)
+            if outcome.record is not None and not outcome.record.cancelled:
+                self._priming = asyncio.create_task(self._prime(turn))
         except Exception:  # the pipeline reports stage failures itself; this is a bug: keep the session alive
             log.exception("turn %s/%s crashed", turn.session_id, turn.turn_index)
             await self.sink.send(
                 ErrorOut(code="internal", message="the turn failed unexpectedly", turn_id=turn.turn_index)
             )
+
+    async def _prime(self, turn: TurnInput) -> None:
+        """While the user reads the reply and writes the next message, warm the reply model's prompt cache with
+        the history that message's turn will read (the same store query as `_run`; TurnPipeline.prime)."""
+        try:
+            history = await asyncio.to_thread(self.store.history, turn.session_id, self.history_turns)
+        except Exception:  # a locked database: the next turn reads its history itself (and processes it then)
+            log.exception("could not read the history of session %s to warm the prompt cache", turn.session_id)
+            return
+        await self.pipeline.prime(turn.persona, turn.portrait, history)
 
     # ------------------------------------------------------------ what the client actually played
 

@@ -171,6 +171,7 @@ class TurnPipeline:
     guards: EngineGuards = field(default_factory=EngineGuards)
     # Seconds of a sentence drawn, encoded and sent at a time: its first fragment ships after this much is drawn.
     media_chunk_s: float = 0.5
+    prime_cache: bool = True  # `prime` warms the reply model's prompt cache between turns (config llm.prime_cache)
 
     def __post_init__(self) -> None:
         self._voices: OrderedDict[str, VoiceEstimator] = OrderedDict()
@@ -229,6 +230,35 @@ class TurnPipeline:
         return TurnOutcome(
             record=record, agent_emotion=state.agent_emotion, user_emotion=state.user_emotion, timeline=state.timeline
         )
+
+    async def prime(self, persona: str, portrait: str | None, history: Sequence[ChatMessage]) -> bool:
+        """Warm the reply model's prompt cache with `history`, what a session's next turn begins with, while the
+        user reads or types (agent.prompt_cache): that turn then processes only the new message.
+
+        Returns whether it ran: not when switched off, nor when the model is busy or awaited by a turn (a reply
+        never waits for another session's priming to start; one that arrives meanwhile waits at most for this
+        prefill, which it would otherwise have done itself). A failure is logged, never raised: it costs time only.
+        """
+        if not (self.prime_cache and self._llm_idle()):
+            return False
+        try:
+            if self.persona_engines is None:
+                responder = self.responder
+            else:
+                portrait_arg = () if portrait is None else (portrait,)
+                responder = (await asyncio.to_thread(self.persona_engines, persona, *portrait_arg)).responder
+            if not self._llm_idle():  # a turn took the model while the persona's engines were looked up
+                return False
+            async with self.guards.llm:
+                await asyncio.to_thread(self.mind.prime, responder, history)
+        except Exception:
+            log.exception("could not warm the prompt cache for the next turn; it will process its history itself")
+            return False
+        return True
+
+    def _llm_idle(self) -> bool:
+        """No turn holds or waits for the reply model."""
+        return not (self.guards.llm.busy or self.guards.llm.waiting)
 
     async def _run(self, state: _TurnState, sink: TurnSink, cancel: asyncio.Event) -> None:
         turn = state.turn
@@ -347,8 +377,9 @@ class TurnPipeline:
         while len(self._voices) > self.voice_sessions:
             self._voices.popitem(last=False)
         try:
-            return await self._stage(state, "voice affect", estimator.estimate, turn.pcm, turn.sample_rate,
-                                     state.user_text)
+            return await self._stage(
+                state, "voice affect", estimator.estimate, turn.pcm, turn.sample_rate, state.user_text
+            )
         except StageError as exc:
             log.error("turn %s/%s: %s; reading the words alone", turn.session_id, turn.turn_index, exc)
             return None
@@ -363,8 +394,9 @@ class TurnPipeline:
     ) -> MediaEncoder | None:
         """The reply model failed: tell the client why, then voice the scripted fallback through the usual path."""
         turn = state.turn
-        log.error("turn %s/%s: the reply model failed: %s: %s", turn.session_id, turn.turn_index,
-                  type(error).__name__, error)
+        log.error(
+            "turn %s/%s: the reply model failed: %s: %s", turn.session_id, turn.turn_index, type(error).__name__, error
+        )
         message = (
             f"the reply model failed ({type(error).__name__}: {error}); a short scripted reply was voiced instead. "
             "Check the LLM settings (llm.*) and the server log, then try again."
@@ -413,8 +445,12 @@ class TurnPipeline:
                 self.on_safety(event)
             except Exception:  # the hook is best effort: the scripted reply must still go out
                 # Not the event itself: it holds the user's words, which belong in the store, not in logs.
-                log.exception("safety hook failed for the %s event of turn %s/%s", verdict.category,
-                              turn.session_id, turn.turn_index)
+                log.exception(
+                    "safety hook failed for the %s event of turn %s/%s",
+                    verdict.category,
+                    turn.session_id,
+                    turn.turn_index,
+                )
 
     def _update_memory(self, session_id: str) -> None:
         """Fold the turns that have left the history window into the session's running summary, when due."""
@@ -477,8 +513,13 @@ class TurnPipeline:
         if speech is None:
             return
         first = len(state.sentences) == 1
-        mark = "ack_media" if first and text == state.opening else "model_media" if first or (
-            len(state.sentences) == 2 and state.sentences[0] == state.opening) else ""
+        mark = (
+            "ack_media"
+            if first and text == state.opening
+            else "model_media"
+            if first or (len(state.sentences) == 2 and state.sentences[0] == state.opening)
+            else ""
+        )
         frames = _FrameChunks(self, state, encoder, speech, max(1, round(self.media_chunk_s * _fps(state, encoder))))
         chunk = asyncio.create_task(frames.next())
         while True:
@@ -552,8 +593,13 @@ class TurnPipeline:
         plan = state.plan.to_dict() if state.plan is not None else None
         saved = self.pending.save(PendingTurn(record, turn.persona, plan, turn.secret_hash))
         if not saved.written:  # locked or full: kept in memory (and the journal), written on a later try
-            log.error("could not store turn %s/%s yet (%s); %d turn(s) waiting", turn.session_id,
-                      turn.turn_index, saved.error, saved.waiting)
+            log.error(
+                "could not store turn %s/%s yet (%s); %d turn(s) waiting",
+                turn.session_id,
+                turn.turn_index,
+                saved.error,
+                saved.waiting,
+            )
             state.storage_error = (
                 f"this turn could not be saved yet ({saved.error}); it is kept and will be saved as soon as the "
                 "database is writable again (free disk space, or close the program that locks it)"
@@ -586,8 +632,9 @@ class _FrameChunks:
     (or a plain frame) with the real voice; the failure is handed back once, for the caller to report in order.
     """
 
-    def __init__(self, pipeline: TurnPipeline, state: _TurnState, encoder: MediaEncoder, speech: Speech,
-                 chunk_frames: int) -> None:
+    def __init__(
+        self, pipeline: TurnPipeline, state: _TurnState, encoder: MediaEncoder, speech: Speech, chunk_frames: int
+    ) -> None:
         self._pipeline, self._state, self._encoder, self._speech = pipeline, state, encoder, speech
         self._chunk_frames = chunk_frames
         self._chunks: Iterator[Sequence[Image]] | None = None

@@ -41,10 +41,12 @@ def build_pipeline(
     memory_window: int = 8,
     pending: PendingTurns | None = None,
     guards: EngineGuards | None = None,
+    prime_cache: bool = True,
 ) -> TurnPipeline:
     """The turn pipeline on the shared engines; `pending` keeps turns the database refuses for a later write.
 
     `guards` say which engine calls may overlap across sessions (default: one call at a time on every engine).
+    `prime_cache`: warm the reply model's prompt cache between turns (config llm.primes_cache).
     """
     return TurnPipeline(
         recognizer=engines.recognizer,
@@ -64,6 +66,7 @@ def build_pipeline(
         voice_estimator=engines.voice_estimator,
         acknowledger=engines.acknowledger,
         guards=guards if guards is not None else EngineGuards(),
+        prime_cache=prime_cache,
     )
 
 
@@ -77,7 +80,9 @@ def create_app(config: Config, engines: Engines, store: ConversationStore) -> we
     # Sessions' turns overlap: each local engine serves one call at a time, a remote LLM (llm.backend = "openai")
     # serves every session at once.
     guards = EngineGuards.create(remote_llm=config.llm.backend == "openai")
-    app[PIPELINE_KEY] = build_pipeline(engines, store, config.server.history_turns, pending, guards)
+    app[PIPELINE_KEY] = build_pipeline(
+        engines, store, config.server.history_turns, pending, guards, config.llm.primes_cache
+    )
     app[SESSIONS_KEY] = set()
     app[METRICS_KEY] = Metrics()
     # Uploaded portraits live beside the database; sessions choose one by id in `hello`.

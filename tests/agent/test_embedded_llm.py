@@ -9,6 +9,7 @@ import pytest
 from agent.base import ChatMessage
 from agent.llm.embedded import EmbeddedLlm, LlmError
 from agent.prompt_budget import estimate_tokens
+from agent.prompt_cache import warm_prompt_cache
 from core.provision import model_dir
 
 pytestmark = pytest.mark.models
@@ -55,6 +56,27 @@ def test_prompt_cache_reuses_the_common_prefix(small: EmbeddedLlm):
     list(small.stream(follow_up, max_tokens=4, temperature=0.0))
     timings = small.last_generation.timings
     assert timings["cache_n"] > 0
+
+
+def test_warming_with_the_history_leaves_only_the_new_message_to_process(small: EmbeddedLlm):
+    system = "You are a friendly assistant."
+    follow_up = ChatMessage("user", "He stopped eating yesterday.")
+
+    def exchange(pet: str) -> list[ChatMessage]:  # a fresh one per measurement: never restored from the RAM cache
+        return [
+            ChatMessage("user", f"My {pet} has been ill for a week and the vet could not say why."),
+            ChatMessage("assistant", f"I'm so sorry about your {pet}. A week of not knowing is hard. What happened?"),
+        ]
+
+    def new_tokens(history: list[ChatMessage]) -> float:
+        list(small.stream([ChatMessage("system", system), *history, follow_up], max_tokens=1, temperature=0.0))
+        return small.last_generation.timings["prompt_n"]
+
+    cold = new_tokens(exchange("cat"))  # the exchange is processed with the new message
+    warm_prompt_cache(small, system, exchange("rabbit"), max_messages=8)
+    warm = new_tokens(exchange("rabbit"))
+    assert warm <= small.count_tokens(follow_up.content) + 12  # the message and its chat-template markers
+    assert cold >= warm + small.count_tokens(exchange("cat")[1].content)
 
 
 def test_json_schema_constrains_the_output_and_writes_it_compactly(small: EmbeddedLlm):

@@ -47,7 +47,7 @@ class Plain:
             raise ConnectionError("the LLM server is down")
         yield f"I hear you ({agent_emotion.label})."
 
-    def warm_up(self) -> None:
+    def warm_up(self, history: Sequence[ChatMessage] = ()) -> None:
         pass
 
     def check_room(self, *args: object, **kwargs: object) -> None:
@@ -116,7 +116,7 @@ class Scripted:
         self.generations += 1
         yield from self.replies.pop(0)
 
-    def warm_up(self) -> None:
+    def warm_up(self, history: Sequence[ChatMessage] = ()) -> None:
         pass
 
     def check_room(self, *args: object, **kwargs: object) -> None:

@@ -75,3 +75,11 @@ def test_the_transition_parameters_are_configured_and_reach_the_chooser():
     rest = load_reply_emotion(config)(EmotionState.from_label("neutral", 0.0), None, persona="kai")
     # A tiny max shift keeps Kai near rest; the default moves it a long way toward shared joy.
     assert slow.vad.distance(rest.vad) < 0.2 < usual.vad.distance(rest.vad)
+
+
+def test_the_prompt_cache_is_primed_between_turns_where_the_backend_keeps_one() -> None:
+    assert load_config(environ={}).llm.primes_cache
+    assert load_config(environ={"EMPATHICA_LLM_BACKEND": "openai"}).llm.primes_cache
+    assert not load_config(environ={"EMPATHICA_LLM_PRIME_CACHE": "false"}).llm.primes_cache
+    # Its every call starts from scratch: priming would only spend the CPU.
+    assert not load_config(environ={"EMPATHICA_LLM_BACKEND": "transformers"}).llm.primes_cache

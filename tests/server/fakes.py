@@ -66,6 +66,7 @@ class FakeResponder:
     gate: threading.Event | None = None
     closed: bool = False
     calls: list[list[ChatMessage]] = field(default_factory=list)
+    primed: list[list[ChatMessage]] = field(default_factory=list)  # the histories warm_up was given
     max_sentences: int = 0  # no sentence limit
 
     def reply(
@@ -74,8 +75,8 @@ class FakeResponder:
         self.calls.append(list(history))
         return self._gen()
 
-    def warm_up(self) -> None:
-        pass
+    def warm_up(self, history: Sequence[ChatMessage] = ()) -> None:
+        self.primed.append(list(history))
 
     def check_room(
         self,

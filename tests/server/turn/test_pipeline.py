@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import server.turn.pipeline as pipeline_module
+from agent.base import ChatMessage
 from core.emotion import EmotionState
 from core.media import Speech
 from server.turn.pipeline import TurnInput
@@ -175,3 +177,39 @@ async def test_history_is_passed_to_the_responder(store: ConversationStore) -> N
     await pipeline.run(second, RecordingSink(), asyncio.Event())
     assert [m.role for m in responder.calls[1]] == ["user", "assistant"]
     assert responder.calls[1][0].content == "first"
+
+
+class _BrokenWarmUp(FakeResponder):
+    def warm_up(self, history: Sequence[ChatMessage] = ()) -> None:
+        raise ConnectionError("the LLM server is down")
+
+
+async def test_priming_warms_the_responder_with_the_next_turns_history(store: ConversationStore) -> None:
+    responder = FakeResponder()
+    pipeline = make_pipeline(store, responder=responder, memory_window=1)
+    await pipeline.run(text_turn("first"), RecordingSink(), asyncio.Event())
+    await pipeline.run(text_turn("second", index=1), RecordingSink(), asyncio.Event())
+    assert await pipeline.prime("", None, store.history("s1", 8))
+    # The mind's window (one exchange here), as the next turn's reply gets it.
+    assert [m.content for m in responder.primed[-1]] == ["second", store.turns("s1")[1].reply_text]
+
+
+async def test_priming_never_holds_up_a_turn_and_is_optional(store: ConversationStore) -> None:
+    responder = FakeResponder()
+    pipeline = make_pipeline(store, responder=responder)
+    history = [ChatMessage("user", "hi"), ChatMessage("assistant", "hello")]
+    async with pipeline.guards.llm:  # another session's turn has the model
+        assert not await pipeline.prime("", None, history)
+    assert responder.primed == []
+    assert await pipeline.prime("", None, history) and responder.primed == [history]
+    pipeline.prime_cache = False
+    assert not await pipeline.prime("", None, history) and len(responder.primed) == 1
+
+
+async def test_a_failed_priming_is_logged_not_raised(
+    store: ConversationStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    pipeline = make_pipeline(store, responder=_BrokenWarmUp())
+    assert not await pipeline.prime("", None, [ChatMessage("user", "hi")])
+    assert "could not warm the prompt cache" in caplog.text
+    assert not pipeline.guards.llm.busy  # the model is free for the next turn

@@ -246,3 +246,39 @@ async def test_oversized_message_closes_1009_others_unaffected(client: TestClien
     assert msg.data == 1009 or big.close_code == 1009, (msg, big.close_code)
     await other.send_json({"type": "text", "text": "fine?"})
     assert (await until_reply_end(other))[-1]["type"] == "reply_end"
+
+
+async def _primed(responder: FakeResponder, count: int) -> None:
+    for _ in range(200):
+        if len(responder.primed) >= count:
+            return
+        await asyncio.sleep(0.02)
+
+
+async def test_after_a_reply_the_model_is_warmed_with_the_history_the_next_turn_reads(db: Path) -> None:
+    responder = FakeResponder()
+    client, store = await start(db, fake_engines(responder))
+    ws, _ = await connect(client)
+    await ws.send_json({"type": "text", "text": "my cat is ill"})
+    await until_reply_end(ws)
+    await _primed(responder, 1)
+    await ws.send_json({"type": "text", "text": "he stopped eating"})
+    await until_reply_end(ws)
+    assert [m.content for m in responder.primed[0]][:1] == ["my cat is ill"]
+    assert responder.primed[0] == responder.calls[1]  # exactly what the next reply was given
+    await client.close()
+    store.close()
+
+
+async def test_priming_can_be_switched_off(db: Path) -> None:
+    responder = FakeResponder()
+    client, store = await start(db, fake_engines(responder), EMPATHICA_LLM_PRIME_CACHE="false")
+    ws, _ = await connect(client)
+    await ws.send_json({"type": "text", "text": "my cat is ill"})
+    await until_reply_end(ws)
+    await asyncio.sleep(0.3)  # priming would have run by now
+    await ws.send_json({"type": "text", "text": "he stopped eating"})
+    await until_reply_end(ws)
+    assert responder.primed == [] and len(responder.calls) == 2
+    await client.close()
+    store.close()
