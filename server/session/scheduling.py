@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel
 
+from core.chat import ChatMessage
 from core.emotion import VAD, EmotionState
 from server.metrics import Metrics
 from server.protocol import ErrorOut, ProtocolError, ReplyEnd, ReplyStart
@@ -213,7 +214,7 @@ class TurnScheduler:
         try:
             if previous is not None:
                 await asyncio.shield(previous)
-            turn.history = await asyncio.to_thread(self.store.history, turn.session_id, self.history_turns)
+            turn.history = await self._history(turn.session_id)
             turn.previous_emotion = self._agent_emotion
             turn.previous_user_emotion = self._user_emotion
             outcome = await self.pipeline.run(turn, self.sink, cancel)
@@ -235,13 +236,17 @@ class TurnScheduler:
 
     async def _prime(self, turn: TurnInput) -> None:
         """While the user reads the reply and writes the next message, warm the reply model's prompt cache with
-        the history that message's turn will read (the same store query as `_run`; TurnPipeline.prime)."""
+        the history that message's turn will read (`_history`, as `_run` reads it; TurnPipeline.prime)."""
         try:
-            history = await asyncio.to_thread(self.store.history, turn.session_id, self.history_turns)
+            history = await self._history(turn.session_id)
         except Exception:  # a locked database: the next turn reads its history itself (and processes it then)
             log.exception("could not read the history of session %s to warm the prompt cache", turn.session_id)
             return
         await self.pipeline.prime(turn.persona, turn.portrait, history)
+
+    async def _history(self, session_id: str) -> list[ChatMessage]:
+        """The stored turns the session's next turn gives the model as context (read off the event loop)."""
+        return await asyncio.to_thread(self.store.history, session_id, self.history_turns)
 
     # ------------------------------------------------------------ what the client actually played
 

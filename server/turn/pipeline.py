@@ -245,8 +245,7 @@ class TurnPipeline:
             if self.persona_engines is None:
                 responder = self.responder
             else:
-                portrait_arg = () if portrait is None else (portrait,)
-                responder = (await asyncio.to_thread(self.persona_engines, persona, *portrait_arg)).responder
+                responder = (await asyncio.to_thread(self._persona, persona, portrait)).responder
             if not self._llm_idle():  # a turn took the model while the persona's engines were looked up
                 return False
             async with self.guards.llm:
@@ -418,13 +417,17 @@ class TurnPipeline:
         if self.persona_engines is None:
             state.responder, state.synthesizer, state.renderer = self.responder, self.synthesizer, self.renderer
             return self.encoder_factory
-        # Only a session with an uploaded portrait passes it, so persona lookups without that argument keep working.
-        portrait = () if state.turn.portrait is None else (state.turn.portrait,)
         engines = await self._stage(
-            state, "persona engines", self.persona_engines, state.turn.persona, *portrait, timed=False
+            state, "persona engines", self._persona, state.turn.persona, state.turn.portrait, timed=False
         )
         state.responder, state.synthesizer, state.renderer = engines.responder, engines.synthesizer, engines.renderer
         return engines.encoder_factory
+
+    def _persona(self, persona: str, portrait: str | None) -> PersonaEngines:
+        """The engines of `persona` (with the session's uploaded `portrait`, if any); blocking: the first use loads
+        them. Only a session with an uploaded portrait passes it, so lookups without that argument keep working."""
+        assert self.persona_engines is not None, "only called when the engines are chosen per persona"
+        return self.persona_engines(persona) if portrait is None else self.persona_engines(persona, portrait)
 
     async def _escalate(self, state: _TurnState, sink: TurnSink, verdict: SafetyVerdictLike) -> None:
         """Announce a safety event to the client and the operator's hook; the scripted reply follows."""
