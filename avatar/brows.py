@@ -18,6 +18,10 @@ darkness alone does not tell a rim from a black brow) the rim and everything bel
 is taken to be the skin just above the rim, which rises or falls as the brow would (the brows behind a rim then
 show above it, or sink behind it).
 
+A raised brow compresses the forehead above it, down to half its height at most. Where the face mesh's hairline
+sits just above the brows (a hat brim, a fringe), the brows rise less instead: pushing on, they would lift the
+hairline, and a hat brim with it, in an arc.
+
 Skin stretched 1.6-fold or more (the lid skin under raised brows) turns each pore and fleck into a vertical streak,
 which both people and landmark models read as texture rather than as a raised brow: `soften` blurs such skin
 sideways before the warp, in proportion to its stretch.
@@ -63,6 +67,7 @@ _GLABELLA_SHARE = 0.6  # between the brows (the midline) the skin follows the in
 _OUTER_FADE = 0.3  # past the outer brow end the motion fades out over this many outer eye-corner distances
 _LASHES = 0.025  # the lashes and lid margin reach this far above the lid landmarks: they move with the lid
 _MIN_SPACING = 0.3  # a band between knots never shrinks below this fraction of its rest height
+_FOREHEAD_KEEP = 0.5  # a raised brow leaves at least this share of the forehead between it and the hairline
 _DARK = (0.25, 0.5)  # luminance relative to the cheeks: rigid below the first, free to stretch above the second
 _DARK_REACH = 0.015  # a dark row makes its neighbours this far (outer eye-corner distances) rigid too (its edges)
 _MAX_STRETCH = 3.0  # no row stretches more than this: a band too dark to hide its stretch spreads it evenly
@@ -187,6 +192,13 @@ class BrowRig:
         brow upper and lower edge, lid crease, lashes, eye middle."""
         weights = np.array([float(aus[AU_INDEX[au]]) for au in self._aus])
         travel: Floats = np.tensordot(weights, self._basis, axes=1)
+        # Where the brow would close on the hairline by more than the forehead can give, the whole column's travel
+        # shrinks in proportion, its knots keeping their proportions; the hairline then never has to be pushed up.
+        room = (1.0 - _FOREHEAD_KEEP) * (self._rest[2] - self._rest[1])
+        closing = travel[1] - travel[2]
+        scale = np.where(closing > room, room / np.maximum(closing, 1e-9), 1.0)
+        if scale.min() < 1.0:
+            travel = travel * np.minimum(scale, _smooth(scale, self._blend))[None]
         return travel
 
     def dense(self, aus: Floats) -> Floats | None:

@@ -10,7 +10,7 @@ import pytest
 
 from avatar.brows import BrowRig
 from avatar.expressions import AU_INDEX, AUS
-from avatar.face_field import BROWS, EYES
+from avatar.face_field import BROWS, EYES, HAIRLINE
 
 pytestmark = pytest.mark.models  # the rig is built on the default portrait's face-mesh landmarks
 
@@ -97,17 +97,46 @@ def test_rest_and_repeats_are_cheap(rig: BrowRig) -> None:
     assert rig.dense(CASES["raise"]) is first  # an emotion held over a clip reuses its field
 
 
+def test_on_a_short_forehead_raised_brows_rise_less_instead_of_lifting_the_hairline(rig: BrowRig, landmarks) -> None:
+    """A hat brim or a fringe just above the brows (the mesh's hairline there): AU1+2 leave at least half of the
+    forehead's height between brow and hairline, so the rig never has to push the hairline up in an arc; the brows
+    still rise, less than on the full forehead."""
+    pts = landmarks.points[:468].copy()
+    brow_top = rig._rest[2]
+    for i in HAIRLINE:
+        column = int(np.clip(round(float(pts[i, 0])) - rig.x0, 0, len(brow_top) - 1))
+        pts[i, 1] = brow_top[column] - 0.12 * rig.scale
+    short = BrowRig(pts, (landmarks.width, landmarks.height))
+    travel = short.travel(CASES["raise"])
+    forehead = short._rest[2] - short._rest[1]
+    moved = forehead + travel[2] - travel[1]
+    assert (moved >= 0.5 * forehead - 0.5).all(), (moved / forehead).min()
+    inner = round(float(landmarks.points[BROWS[0][0][0], 0])) - rig.x0
+    assert travel[2, inner] < -0.03 * rig.scale  # still a raised brow
+    assert travel[2, inner] > 0.5 * rig.travel(CASES["raise"])[2, inner]  # ... but less than with room above it
+
+
+def _tall_forehead(landmarks) -> np.ndarray:
+    """The portrait's mesh points with the hairline raised well clear of the brows, so that the brows rise their
+    full travel (a short forehead limits it, tested above) and what a test measures is the rig's handling of a rim."""
+    pts = landmarks.points[:468].copy()
+    pts[list(HAIRLINE), 1] -= 0.3 * float(np.linalg.norm(pts[EYES[1][0][0]] - pts[EYES[0][0][0]]))
+    return pts
+
+
 @pytest.fixture(scope="module")
 def rimmed(portrait, landmarks) -> tuple[np.ndarray, BrowRig, BrowRig]:
     """The portrait with a dark glasses rim painted across the lid skin under the brows, a rig that sees it and
     one that does not (an even stretch)."""
-    plain = BrowRig(landmarks.points[:468], (landmarks.width, landmarks.height))
+    pts = _tall_forehead(landmarks)
+    size = (landmarks.width, landmarks.height)
+    plain = BrowRig(pts, size)
     image = portrait.copy()
     rest = plain._rest  # knot rows per column: the rim sits between the brow's lower edge and the lid crease
     for c, x in enumerate(range(plain.x0, plain.x1)):
         top = round((rest[3, c] + rest[4, c]) / 2)
         image[top : top + 4, x] = 20
-    return image, BrowRig(landmarks.points[:468], (landmarks.width, landmarks.height), image), plain
+    return image, BrowRig(pts, size, image), plain
 
 
 def _rim_height(image: np.ndarray, rig: BrowRig, field: np.ndarray | None, x: int) -> int:
@@ -155,14 +184,15 @@ def test_with_glasses_the_rim_on_the_brow_stays_and_the_skin_above_it_moves(port
     keeps its height while the brows rise, fall or knit (the rig without `glasses` lifts it with the "brow"); a mark
     on the forehead skin above it rises with AU1+2."""
     size = (landmarks.width, landmarks.height)
-    plain = BrowRig(landmarks.points[:468], size)
+    pts = _tall_forehead(landmarks)
+    plain = BrowRig(pts, size)
     image = portrait.copy()
     rest, oec = plain._rest, plain.scale
     for c, x in enumerate(range(plain.x0, plain.x1)):
         image[round(rest[2, c]) : round(rest[3, c]) + 1, x] = 15  # the rim
         mark = round(rest[2, c] - 0.1 * oec)
         image[mark : mark + 2, x] = 60  # a dark line on the skin above it
-    rig = BrowRig(landmarks.points[:468], size, image, glasses=True)
+    rig = BrowRig(pts, size, image, glasses=True)
     box = image[rig.y0 : rig.y1, rig.x0 : rig.x1]
     for upper_lid in (EYES[0][1], EYES[1][1]):
         column = round(float(landmarks.points[upper_lid[3], 0])) - rig.x0
