@@ -7,13 +7,14 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from avatar.arrays import Floats, Image
+from avatar.arrays import Image
 from avatar.renderer import REST_MOUTH, FaceRenderer
 from core.emotion import BASIC_EMOTIONS, EmotionState
 
 # Neutral first, then the others in the order people usually list them.
 SHEET_EMOTIONS: tuple[str, ...] = ("neutral", "joy", "sadness", "anger", "surprise", "fear", "disgust")
 _LABEL_H = 0.14  # label band height as a fraction of the tile
+FACE_FILL = 0.8  # the face oval fills this much of a tile (avatar.portrait.face_square's `fraction`)
 
 
 def contact_sheet(
@@ -46,13 +47,3 @@ def contact_sheet(
             tiles.append(np.vstack([face, label]))
         rows.append(np.hstack(tiles))
     return np.vstack(rows)
-
-
-def face_square(points: Floats, size: tuple[int, int], margin: float = 0.12) -> tuple[int, int, int]:
-    """A square (x0, y0, side) around landmark points with some margin, kept inside a `size` (w, h) image."""
-    (ax, ay), (bx, by) = points.min(axis=0), points.max(axis=0)
-    side = int(max(bx - ax, by - ay) * (1 + 2 * margin))
-    side = min(side, *size)
-    x0 = int(np.clip((ax + bx) / 2 - side / 2, 0, size[0] - side))
-    y0 = int(np.clip((ay + by) / 2 - side / 2, 0, size[1] - side))
-    return x0, y0, side

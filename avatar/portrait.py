@@ -52,13 +52,16 @@ def read_image(path: Path) -> Image:
     return np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), np.uint8)
 
 
-def face_square(points: Floats, width: int, height: int) -> tuple[int, int, int]:
-    """The square (x0, y0, side) around the face oval, with margin, shifted to stay inside the image if it can."""
+def face_square(
+    points: Floats, width: int, height: int, fraction: float = _FACE_FRACTION, lower: float = 0.05
+) -> tuple[int, int, int]:
+    """The square (x0, y0, side) around the face oval, which fills `fraction` of its side, centred `lower` of the side
+    below the oval's middle (the chin and neck), shifted to stay inside the image if it can."""
     oval = points[list(FACE_OVAL)]
     (x0, y0), (x1, y1) = oval.min(axis=0), oval.max(axis=0)
-    side = round(max(y1 - y0, x1 - x0) / _FACE_FRACTION)
+    side = round(max(y1 - y0, x1 - x0) / fraction)
     side = min(side, width, height)
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 + 0.05 * side  # a little lower: show the chin and neck
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 + lower * side
     left = round(min(max(cx - side / 2, 0), width - side))
     top = round(min(max(cy - side / 2, 0), height - side))
     return left, top, side

@@ -13,9 +13,9 @@ def write_contact_sheet(config: Config, out: Path, portrait: str | None = None, 
     import cv2
 
     from agent.personas import portrait_path
-    from avatar.contact_sheet import contact_sheet, face_square
+    from avatar.contact_sheet import FACE_FILL, contact_sheet
     from avatar.landmarks import LandmarkDetector, NoFaceError, default_cache_dir
-    from avatar.portrait import PortraitError, load_portrait
+    from avatar.portrait import PortraitError, face_square, load_portrait
     from avatar.renderer import FaceRenderer
     from compose.engines import wears_glasses
 
@@ -32,7 +32,7 @@ def write_contact_sheet(config: Config, out: Path, portrait: str | None = None, 
         print(f"empathica: {exc}", file=sys.stderr)
         return 2
     renderer = FaceRenderer(image, marks, fps=config.avatar.fps, glasses=wears_glasses(config, chosen))
-    box = face_square(marks.points[:468], renderer.size)
+    box = face_square(marks.points, *renderer.size, fraction=FACE_FILL, lower=0.0)
     sheet = contact_sheet(renderer, box, tile=tile)
     # 64 levels per channel: indistinguishable in a photo with its own noise, and a third smaller as PNG, so the
     # sheet stays small enough to keep in the repository.
