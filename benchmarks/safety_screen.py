@@ -22,6 +22,7 @@ import collections
 import random
 import statistics
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -51,12 +52,15 @@ class _TimedEncoder:
         return self._encoder.layers
 
     def token_states(self, text: str, layers: int | None = None) -> npt.NDArray[np.float32]:
+        return self.token_states_many([text], layers)[0]
+
+    def token_states_many(self, texts: Sequence[str], layers: int | None = None) -> list[npt.NDArray[np.float32]]:
         start = time.perf_counter()
         try:
-            return self._encoder.token_states(text, layers)
+            return self._encoder.token_states_many(texts, layers)
         finally:
             self.seconds += time.perf_counter() - start
-            self.texts += 1
+            self.texts += len(texts)
 
 
 def _p95(values: list[float]) -> float:

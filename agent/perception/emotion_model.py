@@ -16,6 +16,7 @@ Training: `python -m research.emotion_model.train` (docs/emotion_model.md).
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,7 +24,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from agent.perception.minilm import Floats, bert_layer
+from agent.perception.minilm import Floats, bert_layer, packed_segments
 from core.provision import sha256_file
 
 DATA = Path(__file__).with_name("data")
@@ -44,6 +45,10 @@ class TokenEncoder(Protocol):
 
     def token_states(self, text: str, layers: int | None = None) -> npt.NDArray[np.floating[Any]]:
         """The token states of `text` after its first `layers` layers."""
+        ...
+
+    def token_states_many(self, texts: Sequence[str], layers: int | None = None) -> list[npt.NDArray[np.floating[Any]]]:
+        """`token_states` of several texts, in one pass where the encoder can."""
         ...
 
 
@@ -76,11 +81,16 @@ class EmotionModel:
 
     def pooled(self, states: Floats) -> Floats:
         """The mean over tokens of one text's states after the fine-tuned layers (what the read-out sees)."""
-        x = np.asarray(states, dtype=np.float32)
+        pooled: Floats = self.pooled_many([states])[0]
+        return pooled
+
+    def pooled_many(self, states: Sequence[npt.NDArray[np.floating[Any]]]) -> Floats:
+        """`pooled` of several texts' states (one row each), in one pass over the fine-tuned layers."""
+        segments = packed_segments([len(s) for s in states])
+        x = np.concatenate([np.asarray(s, dtype=np.float32) for s in states])
         for weights in self.layers:
-            x = bert_layer(x, weights, "", self.heads, self.eps)
-        mean: Floats = x.mean(0)
-        return mean
+            x = bert_layer(x, weights, "", self.heads, self.eps, segments)
+        return np.stack([x[a:b].mean(0) for a, b in segments])
 
     def read_out(self, pooled: Floats) -> Floats:
         """Uncalibrated class scores from `pooled` states."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import struct
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +23,10 @@ from tokenizers import Tokenizer
 _DTYPES = {"F32": np.float32, "F16": np.float16}
 # all-MiniLM-L6-v2 was trained with sequences of at most 256 word pieces (sentence_bert_config.json).
 _MAX_TOKENS = 256
+_PACK = 32  # texts encoded in one packed pass by `encode` (bounds its memory)
 
 Floats = npt.NDArray[np.float32]
+Segments = list[tuple[int, int]]  # rows (start, stop) of texts packed end to end into one array of token states
 
 
 def read_safetensors(path: Path) -> dict[str, Floats]:
@@ -93,11 +96,29 @@ class MiniLmEncoder:
         """Unit-length embeddings, one row per text (float32, shape (len(texts), 384))."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        # One sentence at a time: no padding, so no attention mask is needed and cost follows real length.
-        return np.stack([self.embed_states(self.token_states(text)) for text in texts])
+        # Packed end to end, each text attending only to itself: no padding, so cost follows real length.
+        states = [s for i in range(0, len(texts), _PACK) for s in self.token_states_many(texts[i : i + _PACK])]
+        return np.stack([self.embed_states(s) for s in states])
 
     def token_states(self, text: str, layers: int | None = None) -> Floats:
         """The hidden state of every word piece of `text` after the first `layers` layers (default: all)."""
+        return self.run_layers(self._embed(text), 0, self._layers if layers is None else layers)
+
+    def token_states_many(self, texts: Sequence[str], layers: int | None = None) -> list[Floats]:
+        """`token_states` of several texts in one pass, each text attending only to itself (the same states).
+
+        A short text costs mostly the reading of the weights (about 40 MB over six layers), not its tokens: one
+        pass over the texts packed end to end reads them once for all.
+        """
+        if not texts:
+            return []
+        embedded = [self._embed(text) for text in texts]
+        segments = packed_segments([len(x) for x in embedded])
+        states = self.run_layers(np.concatenate(embedded), 0, self._layers if layers is None else layers, segments)
+        return [states[a:b] for a, b in segments]
+
+    def _embed(self, text: str) -> Floats:
+        """The input states of `text`'s word pieces: word, position and type embeddings, layer-normed."""
         ids = np.asarray(self._tokenizer.encode(text).ids, dtype=np.int64)
         w = self._w
         x = (
@@ -105,13 +126,13 @@ class MiniLmEncoder:
             + w["embeddings.position_embeddings.weight"][: len(ids)]
             + w["embeddings.token_type_embeddings.weight"][0]
         )
-        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self._eps)
-        return self.run_layers(x, 0, self._layers if layers is None else layers)
+        return _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self._eps)
 
-    def run_layers(self, x: Floats, start: int, stop: int) -> Floats:
-        """Continue a forward pass: token states after `start` layers -> after `stop` layers."""
+    def run_layers(self, x: Floats, start: int, stop: int, segments: Segments | None = None) -> Floats:
+        """Continue a forward pass: token states after `start` layers -> after `stop` layers (`segments`: the
+        packed texts' rows, see `bert_layer`)."""
         for layer in range(start, stop):
-            x = bert_layer(x, self._w, f"encoder.layer.{layer}.", self._heads, self._eps)
+            x = bert_layer(x, self._w, f"encoder.layer.{layer}.", self._heads, self._eps, segments)
         return x
 
     @staticmethod
@@ -122,8 +143,20 @@ class MiniLmEncoder:
         return unit
 
 
-def bert_layer(x: Floats, w: dict[str, Floats], p: str, heads: int, eps: float = 1e-12) -> Floats:
+def packed_segments(lengths: Sequence[int]) -> Segments:
+    """The (start, stop) rows of texts of `lengths` tokens packed end to end."""
+    ends = np.cumsum(lengths).tolist()
+    return [(int(end - n), int(end)) for n, end in zip(lengths, ends, strict=True)]
+
+
+def bert_layer(
+    x: Floats, w: dict[str, Floats], p: str, heads: int, eps: float = 1e-12, segments: Segments | None = None
+) -> Floats:
     """One BERT encoder layer over the token states `x` (tokens, width), weights named `p` + safetensors names.
+
+    `segments`: x holds several texts packed end to end, at these (start, stop) rows; each attends only to its own
+    tokens, so each text's states are what a pass over it alone gives (default: x is one text). Every other step
+    works token by token, so it runs over all the texts at once.
 
     Shared by the pretrained layers and the fine-tuned ones of the emotion model (agent.perception.emotion_model).
     """
@@ -136,10 +169,13 @@ def bert_layer(x: Floats, w: dict[str, Floats], p: str, heads: int, eps: float =
     q = linear(x, "attention.self.query").reshape(n, heads, hd).transpose(1, 0, 2)
     k = linear(x, "attention.self.key").reshape(n, heads, hd).transpose(1, 0, 2)
     v = linear(x, "attention.self.value").reshape(n, heads, hd).transpose(1, 0, 2)
-    scores = q @ k.transpose(0, 2, 1) / math.sqrt(hd)
-    scores = np.exp(scores - scores.max(-1, keepdims=True))
-    scores /= scores.sum(-1, keepdims=True)
-    context = (scores @ v).transpose(1, 0, 2).reshape(n, d)
+    context = np.empty((heads, n, hd), dtype=np.result_type(q, v))
+    for a, b in segments or [(0, n)]:
+        scores = q[:, a:b] @ k[:, a:b].transpose(0, 2, 1) / math.sqrt(hd)
+        scores = np.exp(scores - scores.max(-1, keepdims=True))
+        scores /= scores.sum(-1, keepdims=True)
+        context[:, a:b] = scores @ v[:, a:b]
+    context = context.transpose(1, 0, 2).reshape(n, d)
     attn = linear(context, "attention.output.dense")
     x = _layer_norm(x + attn, w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"], eps)
     inner = _gelu(linear(x, "intermediate.dense"))

@@ -14,8 +14,9 @@ Why fine-tuned: a linear read-out over the frozen encoder's layers and hashed n-
 
 The weights ship as `data/crisis_model.npz`, pinned by `MODEL_SHA256`: a missing, corrupt or stale file raises
 `CrisisModelError` instead of leaving the screen to the rules alone. A long message is read whole and sentence by
-sentence; its most alarming part counts, so one crisis sentence inside small talk is not averaged away. `matched`
-is the training example nearest to that part in the reader's own pooled space.
+sentence; its most alarming part counts, so one crisis sentence inside small talk is not averaged away. The
+pieces go through the encoder in one packed pass (each attending only to itself), which reads the weights once.
+`matched` is the training example nearest to that part in the reader's own pooled space.
 """
 
 from __future__ import annotations
@@ -168,8 +169,9 @@ class SemanticDetector:
         pieces = split_pieces(text)
         if not pieces or not pieces[0]:
             return SemanticReading(0.0, CATEGORIES[0], "", 0.0, False)
-        start = self.model.reader.start_layer
-        pooled = [self.model.reader.pooled(self._encoder.token_states(piece, start)) for piece in pieces]
+        # All the pieces in one pass: a short piece costs mostly the reading of the weights, shared this way.
+        reader = self.model.reader
+        pooled = reader.pooled_many(self._encoder.token_states_many(pieces, reader.start_layer))
         probabilities = np.stack([self.model.probabilities(v) for v in pooled])
         crisis = 1.0 - probabilities[:, 0]
         best = int(np.argmax(crisis))

@@ -93,3 +93,17 @@ def test_logits_are_the_layers_then_mean_pooling_then_the_read_out():
     raw = np.exp(model.logits(states)) / np.exp(model.logits(states)).sum()
     # A temperature above 1 flattens the mixture without changing its order.
     assert calibrated.max() < raw.max() and calibrated.argmax() == raw.argmax()
+
+
+def test_texts_packed_in_one_pass_read_as_each_alone():
+    """pooled_many packs texts end to end; each attends only to its own tokens, so each row is its text's `pooled`
+    (a pass attending across texts would mix them)."""
+    model = _tiny_model()
+    rng = np.random.default_rng(3)
+    texts = [rng.normal(0, 1, (n, 8)).astype(np.float32) for n in (4, 1, 7)]
+    packed = model.pooled_many(texts)
+    assert packed.shape == (3, 8)
+    for row, states in zip(packed, texts, strict=True):
+        assert row == pytest.approx(bert_layer(states, model.layers[0], "", heads=2).mean(0), abs=1e-5)
+    mixed = bert_layer(np.concatenate(texts), model.layers[0], "", heads=2)[:4].mean(0)
+    assert not np.allclose(packed[0], mixed, atol=1e-3)

@@ -32,6 +32,17 @@ def test_paraphrases_are_closer_than_unrelated_sentences(encoder: MiniLmEncoder)
 @pytest.mark.models
 def test_empty_batch(encoder: MiniLmEncoder):
     assert encoder.encode([]).shape == (0, 384)
+    assert encoder.token_states_many([]) == []
+
+
+@pytest.mark.models
+def test_texts_in_one_packed_pass_get_the_states_each_gets_alone(encoder: MiniLmEncoder):
+    texts = ["Work was fine.", "I have the pills lined up on the table.", "ok"]
+    for layers in (3, None):
+        packed = encoder.token_states_many(texts, layers)
+        for states, text in zip(packed, texts, strict=True):
+            assert states == pytest.approx(encoder.token_states(text, layers), abs=1e-5)
+    assert encoder.encode(texts) == pytest.approx(np.stack([encoder.encode([t])[0] for t in texts]), abs=1e-6)
 
 
 def test_safetensors_reader_skips_integer_buffers(tmp_path):

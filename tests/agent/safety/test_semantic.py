@@ -1,5 +1,6 @@
 """The learned detector: its shipped weights, their checks, and (with the real MiniLM) what it flags."""
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +83,9 @@ class _WrongEncoder:
 
     def token_states(self, text: str, layers: int | None = None) -> np.ndarray:
         return np.ones((3, self._width), dtype=np.float32)
+
+    def token_states_many(self, texts: Sequence[str], layers: int | None = None) -> list[np.ndarray]:
+        return [self.token_states(text, layers) for text in texts]
 
 
 def test_weights_for_another_encoder_are_refused():
