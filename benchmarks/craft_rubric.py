@@ -56,8 +56,10 @@ LECTURE_OPENERS: tuple[str, ...] = (
     r"it is (?:really |so |very |also )?(?:important|essential|crucial|vital|key|necessary|best|wise)",
     r"remember\b",
     r"don'?t forget",
-    r"you (?:really |just |definitely |probably |still |also )?"
-    r"(?:should|need to|must(?! (?:feel|be|have been|have felt)\b)|have to|ought to|might want to|may want to)\b",
+    # "You must feel ...", "You must have missed ...": guesses at how they feel or what happened, not orders.
+    r"you (?:really |just |definitely |probably |still |also )?(?:should|need to|"
+    r"must(?! (?:feel|be|have (?:been|felt|had|gone|done|seen|known|thought|\w+ed|\w+en))\b)"
+    r"|have to|ought to|might want to|may want to)\b",
     r"make sure",
     r"be sure to",
     r"consider\b",

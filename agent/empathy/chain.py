@@ -25,7 +25,7 @@ from string import Template
 from typing import Any, Protocol
 
 from agent.base import ChatMessage
-from agent.empathy.echo import echoes
+from agent.empathy.echo import as_theirs, echoes
 from agent.empathy.json_stream import JsonFieldStream
 from agent.empathy.lecture import LectureGuard
 from agent.empathy.opening import opening_pattern
@@ -127,6 +127,12 @@ class EmpathyTurn:
             self.repeated.append(opening)
         return rest
 
+    def _speakable(self, sentence: str) -> str:
+        """`sentence` as it may be spoken, "" when it is held back: without an opening that repeats the first
+        reaction, and with the user's things called theirs (agent.empathy.echo.as_theirs)."""
+        sentence = self._without_repeated_opening(sentence)
+        return "" if self._held_back(sentence) else as_theirs(sentence, self.user_text)
+
     def _held_back(self, sentence: str) -> bool:
         """Whether `sentence` is not spoken (and recorded why): a lecture, which the guard stops (the model's next
         sentence takes its place), a repeat of the first reaction, which small models copy from the prompt, or
@@ -159,9 +165,7 @@ class EmpathyTurn:
                     # Nothing is spoken from a broken plan.
                     check_fields(fields.values, require_response=False, fields=self._fields)
                     checked = True
-                for sentence in map(self._without_repeated_opening, splitter.feed(text)):
-                    if self._held_back(sentence):
-                        continue
+                for sentence in filter(None, map(self._speakable, splitter.feed(text))):
                     if not self._admits(spoken, sentence):  # past the persona's word limit
                         capped = True
                         break
@@ -179,9 +183,7 @@ class EmpathyTurn:
         # A response cut off by max_tokens ends mid-sentence: drop that fragment unless nothing else was said.
         if not capped and (fields.done or not spoken):
             full = False  # once a sentence is past the limit nothing after it is said; the rest is still recorded
-            for sentence in map(self._without_repeated_opening, splitter.flush()):
-                if self._held_back(sentence):
-                    continue
+            for sentence in filter(None, map(self._speakable, splitter.flush())):
                 full = full or not self._admits(spoken, sentence)
                 if not full:
                     spoken.append(sentence)

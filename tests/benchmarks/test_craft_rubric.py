@@ -33,6 +33,7 @@ from core.emotion import BASIC_EMOTIONS
         "It is essential to keep a routine.",
         "Don't forget to breathe.",
         "Keep in mind that everyone fails sometimes.",
+        "You must have a talk with your boss.",
     ],
 )
 def test_lecturing_openers_are_caught(reply: str):
@@ -51,6 +52,7 @@ def test_lecturing_openers_are_caught(reply: str):
         "That must have been hard to remember.",  # "remember" not as the opener
         "You deserve to be heard.",
         "You must feel so proud!",  # an empathic guess, not an order
+        "You must have missed out on so much.",  # "must have ...": a guess about the past
     ],
 )
 def test_listening_replies_do_not_lecture(reply: str):

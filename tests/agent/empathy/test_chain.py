@@ -255,6 +255,18 @@ def test_a_sentence_that_speaks_as_the_user_is_not_said(persona: str):
     assert turn.echoed == ["I went to the market this morning."]
 
 
+def test_the_users_things_are_called_theirs_and_a_role_swap_is_not_said(persona: str):
+    said = {
+        "event": "a dented car",
+        "response": "You borrowed my car and returned it dented. That made me sad about my sister. How are you?",
+    }
+    model = ScriptedModel([json.dumps(said)])
+    user_text = "My sister borrowed my car and returned it dented."
+    turn = EmpathyChain(model, persona).turn(user_text, NEUTRAL, NEUTRAL, [])
+    assert list(turn) == ["That made me sad about your sister.", "How are you?"]
+    assert turn.echoed == ["You borrowed my car and returned it dented."]
+
+
 def test_every_lens_has_its_templates(persona: str):
     for lens in LENSES:
         assert EmpathyChain(ScriptedModel(["{}"]), persona, lens=lens).system_prompt
