@@ -34,7 +34,7 @@ _REPORTING = re.compile(
 # What the agent may call its own even when the user's message has the word ("my heart goes out to you").
 _AGENTS_OWN_TEXT = (
     "heart thoughts condolences sympathy sympathies mind best pleasure guess opinion view side apologies hope wish "
-    "wishes"
+    "wishes name experience own question answer advice suggestion words"
 )
 _AGENTS_OWN = frozenset(_AGENTS_OWN_TEXT.split())
 _MY = re.compile(r"\bmy ([a-z]+)")

@@ -64,6 +64,7 @@ def test_answering_them_is_not(sentence: str, user_text: str) -> None:
         ("My heart goes out to her.", "My heart is broken since my mother left.", "My heart goes out to her."),
         ("I'm sorry about your car, my friend.", "Someone dented my car.", "I'm sorry about your car, my friend."),
         ("I love my garden too.", "Someone dented my car.", "I love my garden too."),
+        ("My name is Mira.", "Hi, my name is Sam.", "My name is Mira."),
     ],
 )
 def test_the_users_things_spoken_of_in_the_agents_voice_are_given_back(sentence, user_text, spoken) -> None:
