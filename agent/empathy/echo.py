@@ -37,7 +37,7 @@ _AGENTS_OWN_TEXT = (
     "wishes name experience own question answer advice suggestion words"
 )
 _AGENTS_OWN = frozenset(_AGENTS_OWN_TEXT.split())
-_MY = re.compile(r"\bmy ([a-z]+)")
+_MY = re.compile(r"\bmy ([a-z]+)", re.IGNORECASE)
 _MIN_SHARED = 2  # content words of the message the sentence must repeat ...
 _MIN_SHARE = 0.4  # ... and at least this share of them
 
@@ -88,7 +88,7 @@ def as_theirs(sentence: str, user_text: str) -> str:
             return match.group(0)
         return ("Your " if match.group(0)[0] == "M" else "your ") + word
 
-    return re.sub(r"\b[Mm]y ([A-Za-z]+)", give_back, sentence)
+    return _MY.sub(give_back, sentence)
 
 
 def _claimed(lowered: str, user_text: str) -> set[str]:
