@@ -5,6 +5,8 @@ hand-written dev set is part of its training data), the start-up classifier it r
 shipped with the agent, agent/perception/data/emotion_dev.jsonl), the lexical cues alone and the majority label,
 all scored on tests/data/emotion_test.jsonl, which no setting was tuned on. `--cv` prints the 5-fold cross-validated
 dev score used to choose the classifier's settings (L2 strength, lexical gain), so the choice can be checked.
+`--test tests/data/emotion_dialogue_test.jsonl` scores everyday talk instead (held out from the dialogue lines the
+trained model learns from).
 
     OMP_WAIT_POLICY=PASSIVE python benchmarks/emotion_accuracy.py [--test FILE] [--cv] [--errors]
 """

@@ -1,8 +1,10 @@
 """Train the text-emotion model: `python -m research.emotion_model.train --goemotions DIR [--out FILE]`.
 
 DIR holds GoEmotions' `train.tsv` (and optionally `dev.tsv`, scored at the end, never fitted on). The project's
-hand-written lines (agent/perception/data/emotion_dev.jsonl) join the training set, repeated, so the model also
-reads first-person, conversational sentences well. A seeded slice of train.tsv is held out to fit the temperature.
+hand-written lines join the training set, repeated, so the model also reads first-person, conversational sentences
+well: agent/perception/data/emotion_dev.jsonl (feelings told in the first person) and emotion_dialogue.jsonl
+(everyday talk, where a plain question is neutral: GoEmotions files curiosity under surprise). A seeded slice of
+train.tsv is held out to fit the temperature.
 Prints the elapsed time of each stage and the dev figures; writes the weights and their .sha256 beside them.
 """
 
@@ -26,6 +28,8 @@ from core.provision import model_dir
 from research.emotion_model.features import encode_cached
 from research.emotion_model.torch_minilm import TorchMiniLm
 from research.emotion_model.training import TopModel, TrainSettings, fit_temperature, predict_logits, train_top
+
+OWN_SETS = (DEV_SET, DEV_SET.with_name("emotion_dialogue.jsonl"))
 
 
 def soft_targets(rows: list[LabelledText]) -> npt.NDArray[np.float32]:
@@ -69,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top-layers", type=int, default=TrainSettings.top_layers)
     parser.add_argument("--epochs", type=int, default=TrainSettings.epochs)
     parser.add_argument("--lr", type=float, default=TrainSettings.lr)
+    parser.add_argument(
+        "--own", type=Path, action="append", help="hand-written JSONL set to train on (repeatable; default: both)"
+    )
     parser.add_argument("--own-repeats", type=int, default=40, help="times each hand-written line is seen per epoch")
     parser.add_argument("--holdout", type=int, default=4000, help="train rows held out to fit the temperature")
     parser.add_argument("--seed", type=int, default=0)
@@ -81,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     minilm_dir = model_dir("minilm-l6")
     minilm = TorchMiniLm(minilm_dir)
     train_rows = read_goemotions_tsv(args.goemotions / "train.tsv")
-    own_rows = [LabelledText(e.text, (e.label,)) for e in load_examples(DEV_SET)]
+    own_rows = [LabelledText(e.text, (e.label,)) for path in args.own or OWN_SETS for e in load_examples(path)]
     rows = train_rows + own_rows
     cache_layer = len(minilm.layers) - settings.top_layers
     print(f"{len(train_rows)} GoEmotions train rows + {len(own_rows)} hand-written lines; caching layer {cache_layer}")
