@@ -12,3 +12,6 @@ Image = npt.NDArray[np.uint8]
 
 Floats = npt.NDArray[np.floating[Any]]
 """Float values of any precision: landmark points (N, 2), offsets, displacement fields, weights, tracks."""
+
+Bools = npt.NDArray[np.bool_]
+"""True/false per value: masks of rows, columns or pixels."""

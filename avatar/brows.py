@@ -18,9 +18,15 @@ darkness alone does not tell a rim from a black brow) the rim and everything bel
 is taken to be the skin just above the rim, which rises or falls as the brow would (the brows behind a rim then
 show above it, or sink behind it).
 
+Where the photo shows no skin at all between a brow and the lashes (a low brow over a deep-set eye, a top light's
+shadow), a raised brow uncovers lid skin that the photo does not have: avatar.lid_skin lets the band under such a
+brow stretch and paints it as shaded skin (`uncover`), instead of the brow staying put.
+
 A raised brow compresses the forehead above it, down to half its height at most. Where the face mesh's hairline
 sits just above the brows (a hat brim, a fringe), the brows rise less instead: pushing on, they would lift the
-hairline, and a hat brim with it, in an arc.
+hairline, and a hat brim with it, in an arc. Toward a brow's outer end the mesh's hairline is the face oval bending
+down the temple, on a tilted head as low as the brow itself; there the forehead counts at least half of the brow's
+median, so the oval does not pin the brow's end.
 
 Skin stretched 1.6-fold or more (the lid skin under raised brows) turns each pore and fleck into a vertical streak,
 which both people and landmark models read as texture rather than as a raised brow: `soften` blurs such skin
@@ -41,6 +47,7 @@ import numpy as np
 from avatar.arrays import Floats, Image
 from avatar.expressions import AU_INDEX
 from avatar.face_field import BROWS, EYES, HAIRLINE, polyline_y
+from avatar.lid_skin import LidSkin
 from avatar.skin import cheek_luminance, luminance
 
 # Vertical brow travel per AU at full strength (+ down), at the brow's inner and outer end, in outer eye-corner
@@ -68,6 +75,7 @@ _OUTER_FADE = 0.3  # past the outer brow end the motion fades out over this many
 _LASHES = 0.025  # the lashes and lid margin reach this far above the lid landmarks: they move with the lid
 _MIN_SPACING = 0.3  # a band between knots never shrinks below this fraction of its rest height
 _FOREHEAD_KEEP = 0.5  # a raised brow leaves at least this share of the forehead between it and the hairline
+_TEMPLE_FLOOR = 0.5  # ... where the forehead counts at least this share of the brow's median (see BrowRig)
 _DARK = (0.25, 0.5)  # luminance relative to the cheeks: rigid below the first, free to stretch above the second
 _DARK_REACH = 0.015  # a dark row makes its neighbours this far (outer eye-corner distances) rigid too (its edges)
 _MAX_STRETCH = 3.0  # no row stretches more than this: a band too dark to hide its stretch spreads it evenly
@@ -144,6 +152,15 @@ class BrowRig:
         for i in range(len(knots) - 2, -1, -1):
             knots[i] = np.minimum(knots[i], knots[i + 1] - 1.0)
         self._rest = knots
+        # The forehead a raised brow may close up: half its height. Toward the brow's outer end the mesh's hairline
+        # (the face oval) bends down the temple, to the brow's own height on a tilted head, which would pin that end
+        # of the brow: no column counts less forehead than half of its brow's median.
+        forehead = knots[2] - knots[1]
+        for cols in (~side, side):
+            span_cols = cols & (position >= 0.0) & (position <= 1.0)
+            if span_cols.any():
+                forehead[cols] = np.maximum(forehead[cols], _TEMPLE_FLOOR * np.median(forehead[span_cols]))
+        self._room = (1.0 - _FOREHEAD_KEEP) * forehead
         self._still_from = knots[3] if glasses else knots[-1]  # rows from here down never move
 
         # How much of each AU's travel reaches each column: full along the brow, fading past its outer end and
@@ -172,10 +189,18 @@ class BrowRig:
             ]
         )
         self._ease: Floats | None = None
+        self._lid: LidSkin | None = None
         if image is not None:
             cheek = cheek_luminance(image, pts)
             patch = image[self.y0 : self.y1, self.x0 : self.x1]
             self._ease = _ease(patch, cheek, max(1, round(_DARK_REACH * oec)))
+            if not glasses:  # behind glasses the rim, not a brow, sits on the lashes, and it stays
+                along = (position >= -0.1) & (position <= 1.05)
+                hidden = LidSkin(patch, self._ease, knots - self.y0, oec, along)
+                if hidden.any:
+                    self._lid = hidden
+                    self._ease = hidden.ease(self._ease)
+        self._uncovered: tuple[Image, bytes, Image] | None = None
         self._blend = max(1.0, _BLEND * oec)
         self._cache: tuple[bytes, Floats] | None = None
         self._soften_cache: tuple[bytes, Floats | None] | None = None
@@ -194,9 +219,8 @@ class BrowRig:
         travel: Floats = np.tensordot(weights, self._basis, axes=1)
         # Where the brow would close on the hairline by more than the forehead can give, the whole column's travel
         # shrinks in proportion, its knots keeping their proportions; the hairline then never has to be pushed up.
-        room = (1.0 - _FOREHEAD_KEEP) * (self._rest[2] - self._rest[1])
         closing = travel[1] - travel[2]
-        scale = np.where(closing > room, room / np.maximum(closing, 1e-9), 1.0)
+        scale = np.where(closing > self._room, self._room / np.maximum(closing, 1e-9), 1.0)
         if scale.min() < 1.0:
             travel = travel * np.minimum(scale, _smooth(scale, self._blend))[None]
         return travel
@@ -258,6 +282,24 @@ class BrowRig:
             np.uint8
         )
         self._softened = (image, key, out)
+        return out
+
+    def uncover(self, image: Image, aus: Floats) -> Image:
+        """`image` (the portrait before the warp) with lid skin painted under brows that rise where the photo has
+        none between brow and lashes (avatar.lid_skin); the input itself when there is nothing to paint."""
+        if self._lid is None:
+            return image
+        key = self._key(aus)
+        if self._uncovered is not None and self._uncovered[0] is image and self._uncovered[1] == key:
+            return self._uncovered[2]
+        knots = _keep_order(self._rest, self._rest + self.travel(aus)) - self.y0
+        box = (slice(self.y0, self.y1), slice(self.x0, self.x1))
+        painted = self._lid.paint(image[box], knots)
+        out = image
+        if painted is not None:
+            out = image.copy()
+            out[box] = painted
+        self._uncovered = (image, key, out)
         return out
 
     def _soften_weight(self, aus: Floats) -> Floats | None:

@@ -1,12 +1,13 @@
 """Talking-head frames from one portrait: visemes, expressions, blinks, gaze and head motion, one remap per frame.
 
-Pipeline per frame: the eyes are edited on the portrait (blink: lid slides down; gaze: iris moves);
-mouth shape + mouth AUs move the lip and jaw landmarks (thin-plate field over the lower face); the brow AUs move
-brows and forehead column by column (avatar.brows); the other upper-face AUs (lids, cheeks, nose) and the head's
-similarity transform add their precomputed / analytic fields on a coarse whole-frame grid; the summed backward
-field is upsampled and applied with one cv2.remap; a mouth interior (cavity, teeth, tongue hint) is drawn where
-the lips part. Blinks, gaze and sway run on one frame clock shared by
-speech, idle and listening frames, drawn from a seeded generator, so a stream is reproducible.
+Pipeline per frame: the eyes are edited on the portrait (blink: lid slides down; gaze: iris moves), and so is the
+lid skin a raised brow uncovers where the photo has none (avatar.lid_skin); mouth shape + mouth AUs move the lip and
+jaw landmarks (thin-plate field over the lower face); the brow AUs move brows and forehead column by column
+(avatar.brows); the other upper-face AUs (lids, cheeks, nose) and the head's similarity transform add their
+precomputed / analytic fields on a coarse whole-frame grid; the summed backward field is upsampled and applied with
+one cv2.remap; a mouth interior (cavity, teeth, tongue hint) is drawn where the lips part. Blinks, gaze and sway run
+on one frame clock shared by speech, idle and listening frames, drawn from a seeded generator, so a stream is
+reproducible.
 """
 
 from __future__ import annotations
@@ -183,7 +184,8 @@ class FaceRenderer:
         ]
 
     def _render(self, params: Floats, aus: Floats, pose: FramePose) -> Image:
-        source = self._brows.soften(self._eyes.apply(self._base, pose.blink, pose.gaze), aus)
+        eyes = self._eyes.apply(self._base, pose.blink, pose.gaze)
+        source = self._brows.soften(self._brows.uncover(eyes, aus), aus)
         source = self._wrinkles.apply(source, aus)
         offsets = self._mouth.offsets(params, aus)
         coarse = self._face.coarse(aus) + self._head.coarse(pose.head)

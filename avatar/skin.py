@@ -7,6 +7,9 @@ import numpy as np
 
 from avatar.arrays import Floats, Image
 
+# A shadow on skin stays warm (light scattered under the skin comes back red), so red darkens least: a shade of
+# 1 - d darkens each channel by d times these.
+SHADOW_TINT = np.array([0.8, 1.0, 1.15], np.float32)
 CHEEK_REFERENCE = (117, 118, 119, 346, 347, 348)  # face-mesh points on the skin below the eyes: the reference
 
 

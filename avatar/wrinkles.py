@@ -23,7 +23,7 @@ import numpy as np
 from avatar.arrays import Floats, Image
 from avatar.expressions import AU_INDEX
 from avatar.face_field import BROWS, EYES, HAIRLINE, polyline_y
-from avatar.skin import cheek_luminance, luminance
+from avatar.skin import SHADOW_TINT, cheek_luminance, luminance
 
 # Depth of each AU's groove at full strength: the fraction by which the groove's centre darkens the skin.
 _DEPTH: dict[int, float] = {1: 0.14, 2: 0.1, 9: 0.1}
@@ -32,8 +32,6 @@ _FOREHEAD_LINES = (0.2, 0.38, 0.56)  # where forehead lines lie, as fractions of
 _GROOVE = 0.011  # a groove's half-width (Gaussian sigma), in outer eye-corner distances
 _MIN_FOREHEAD = 0.2  # columns where the hairline comes closer than this to the brows get no forehead lines
 _SKIN = (0.55, 0.8)  # luminance relative to the cheeks: no fold below the first, full folds above the second
-# A fold's shadow in skin stays warm (light scattered under the skin comes back red), so red darkens least.
-_TINT = np.array([0.8, 1.0, 1.15], np.float32)
 
 
 def _smoothstep(t: Floats) -> Floats:
@@ -128,7 +126,7 @@ class Wrinkles:
         x0, y0, x1, y1 = self.box
         shade = 1.0 + np.tensordot(weights, self._patterns, axes=1)
         out = image.copy()
-        region = out[y0:y1, x0:x1].astype(np.float32) * (1.0 + (shade - 1.0)[..., None] * _TINT)
+        region = out[y0:y1, x0:x1].astype(np.float32) * (1.0 + (shade - 1.0)[..., None] * SHADOW_TINT)
         out[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
         self._last = (image, key, out)
         return out

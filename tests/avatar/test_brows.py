@@ -116,6 +116,20 @@ def test_on_a_short_forehead_raised_brows_rise_less_instead_of_lifting_the_hairl
     assert travel[2, inner] > 0.5 * rig.travel(CASES["raise"])[2, inner]  # ... but less than with room above it
 
 
+def test_a_hairline_bending_down_the_temple_does_not_pin_the_brows_outer_end(rig: BrowRig, landmarks) -> None:
+    """On a tilted head the face oval (the mesh's hairline) comes down the temple to the height of a brow's outer end;
+    that end still rises (the forehead counts at least half its brow's median there)."""
+    pts = landmarks.points[:468].copy()
+    for (upper, _lower), temple in zip(BROWS, ((21, 54), (251, 284)), strict=True):
+        pts[list(temple), 1] = pts[upper[-1], 1] - 1.0
+    tilted = BrowRig(pts, (landmarks.width, landmarks.height))
+    travel = tilted.travel(CASES["raise"])
+    for upper, _lower in BROWS:
+        outer = round(float(pts[upper[-1], 0])) - tilted.x0
+        # Pinned by the oval, the outer end rose 0.04 of the eye-corner distance; it rises 0.08-0.09 now.
+        assert travel[2, outer] < -0.06 * tilted.scale, travel[2, outer] / tilted.scale
+
+
 def _tall_forehead(landmarks) -> np.ndarray:
     """The portrait's mesh points with the hairline raised well clear of the brows, so that the brows rise their
     full travel (a short forehead limits it, tested above) and what a test measures is the rig's handling of a rim."""

@@ -1,0 +1,104 @@
+"""Lid skin that a raised brow uncovers where the photo shows none: the brow sits right on the lashes.
+
+Over a deep-set eye, under a low or thick brow, or in the shadow of a top light, the photo has no skin between the
+brow and the lashes, only dark hair and shadow. The brow rig (avatar.brows) stretches skin, not dark rows (a
+stretched brow or glasses rim becomes a thick bar), so in such columns a raised brow barely moved: the face mesh
+read a surprised brow on such a portrait at +1 % of the eye-corner distance, against +7 % on a light, open one.
+
+Raising a real brow there unfolds the lid skin that the brow hid. This module finds those columns (no skin anywhere
+from the brow's lower edge down to the lashes), lets the band just under the brow stretch like skin, and paints
+that band, before the warp, with the colour of the skin just above the brow, shaded, in proportion to how far it
+will stretch. At rest nothing is painted, so the neutral face is the photo's own.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from avatar.arrays import Bools, Floats, Image
+from avatar.skin import SHADOW_TINT
+
+_NO_SKIN = 0.5  # a column whose ease stays below this from the brow's lower edge to the lashes has no skin there
+_SAMPLE = 0.06  # the skin colour is taken from this far above the brow (outer eye-corner distances)
+_SHADE = (0.85, 0.7)  # the uncovered lid is in the brow's shadow: its colour times these, top to bottom of the band
+_FULL_AT = 1.0  # the band is fully painted once it stretches by this fraction of its height
+_EDGE = 0.35  # the band's paint fades in over this share of its height at the top and out at the bottom
+_SMOOTH = 0.04  # colours and coverage are smoothed across columns over this width (outer eye-corner distances)
+
+
+class LidSkin:
+    """The columns of a brow rig's box that have no skin under the brow, and the lid skin to paint there.
+
+    `patch` is the box of the portrait (RGB uint8), `ease` how freely each of its pixels stretches (avatar.brows),
+    `rest` the box's knot rows per column (avatar.brows.BrowRig: box top, hairline, brow upper and lower edge, lid
+    crease, lashes, eye middle) in box coordinates, `scale` the outer eye-corner distance in pixels, `along` the
+    columns that lie along a brow (past its ends the box holds temples and side hair, which have no lid to show).
+    """
+
+    def __init__(self, patch: Image, ease: Floats, rest: Floats, scale: float, along: Bools) -> None:
+        rows = np.arange(ease.shape[0], dtype=np.float64)[:, None]
+        below_brow = (rows >= rest[3][None]) & (rows < rest[5][None])
+        skin_below = np.where(below_brow, ease, 0.0).max(axis=0)
+        above_brow = (rows < rest[2][None]) & (rows >= (rest[2] - _SAMPLE * scale)[None])
+        skin_above = np.where(above_brow, ease, 0.0).max(axis=0)  # a forehead above: a face, not hair
+        self.columns: Bools = along & (skin_below < _NO_SKIN) & (skin_above > 0.9) & (rest[5] - rest[3] >= 2.0)
+        # The band that uncovers: from the brow's lower edge to the lid crease (avatar.brows' knots 3 and 4).
+        self._rows = (rows >= np.floor(rest[3])[None]) & (rows < np.ceil(rest[4])[None])
+        self.band: Bools = self._rows & self.columns[None]
+        self._top, self._bottom = rest[3], rest[4]
+        self._lid = self._lid_image(patch, ease, rest, scale)
+        self._sigma = max(1.0, _SMOOTH * scale)
+
+    def _lid_image(self, patch: Image, ease: Floats, rest: Floats, scale: float) -> Floats:
+        """What the uncovered band shows (rows, columns, 3), float: the skin just above the brow mirrored down into
+        the band (the lid's texture and colour are the forehead's), shaded as the brow's shadow deepens toward the
+        crease; where a mirrored pixel is not skin, the median colour of the skin just above the column's brow."""
+        n_rows, n_cols = ease.shape
+        rows = np.arange(n_rows)[:, None]
+        top = np.floor(rest[3]).astype(np.int64)[None]
+        mirror = np.clip(np.floor(rest[2]).astype(np.int64)[None] - 1 - (rows - top), 0, n_rows - 1)
+        cols = np.broadcast_to(np.arange(n_cols)[None], mirror.shape)
+        skin = ease[mirror, cols] > 0.9
+        near_brow = (rows < rest[2][None]) & (rows >= (rest[2] - _SAMPLE * scale)[None]) & (ease > 0.9)
+        any_skin = ease > 0.9
+        fallback = np.median(patch[any_skin], axis=0) if any_skin.any() else patch.reshape(-1, 3).mean(axis=0)
+        colours = np.array(
+            [np.median(patch[near_brow[:, c], c], axis=0) if near_brow[:, c].any() else fallback for c in range(n_cols)]
+        ).astype(np.float32)
+        sigma = max(1.0, _SMOOTH * scale)
+        colours = cv2.GaussianBlur(colours[None], (0, 0), sigmaX=sigma, sigmaY=0.0)[0]
+        lid = np.where(skin[..., None], patch[mirror, cols].astype(np.float32), colours[None])
+        depth = np.clip((rows + 0.5 - rest[3][None]) / np.maximum(rest[4] - rest[3], 1.0)[None], 0.0, 1.0)
+        shade = _SHADE[0] + (_SHADE[1] - _SHADE[0]) * depth
+        shaded: Floats = lid * (1.0 + (shade - 1.0)[..., None] * SHADOW_TINT)
+        return shaded
+
+    @property
+    def any(self) -> bool:
+        """Whether some column has no skin under its brow."""
+        return bool(self.columns.any())
+
+    def ease(self, ease: Floats) -> Floats:
+        """`ease` with the band free to stretch in the columns without skin."""
+        out: Floats = np.where(self.band, 1.0, ease)
+        return out
+
+    def paint(self, patch: Image, knots: Floats) -> Image | None:
+        """`patch` (the box of the source, RGB uint8) with the band painted as lid skin where the moved `knots`
+        (rows per column, as `rest`) stretch it, or None where nothing stretches it."""
+        height = np.maximum(self._bottom - self._top, 1.0)
+        stretch = (knots[4] - knots[3]) / height - 1.0
+        cover = np.where(self.columns, np.clip(stretch / _FULL_AT, 0.0, 1.0), 0.0).astype(np.float32)
+        if cover.max() <= 0.01:
+            return None
+        # Feathered sideways into the neighbouring columns (which stretch less), so no seam shows.
+        cover = cv2.GaussianBlur(cover[None], (0, 0), sigmaX=self._sigma, sigmaY=0.0)[0]
+        rows = np.arange(patch.shape[0], dtype=np.float32)[:, None]
+        depth = np.clip((rows + 0.5 - self._top[None]) / height[None], 0.0, 1.0)
+        # The brow's lower edge fades into the lid (its hairs thin out), and the lid into the socket's shadow.
+        profile = np.clip(depth / _EDGE, 0.0, 1.0) * np.clip((1.0 - depth) / _EDGE + 0.4, 0.0, 1.0)
+        alpha = (self._rows * cover[None] * profile).astype(np.float32)[..., None]
+        out = patch.astype(np.float32) * (1.0 - alpha) + self._lid * alpha
+        painted: Image = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+        return painted

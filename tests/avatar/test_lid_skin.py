@@ -1,0 +1,95 @@
+"""Lid skin uncovered by a raised brow where the photo has none between brow and lashes (avatar.lid_skin, used by
+avatar.brows): the brow still rises, and the band it uncovers shows skin, not a stretched dark smear."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from avatar.brows import BrowRig
+from avatar.expressions import AU_INDEX, AUS
+from avatar.face_field import BROWS, EYES, HAIRLINE
+from avatar.skin import luminance
+
+pytestmark = pytest.mark.models  # built on the default portrait's face-mesh landmarks
+
+_DARK = (45, 32, 26)  # brow hair and the shadow of a deep-set eye
+
+
+def _aus(**weights: float) -> np.ndarray:
+    out = np.zeros(len(AUS), np.float32)
+    for name, value in weights.items():
+        out[AU_INDEX[int(name[2:])]] = value
+    return out
+
+
+RAISE = _aus(au1=1.0, au2=1.0)
+
+
+@pytest.fixture(scope="module")
+def low_brows(portrait, landmarks) -> tuple[np.ndarray, np.ndarray, BrowRig]:
+    """The default portrait with its brows painted thick and dark from their upper edge down to the lashes (a low
+    brow over a deep-set eye: no skin in between), its mesh points with the hairline well clear of the brows, and a
+    rig that sees the painted photo."""
+    pts = landmarks.points[:468].copy()
+    scale = float(np.linalg.norm(pts[EYES[1][0][0]] - pts[EYES[0][0][0]]))
+    pts[list(HAIRLINE), 1] -= 0.3 * scale
+    size = (landmarks.width, landmarks.height)
+    plain = BrowRig(pts, size)
+    rest = plain._rest
+    image = portrait.copy()
+    for c, x in enumerate(range(plain.x0, plain.x1)):
+        xs = [float(pts[i, 0]) for i in (BROWS[0][0][0], BROWS[0][0][-1], BROWS[1][0][0], BROWS[1][0][-1])]
+        if min(xs[:2]) <= x <= max(xs[:2]) or min(xs[2:]) <= x <= max(xs[2:]):
+            image[round(rest[2, c]) : round(rest[5, c]) + 1, x] = _DARK
+    return image, pts, BrowRig(pts, size, image)
+
+
+def _content_travel(rig: BrowRig, field: np.ndarray, x: int, y: float) -> float:
+    """How far the source row y of column x moves (+ down) under the backward `field`."""
+    col = x - rig.x0
+    source_y = field[:, col, 1] + np.arange(field.shape[0]) + rig.y0
+    return float(np.interp(y, source_y, np.arange(field.shape[0]) + rig.y0) - y)
+
+
+def test_a_brow_resting_on_the_lashes_still_rises(low_brows, landmarks) -> None:
+    """Without skin to stretch under it, the brow used to stay almost where it was
+    (under a pixel here, against 0.09 of the eye-corner distance now); the uncovered band takes the stretch."""
+    _image, pts, rig = low_brows
+    field = rig.dense(RAISE)
+    assert field is not None
+    for upper, _lower in BROWS:
+        x = round(float(pts[upper[2], 0]))  # the middle of each brow
+        col = x - rig.x0
+        assert _content_travel(rig, field, x, float(rig._rest[2, col])) < -0.09 * rig.scale
+
+
+def test_the_uncovered_band_shows_skin_only_while_the_brow_is_raised(low_brows) -> None:
+    image, _pts, rig = low_brows
+    assert rig.uncover(image, np.zeros(len(AUS), np.float32)) is image  # at rest the photo is its own
+    assert rig.uncover(image, _aus(au4=1.0)) is image  # a lowered brow uncovers nothing
+    raised = rig.uncover(image, RAISE)
+    changed = np.any(raised != image, axis=2)
+    assert changed.sum() > 100
+    ys, xs = np.nonzero(changed)
+    assert ys.min() >= rig.y0 and ys.max() < rig.y1 and xs.min() >= rig.x0 and xs.max() < rig.x1
+    # Skin-coloured: much brighter than the dark band it covers, no brighter than the skin just above the brows
+    # (the uncovered lid lies in the brow's shadow).
+    lum = luminance(raised)[changed]
+    above = [
+        luminance(image[round(rig._rest[2, c] - 0.06 * rig.scale) : round(rig._rest[2, c]) - 1, rig.x0 + c])
+        for c in np.unique(xs - rig.x0)
+    ]
+    assert np.median(lum) > 2.0 * float(luminance(np.array(_DARK, np.uint8)))
+    assert np.median(lum) <= float(np.median(np.concatenate(above)))
+    # Drawn once per expression: held frames reuse it.
+    assert rig.uncover(image, RAISE) is raised
+
+
+def test_no_lid_is_painted_where_the_photo_has_one_or_behind_glasses(low_brows, portrait, landmarks) -> None:
+    image, pts, _rig = low_brows
+    size = (landmarks.width, landmarks.height)
+    light = BrowRig(landmarks.points[:468], size, portrait)  # the default portrait: lid skin under light brows
+    assert light.uncover(portrait, RAISE) is portrait
+    rimmed = BrowRig(pts, size, image, glasses=True)  # behind glasses the dark band is a rim, and it stays
+    assert rimmed.uncover(image, RAISE) is image
