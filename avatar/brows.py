@@ -61,12 +61,13 @@ _TRAVEL: dict[int, tuple[float, float, float]] = {
 # The share of each AU's brow travel at the other knots: (hairline, lid crease, upper lid). The scalp barely moves
 # up with a raised brow and not at all with a lowered one (the forehead skin stretches; hair would have to as well).
 # A raised brow unfolds the lid skin from the brow down, leaving lashes and crease near the eye (stretching them
-# smears the lashes); a lowered brow pushes the crease down over the lid and the lid with it (the narrowed eye of
-# anger). AU5 raises the lids themselves (avatar.face_field).
+# smears the lashes); a lowered brow pushes the crease down over the lid and the lid a little. More than that shut
+# the eyes of deep-set portraits to a squint that read as bright sun, not anger, whose eyes glare (AU5 raises the lids
+# themselves, avatar.face_field).
 _SHARES: dict[int, tuple[float, float, float]] = {
     1: (0.25, 0.15, 0.0),
     2: (0.25, 0.15, 0.0),
-    4: (0.0, 0.75, 0.45),
+    4: (0.0, 0.75, 0.2),
     9: (0.0, 0.7, 0.3),
 }
 _CREASE = 0.5  # the crease knot sits this far from the lashes up to the brow's lower edge

@@ -29,13 +29,14 @@ REGIONS: dict[str, tuple[int, ...]] = {
 
 # EMFACS prototypes with per-AU weights (1 = the AU at full strength). Weights below 1 keep secondary AUs
 # (e.g. fear's lid tightening) from overpowering the defining ones. Sadness leaves out AU4: in the 1+4 brow the
-# inner ends still rise (AU4 only knits them), and this rig's AU4 lowers them, which would cancel AU1 there.
+# inner ends still rise (AU4 only knits them), and this rig's AU4 lowers them, which would cancel AU1 there. Anger's
+# eyes glare under the lowered brows (AU5 up, AU7 moderate): with AU7 at full they read as a squint.
 PROTOTYPES: dict[str, dict[int, float]] = {
     "joy": {6: 0.6, 12: 1.0},
     "sadness": {1: 1.0, 15: 1.0},
     "surprise": {1: 1.0, 2: 1.0, 5: 0.6, 26: 1.0},
     "fear": {1: 1.0, 2: 0.5, 4: 0.1, 5: 0.8, 7: 0.3, 20: 1.0, 26: 0.65},
-    "anger": {4: 1.0, 5: 0.3, 7: 1.0, 23: 1.0},
+    "anger": {4: 1.0, 5: 0.6, 7: 0.6, 23: 1.0},
     "disgust": {9: 1.0, 15: 1.0, 16: 0.4},
     "neutral": {},
 }

@@ -88,7 +88,8 @@ def test_raised_brows_leave_the_lashes_and_lowered_brows_narrow_the_eye(rig: Bro
     raised, lowered = rig.dense(CASES["raise"]), rig.dense(CASES["lower"])
     assert raised is not None and lowered is not None
     assert abs(_pixel_travel(rig, raised, *pts[lid])) < 0.5
-    assert _pixel_travel(rig, lowered, *pts[lid]) > 0.02 * rig.scale
+    # A little: anger's eyes glare under the lowered brow rather than shutting (the lid takes 0.2 of its travel).
+    assert _pixel_travel(rig, lowered, *pts[lid]) > 0.01 * rig.scale
 
 
 def test_rest_and_repeats_are_cheap(rig: BrowRig) -> None:
