@@ -1,13 +1,14 @@
 """Lid skin that a raised brow uncovers where the photo shows none: the brow sits right on the lashes.
 
-Over a deep-set eye, under a low or thick brow, or in the shadow of a top light, the photo has no skin between the
-brow and the lashes, only dark hair and shadow. The brow rig (avatar.brows) stretches skin, not dark rows (a
-stretched brow or glasses rim becomes a thick bar), so in such columns a raised brow barely moved: the face mesh
-read a surprised brow on such a portrait at +1 % of the eye-corner distance, against +7 % on a light, open one.
+Over a deep-set eye, under a low or thick brow, or in the shadow of a top light, the photo has little or no skin
+between the brow and the lashes, only dark hair and shadow. The brow rig (avatar.brows) stretches skin, not dark
+rows (a stretched brow or glasses rim becomes a thick bar), so in such columns a raised brow barely moved: the face
+mesh read a surprised brow on such a portrait at +1 % of the eye-corner distance, against +7 % on a light, open one.
+Where the band was shadow with some skin in it, stretching it drew a thick, smeared brow instead.
 
-Raising a real brow there unfolds the lid skin that the brow hid. This module finds those columns (no skin anywhere
-from the brow's lower edge down to the lashes), lets the band just under the brow stretch like skin, and paints
-that band, before the warp, with the colour of the skin just above the brow, shaded, in proportion to how far it
+Raising a real brow there unfolds the lid skin that the brow hid. This module finds those columns (under the brow,
+down to the lid crease, mostly dark, and dark right from the brow down), lets that band stretch like skin, and
+paints it, before the warp, with the skin just above the brow mirrored down and shaded, in proportion to how far it
 will stretch. At rest nothing is painted, so the neutral face is the photo's own.
 """
 
@@ -19,7 +20,8 @@ import numpy as np
 from avatar.arrays import Bools, Floats, Image
 from avatar.skin import SHADOW_TINT
 
-_NO_SKIN = 0.5  # a column whose ease stays below this from the brow's lower edge to the lashes has no skin there
+_NO_SKIN = 0.5  # ease (avatar.brows) below this is not skin that can stretch
+_FROM_BROW = 0.012  # the rows this far under the brow's lower edge (outer eye-corner distances) must be dark too
 _SAMPLE = 0.06  # the skin colour is taken from this far above the brow (outer eye-corner distances)
 _SHADE = (0.85, 0.7)  # the uncovered lid is in the brow's shadow: its colour times these, top to bottom of the band
 _FULL_AT = 1.0  # the band is fully painted once it stretches by this fraction of its height
@@ -38,11 +40,16 @@ class LidSkin:
 
     def __init__(self, patch: Image, ease: Floats, rest: Floats, scale: float, along: Bools) -> None:
         rows = np.arange(ease.shape[0], dtype=np.float64)[:, None]
-        below_brow = (rows >= rest[3][None]) & (rows < rest[5][None])
-        skin_below = np.where(below_brow, ease, 0.0).max(axis=0)
-        above_brow = (rows < rest[2][None]) & (rows >= (rest[2] - _SAMPLE * scale)[None])
-        skin_above = np.where(above_brow, ease, 0.0).max(axis=0)  # a forehead above: a face, not hair
-        self.columns: Bools = along & (skin_below < _NO_SKIN) & (skin_above > 0.9) & (rest[5] - rest[3] >= 2.0)
+        # Under the brow (from its lower edge to the lid crease) the photo is mostly dark, and dark right from the
+        # brow down: brow hair and shadow. A glasses rim across lid skin has skin between it and the brow, and stays.
+        band = (rows >= rest[3][None]) & (rows < rest[4][None])
+        mean = np.where(band, ease, 0.0).sum(axis=0) / np.maximum(band.sum(axis=0), 1)
+        first = (rows >= np.floor(rest[3])[None]) & (rows <= (rest[3] + _FROM_BROW * scale)[None])
+        from_brow = np.where(first, ease, 0.0).max(axis=0)
+        above = (rows < rest[2][None]) & (rows >= (rest[2] - _SAMPLE * scale)[None])
+        forehead = np.where(above, ease, 0.0).max(axis=0)  # skin above the brow: a face, not hair
+        self.columns: Bools = along & (mean < _NO_SKIN) & (from_brow < _NO_SKIN) & (forehead > 0.9)
+        self.columns &= rest[4] - rest[3] >= 2.0
         # The band that uncovers: from the brow's lower edge to the lid crease (avatar.brows' knots 3 and 4).
         self._rows = (rows >= np.floor(rest[3])[None]) & (rows < np.ceil(rest[4])[None])
         self.band: Bools = self._rows & self.columns[None]

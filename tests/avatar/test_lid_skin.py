@@ -93,3 +93,19 @@ def test_no_lid_is_painted_where_the_photo_has_one_or_behind_glasses(low_brows, 
     assert light.uncover(portrait, RAISE) is portrait
     rimmed = BrowRig(pts, size, image, glasses=True)  # behind glasses the dark band is a rim, and it stays
     assert rimmed.uncover(image, RAISE) is image
+
+
+def test_a_shadow_hanging_from_the_brow_is_uncovered_and_a_rim_below_skin_is_not(portrait, landmarks) -> None:
+    """Shadow dark from the brow's lower edge most of the way to the lid crease (skin only near the lashes) is lid
+    the brow hid; a dark rim with skin between it and the brow is a glasses rim, which must keep its height."""
+    pts = landmarks.points[:468]
+    size = (landmarks.width, landmarks.height)
+    plain = BrowRig(pts, size)
+    rest = plain._rest
+    shadow, rim = portrait.copy(), portrait.copy()
+    for c, x in enumerate(range(plain.x0, plain.x1)):
+        top, crease = rest[3, c], rest[4, c]
+        shadow[round(rest[2, c]) : round(top + 0.7 * (crease - top)) + 1, x] = _DARK
+        rim[round(top + 0.5 * (crease - top)) : round(crease) + 3, x] = _DARK
+    assert BrowRig(pts, size, shadow).uncover(shadow, RAISE) is not shadow
+    assert BrowRig(pts, size, rim).uncover(rim, RAISE) is rim
