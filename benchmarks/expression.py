@@ -10,9 +10,10 @@ the eye-corner distance away), its figures for that portrait are left out as a m
 Prints every emotion's figures per reader, portrait and intensity, then per reader the median over the portraits
 at intensity 1 against the targets (avatar.metrics.EXPRESSION_TARGETS), each marked ok or MISS.
 
-Usage: python -m benchmarks.expression [--portrait face.jpg ...] [--intensity 0.5 ...] [--reader mesh|ibug68 ...]
-(default: the personas' built-in portraits, the astronaut and Grace Hopper, plus scikit-image's cameraman, at
-intensities 0.5 and 1, both readers)
+Usage: python -m benchmarks.expression [--portrait face.jpg ...] [--held-out] [--intensity 0.5 ...]
+[--reader mesh|ibug68 ...] (default: the personas' built-in portraits, the astronaut and Grace Hopper, plus
+scikit-image's cameraman, at intensities 0.5 and 1, both readers; --held-out adds four photos the rig was never
+tuned on, fetched once from PyPI: benchmarks.held_out_faces)
 
 Portraits and licences: the astronaut (NASA, public domain; scikit-image), Grace Hopper (public domain; matplotlib's
 sample data) and the cameraman (CC0, Lav Varshney; scikit-image's `camera`, cropped to his head, since the full
@@ -40,6 +41,7 @@ from avatar.landmarks import LandmarkDetector
 from avatar.metrics import EXPRESSION_TARGETS, FaceReading, expression_changes
 from avatar.portrait import load_portrait
 from avatar.renderer import REST_MOUTH, FaceRenderer
+from benchmarks.held_out_faces import held_out_portraits
 from compose.config import load_config
 from compose.engines import wears_glasses
 from core.emotion import BASIC_EMOTIONS, EmotionState
@@ -99,6 +101,9 @@ def _summary(reader: str, names: list[str], full: dict[str, dict[str, FaceReadin
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--portrait", type=Path, action="append", help="a JPEG/PNG with a face (repeatable)")
+    parser.add_argument(
+        "--held-out", action="store_true", help="add the held-out photos of benchmarks.held_out_faces (from PyPI)"
+    )
     parser.add_argument("--intensity", type=float, action="append", help="intensities (default 0.5 and 1.0)")
     parser.add_argument(
         "--reader", choices=sorted(READERS), action="append", help="landmark readers (default: mesh and ibug68)"
@@ -113,6 +118,8 @@ def main() -> None:
         if args.portrait
         else [(n, portrait_path(n)) for n in BUILTIN_PORTRAITS] + [("cameraman", _cameraman(Path(scratch.name)))]
     )
+    if args.held_out:
+        portraits += held_out_portraits()
     intensities = sorted(set(args.intensity or [0.5, 1.0]))
     print(f"{'portrait':>14} {'emotion':>9} {'int':>4} {'corners':>8} {'brows':>7} {'inner brows':>12} "
           f"{'mouth open':>11}  (% of the outer eye-corner distance, vs neutral)")  # fmt: skip
