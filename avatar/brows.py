@@ -18,9 +18,9 @@ darkness alone does not tell a rim from a black brow) the rim and everything bel
 is taken to be the skin just above the rim, which rises or falls as the brow would (the brows behind a rim then
 show above it, or sink behind it).
 
-Where the photo shows no skin at all between a brow and the lashes (a low brow over a deep-set eye, a top light's
+Where the photo shows little or no skin between a brow and the lashes (a low brow over a deep-set eye, a top light's
 shadow), a raised brow uncovers lid skin that the photo does not have: avatar.lid_skin lets the band under such a
-brow stretch and paints it as shaded skin (`uncover`), instead of the brow staying put.
+brow stretch and paints it as shaded skin (`uncover`), instead of the brow staying put or smearing.
 
 A raised brow compresses the forehead above it, down to half its height at most. Where the face mesh's hairline
 sits just above the brows (a hat brim, a fringe), the brows rise less instead: pushing on, they would lift the
@@ -287,7 +287,7 @@ class BrowRig:
 
     def uncover(self, image: Image, aus: Floats) -> Image:
         """`image` (the portrait before the warp) with lid skin painted under brows that rise where the photo has
-        none between brow and lashes (avatar.lid_skin); the input itself when there is nothing to paint."""
+        little or none between brow and lashes (avatar.lid_skin); the input itself when there is nothing to paint."""
         if self._lid is None:
             return image
         key = self._key(aus)
