@@ -46,37 +46,42 @@ class LidSkin:
         mean = np.where(band, ease, 0.0).sum(axis=0) / np.maximum(band.sum(axis=0), 1)
         first = (rows >= np.floor(rest[3])[None]) & (rows <= (rest[3] + _FROM_BROW * scale)[None])
         from_brow = np.where(first, ease, 0.0).max(axis=0)
-        above = (rows < rest[2][None]) & (rows >= (rest[2] - _SAMPLE * scale)[None])
+        above = (rows < rest[2][None]) & (rows >= (rest[2] - _SAMPLE * scale)[None])  # just above the brow
         forehead = np.where(above, ease, 0.0).max(axis=0)  # skin above the brow: a face, not hair
         self.columns: Bools = along & (mean < _NO_SKIN) & (from_brow < _NO_SKIN) & (forehead > 0.9)
         self.columns &= rest[4] - rest[3] >= 2.0
         # The band that uncovers: from the brow's lower edge to the lid crease (avatar.brows' knots 3 and 4).
-        self._rows = (rows >= np.floor(rest[3])[None]) & (rows < np.ceil(rest[4])[None])
-        self.band: Bools = self._rows & self.columns[None]
-        self._top, self._bottom = rest[3], rest[4]
-        self._lid = self._lid_image(patch, ease, rest, scale)
+        rows_in_band = (rows >= np.floor(rest[3])[None]) & (rows < np.ceil(rest[4])[None])
+        self.band: Bools = rows_in_band & self.columns[None]
+        self._top = rest[3]
+        self._height = np.maximum(rest[4] - rest[3], 1.0)
         self._sigma = max(1.0, _SMOOTH * scale)
+        depth = np.clip((rows + 0.5 - self._top[None]) / self._height[None], 0.0, 1.0)  # brow 0, crease 1
+        # The brow's lower edge fades into the lid (its hairs thin out), and the lid into the socket's shadow. Fixed
+        # per portrait, so a frame only scales it by how far each column stretches.
+        fade = np.clip(depth / _EDGE, 0.0, 1.0) * np.clip((1.0 - depth) / _EDGE + 0.4, 0.0, 1.0)
+        self._profile = (rows_in_band * fade).astype(np.float32)
+        self._lid = self._lid_image(patch, ease, rest, above, depth)
 
-    def _lid_image(self, patch: Image, ease: Floats, rest: Floats, scale: float) -> Floats:
-        """What the uncovered band shows (rows, columns, 3), float: the skin just above the brow mirrored down into
-        the band (the lid's texture and colour are the forehead's), shaded as the brow's shadow deepens toward the
-        crease; where a mirrored pixel is not skin, the median colour of the skin just above the column's brow."""
+    def _lid_image(self, patch: Image, ease: Floats, rest: Floats, above: Bools, depth: Floats) -> Floats:
+        """What the uncovered band shows (rows, columns, 3), float: the skin just above the brow (`above`) mirrored
+        down into the band (the lid's texture and colour are the forehead's), shaded as the brow's shadow deepens
+        toward the crease (`depth`: 0 at the brow, 1 at the crease); where a mirrored pixel is not skin, the median
+        colour of the skin just above the column's brow."""
         n_rows, n_cols = ease.shape
         rows = np.arange(n_rows)[:, None]
         top = np.floor(rest[3]).astype(np.int64)[None]
         mirror = np.clip(np.floor(rest[2]).astype(np.int64)[None] - 1 - (rows - top), 0, n_rows - 1)
         cols = np.broadcast_to(np.arange(n_cols)[None], mirror.shape)
         skin = ease[mirror, cols] > 0.9
-        near_brow = (rows < rest[2][None]) & (rows >= (rest[2] - _SAMPLE * scale)[None]) & (ease > 0.9)
+        near_brow = above & (ease > 0.9)
         any_skin = ease > 0.9
         fallback = np.median(patch[any_skin], axis=0) if any_skin.any() else patch.reshape(-1, 3).mean(axis=0)
         colours = np.array(
             [np.median(patch[near_brow[:, c], c], axis=0) if near_brow[:, c].any() else fallback for c in range(n_cols)]
         ).astype(np.float32)
-        sigma = max(1.0, _SMOOTH * scale)
-        colours = cv2.GaussianBlur(colours[None], (0, 0), sigmaX=sigma, sigmaY=0.0)[0]
+        colours = cv2.GaussianBlur(colours[None], (0, 0), sigmaX=self._sigma, sigmaY=0.0)[0]
         lid = np.where(skin[..., None], patch[mirror, cols].astype(np.float32), colours[None])
-        depth = np.clip((rows + 0.5 - rest[3][None]) / np.maximum(rest[4] - rest[3], 1.0)[None], 0.0, 1.0)
         shade = _SHADE[0] + (_SHADE[1] - _SHADE[0]) * depth
         shaded: Floats = lid * (1.0 + (shade - 1.0)[..., None] * SHADOW_TINT)
         return shaded
@@ -94,18 +99,13 @@ class LidSkin:
     def paint(self, patch: Image, knots: Floats) -> Image | None:
         """`patch` (the box of the source, RGB uint8) with the band painted as lid skin where the moved `knots`
         (rows per column, as `rest`) stretch it, or None where nothing stretches it."""
-        height = np.maximum(self._bottom - self._top, 1.0)
-        stretch = (knots[4] - knots[3]) / height - 1.0
+        stretch = (knots[4] - knots[3]) / self._height - 1.0
         cover = np.where(self.columns, np.clip(stretch / _FULL_AT, 0.0, 1.0), 0.0).astype(np.float32)
         if cover.max() <= 0.01:
             return None
         # Feathered sideways into the neighbouring columns (which stretch less), so no seam shows.
         cover = cv2.GaussianBlur(cover[None], (0, 0), sigmaX=self._sigma, sigmaY=0.0)[0]
-        rows = np.arange(patch.shape[0], dtype=np.float32)[:, None]
-        depth = np.clip((rows + 0.5 - self._top[None]) / height[None], 0.0, 1.0)
-        # The brow's lower edge fades into the lid (its hairs thin out), and the lid into the socket's shadow.
-        profile = np.clip(depth / _EDGE, 0.0, 1.0) * np.clip((1.0 - depth) / _EDGE + 0.4, 0.0, 1.0)
-        alpha = (self._rows * cover[None] * profile).astype(np.float32)[..., None]
+        alpha = (self._profile * cover[None])[..., None]
         out = patch.astype(np.float32) * (1.0 - alpha) + self._lid * alpha
         painted: Image = np.clip(out + 0.5, 0, 255).astype(np.uint8)
         return painted
