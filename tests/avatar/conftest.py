@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from avatar.expressions import AU_INDEX, AUS
 from core.media import Phoneme, Speech
 
 
@@ -20,6 +21,22 @@ def synthetic_speech(
         if ph.symbol == "_":
             pcm[int(ph.start * sample_rate) : int(ph.end * sample_rate)] = 0
     return Speech(pcm.astype(np.int16), sample_rate, phonemes, text="hello mama, pa bee")
+
+
+def au_weights(**weights: float) -> np.ndarray:
+    """AU weights (len(AUS),) with the named ones set, e.g. au_weights(au1=1.0, au2=0.5); the rest 0."""
+    out = np.zeros(len(AUS), np.float32)
+    for name, value in weights.items():
+        out[AU_INDEX[int(name[2:])]] = value
+    return out
+
+
+def content_travel(x0: int, y0: int, field: np.ndarray, x: float, y: float) -> float:
+    """How far the content at (x, y) moves vertically (+ down) under the backward `field` over a box whose top-left
+    corner is (x0, y0): where the field's column samples that row from."""
+    col = round(x) - x0
+    source_y = field[:, col, 1] + np.arange(field.shape[0]) + y0
+    return float(np.interp(y, source_y, np.arange(field.shape[0]) + y0) - y)
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from avatar.brows import BrowRig
-from avatar.expressions import AU_INDEX, AUS
+from avatar.expressions import AUS
 from avatar.face_field import BROWS, EYES, HAIRLINE
+from tests.avatar.conftest import au_weights, content_travel
 
 pytestmark = pytest.mark.models  # the rig is built on the default portrait's face-mesh landmarks
 
@@ -20,19 +21,12 @@ def rig(landmarks) -> BrowRig:
     return BrowRig(landmarks.points[:468], (landmarks.width, landmarks.height))
 
 
-def _aus(**weights: float) -> np.ndarray:
-    out = np.zeros(len(AUS), np.float32)
-    for name, value in weights.items():
-        out[AU_INDEX[int(name[2:])]] = value
-    return out
-
-
 CASES = {
-    "raise": _aus(au1=1.0, au2=1.0),
-    "sad": _aus(au1=1.0),
-    "lower": _aus(au4=1.0),
-    "lower+wrinkle": _aus(au4=1.0, au9=1.0),
-    "worried": _aus(au1=1.0, au2=0.5, au4=0.3),
+    "raise": au_weights(au1=1.0, au2=1.0),
+    "sad": au_weights(au1=1.0),
+    "lower": au_weights(au4=1.0),
+    "lower+wrinkle": au_weights(au4=1.0, au9=1.0),
+    "worried": au_weights(au1=1.0, au2=0.5, au4=0.3),
 }
 
 
@@ -49,10 +43,8 @@ def test_no_column_folds_or_tears(rig: BrowRig, case: str) -> None:
 
 
 def _pixel_travel(rig: BrowRig, field: np.ndarray, x: float, y: float) -> float:
-    """How far the content at (x, y) moves vertically (+ down): where the backward map samples it from."""
-    col = round(x) - rig.x0
-    source_y = field[:, col, 1] + np.arange(field.shape[0]) + rig.y0
-    return float(np.interp(y, source_y, np.arange(field.shape[0]) + rig.y0) - y)
+    """How far the content at (x, y) moves vertically (+ down) under the rig's backward `field`."""
+    return content_travel(rig.x0, rig.y0, field, x, y)
 
 
 def test_brows_travel_the_designed_way(rig: BrowRig, landmarks) -> None:

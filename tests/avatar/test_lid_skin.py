@@ -7,23 +7,17 @@ import numpy as np
 import pytest
 
 from avatar.brows import BrowRig
-from avatar.expressions import AU_INDEX, AUS
+from avatar.expressions import AUS
 from avatar.face_field import BROWS, EYES, HAIRLINE
 from avatar.skin import luminance
+from tests.avatar.conftest import au_weights, content_travel
 
 pytestmark = pytest.mark.models  # built on the default portrait's face-mesh landmarks
 
 _DARK = (45, 32, 26)  # brow hair and the shadow of a deep-set eye
 
 
-def _aus(**weights: float) -> np.ndarray:
-    out = np.zeros(len(AUS), np.float32)
-    for name, value in weights.items():
-        out[AU_INDEX[int(name[2:])]] = value
-    return out
-
-
-RAISE = _aus(au1=1.0, au2=1.0)
+RAISE = au_weights(au1=1.0, au2=1.0)
 
 
 @pytest.fixture(scope="module")
@@ -38,18 +32,11 @@ def low_brows(portrait, landmarks) -> tuple[np.ndarray, np.ndarray, BrowRig]:
     plain = BrowRig(pts, size)
     rest = plain._rest
     image = portrait.copy()
+    xs = [float(pts[i, 0]) for i in (BROWS[0][0][0], BROWS[0][0][-1], BROWS[1][0][0], BROWS[1][0][-1])]
     for c, x in enumerate(range(plain.x0, plain.x1)):
-        xs = [float(pts[i, 0]) for i in (BROWS[0][0][0], BROWS[0][0][-1], BROWS[1][0][0], BROWS[1][0][-1])]
         if min(xs[:2]) <= x <= max(xs[:2]) or min(xs[2:]) <= x <= max(xs[2:]):
             image[round(rest[2, c]) : round(rest[5, c]) + 1, x] = _DARK
     return image, pts, BrowRig(pts, size, image)
-
-
-def _content_travel(rig: BrowRig, field: np.ndarray, x: int, y: float) -> float:
-    """How far the source row y of column x moves (+ down) under the backward `field`."""
-    col = x - rig.x0
-    source_y = field[:, col, 1] + np.arange(field.shape[0]) + rig.y0
-    return float(np.interp(y, source_y, np.arange(field.shape[0]) + rig.y0) - y)
 
 
 def test_a_brow_resting_on_the_lashes_still_rises(low_brows, landmarks) -> None:
@@ -61,13 +48,13 @@ def test_a_brow_resting_on_the_lashes_still_rises(low_brows, landmarks) -> None:
     for upper, _lower in BROWS:
         x = round(float(pts[upper[2], 0]))  # the middle of each brow
         col = x - rig.x0
-        assert _content_travel(rig, field, x, float(rig._rest[2, col])) < -0.09 * rig.scale
+        assert content_travel(rig.x0, rig.y0, field, x, float(rig._rest[2, col])) < -0.09 * rig.scale
 
 
 def test_the_uncovered_band_shows_skin_only_while_the_brow_is_raised(low_brows) -> None:
     image, _pts, rig = low_brows
     assert rig.uncover(image, np.zeros(len(AUS), np.float32)) is image  # at rest the photo is its own
-    assert rig.uncover(image, _aus(au4=1.0)) is image  # a lowered brow uncovers nothing
+    assert rig.uncover(image, au_weights(au4=1.0)) is image  # a lowered brow uncovers nothing
     raised = rig.uncover(image, RAISE)
     changed = np.any(raised != image, axis=2)
     assert changed.sum() > 100

@@ -5,19 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from avatar.expressions import AU_INDEX, AUS
 from avatar.face_field import BROWS, HAIRLINE
 from avatar.skin import luminance
 from avatar.wrinkles import Wrinkles
+from tests.avatar.conftest import au_weights
 
 pytestmark = pytest.mark.models  # laid along the default portrait's face-mesh landmarks
-
-
-def _aus(**weights: float) -> np.ndarray:
-    out = np.zeros(len(AUS), np.float32)
-    for name, value in weights.items():
-        out[AU_INDEX[int(name[2:])]] = value
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +37,12 @@ def _nose_bridge(points: np.ndarray) -> tuple[slice, slice]:
 
 
 def test_a_face_without_fold_making_aus_is_left_alone(wrinkles: Wrinkles, portrait) -> None:
-    assert wrinkles.apply(portrait, _aus()) is portrait
-    assert wrinkles.apply(portrait, _aus(au4=1.0, au12=1.0)) is portrait  # frowns and smiles fold nothing here
+    assert wrinkles.apply(portrait, au_weights()) is portrait
+    assert wrinkles.apply(portrait, au_weights(au4=1.0, au12=1.0)) is portrait  # frowns and smiles fold nothing here
 
 
 def test_raised_inner_brows_crease_the_forehead_only(wrinkles: Wrinkles, portrait, points) -> None:
-    folded = wrinkles.apply(portrait, _aus(au1=1.0))
+    folded = wrinkles.apply(portrait, au_weights(au1=1.0))
     rows, cols = _forehead(points)
     change = luminance(folded[rows, cols]) - luminance(portrait[rows, cols])
     assert change.min() < -8  # a visible groove (the darkest point of a line loses > 8 of 255 levels)
@@ -65,7 +58,7 @@ def test_raised_inner_brows_crease_the_forehead_only(wrinkles: Wrinkles, portrai
 
 
 def test_a_nose_wrinkle_creases_the_bridge_not_the_forehead(wrinkles: Wrinkles, portrait, points) -> None:
-    folded = wrinkles.apply(portrait, _aus(au9=1.0))
+    folded = wrinkles.apply(portrait, au_weights(au9=1.0))
     rows, cols = _nose_bridge(points)
     assert (luminance(folded[rows, cols]) - luminance(portrait[rows, cols])).min() < -5
     rows, cols = _forehead(points)
@@ -75,8 +68,8 @@ def test_a_nose_wrinkle_creases_the_bridge_not_the_forehead(wrinkles: Wrinkles, 
 def test_folds_deepen_with_the_action_unit(wrinkles: Wrinkles, portrait, points) -> None:
     rows, cols = _forehead(points)
     base = luminance(portrait[rows, cols])
-    half = (luminance(wrinkles.apply(portrait, _aus(au1=0.5))[rows, cols]) - base).min()
-    full = (luminance(wrinkles.apply(portrait, _aus(au1=1.0))[rows, cols]) - base).min()
+    half = (luminance(wrinkles.apply(portrait, au_weights(au1=0.5))[rows, cols]) - base).min()
+    full = (luminance(wrinkles.apply(portrait, au_weights(au1=1.0))[rows, cols]) - base).min()
     assert full < half < 0
 
 
@@ -86,6 +79,6 @@ def test_no_fold_crosses_dark_rows(portrait, points) -> None:
     dark = portrait.copy()
     band = slice(rows.start + (rows.stop - rows.start) // 3, rows.start + 2 * (rows.stop - rows.start) // 3)
     dark[band, :] = (40, 30, 25)
-    folded = Wrinkles(points, dark).apply(dark, _aus(au1=1.0, au2=1.0))
+    folded = Wrinkles(points, dark).apply(dark, au_weights(au1=1.0, au2=1.0))
     inner = slice(band.start + 3, band.stop - 3)  # its edges are blurred into the skin mask
     assert np.array_equal(folded[inner, cols], dark[inner, cols])
