@@ -15,6 +15,14 @@ import numpy as np
 from avatar.arrays import Floats, Image
 
 
+def _squared_distances(a: Floats, b: Floats) -> Floats:
+    """(len(a), len(b)) squared distances between 2-D points, without the (A, B, 2) difference array (per frame)."""
+    dx = np.subtract.outer(a[:, 0], b[:, 0])
+    dy = np.subtract.outer(a[:, 1], b[:, 1])
+    d2: Floats = dx * dx + dy * dy
+    return d2
+
+
 def _tps_kernel(d2: Floats) -> Floats:
     """Thin-plate kernel r^2 log r, written on squared distances (0.5 * d2 * log d2), 0 at the centre."""
     kernel: Floats = 0.5 * d2 * np.log(np.maximum(d2, 1e-9))
@@ -69,7 +77,7 @@ class GridWarper:
             ]
         )
         self._anchors = np.concatenate([np.asarray(anchors, np.float64).reshape(-1, 2), border])
-        self._anchor_kernel = _tps_kernel(((self._grid[:, None, :] - self._anchors[None]) ** 2).sum(-1))
+        self._anchor_kernel = _tps_kernel(_squared_distances(self._grid, self._anchors))
         self._smooth = smooth
         # Feather window: 1 inside, easing to 0 at the box edge, so the warp never shows a seam.
         fx = np.clip(np.minimum(gx - box.x0, box.x1 - 1 - gx) / max(1.0, feather * box.width), 0, 1)
@@ -85,7 +93,7 @@ class GridWarper:
         centres = np.concatenate([dest, self._anchors])
         values = np.concatenate([-np.asarray(offsets, np.float64), np.zeros((len(self._anchors), 2))])
         n = len(centres)
-        k = _tps_kernel(((centres[:, None, :] - centres[None]) ** 2).sum(-1))
+        k = _tps_kernel(_squared_distances(centres, centres))
         k[np.diag_indices(n)] += self._smooth  # a little smoothing keeps near-coincident centres well posed
         p = np.concatenate([np.ones((n, 1)), centres], axis=1)
         system = np.zeros((n + 3, n + 3))
@@ -93,12 +101,13 @@ class GridWarper:
         rhs = np.concatenate([values, np.zeros((3, 2))])
         sol = np.linalg.solve(system, rhs)
         m = len(dest)
-        kg_moving = _tps_kernel(((self._grid[:, None, :] - dest[None]) ** 2).sum(-1))
+        kg_moving = _tps_kernel(_squared_distances(self._grid, dest))
         coarse = kg_moving @ sol[:m] + self._anchor_kernel @ sol[m:n]
         coarse += sol[n] + self._grid @ sol[n + 1 :]
         gh, gw = self._grid_shape
         c = coarse.reshape(gh, gw, 2).astype(np.float32) * self._window[..., None]
-        dense: Floats = cv2.resize(c, (self.box.width, self.box.height), interpolation=cv2.INTER_LINEAR)
+        # Cubic, not linear: the field peaks sharply at the mouth corners, and linear upsampling flattens the peak.
+        dense: Floats = cv2.resize(c, (self.box.width, self.box.height), interpolation=cv2.INTER_CUBIC)
         return dense
 
     def field(self, sources: Floats, offsets: Floats) -> tuple[Floats, Floats]:
@@ -131,7 +140,7 @@ def tps_fields(grid: Floats, centres: Floats, values: Floats, smooth: float = 0.
     """
     c = np.asarray(centres, np.float64)
     n = len(c)
-    k = _tps_kernel(((c[:, None, :] - c[None]) ** 2).sum(-1))
+    k = _tps_kernel(_squared_distances(c, c))
     k[np.diag_indices(n)] += smooth
     p = np.concatenate([np.ones((n, 1)), c], axis=1)
     system = np.zeros((n + 3, n + 3))
@@ -141,6 +150,6 @@ def tps_fields(grid: Floats, centres: Floats, values: Floats, smooth: float = 0.
     rhs[:n] = np.transpose(values, (1, 0, 2)).reshape(n, kk * 2)
     sol = np.linalg.solve(system, rhs)
     g = np.asarray(grid, np.float64)
-    kg = _tps_kernel(((g[:, None, :] - c[None]) ** 2).sum(-1))
+    kg = _tps_kernel(_squared_distances(g, c))
     out = kg @ sol[:n] + sol[n] + g @ sol[n + 1 :]
     return np.transpose(out.reshape(len(g), kk, 2), (1, 0, 2))
