@@ -15,7 +15,17 @@ import numpy as np
 
 from avatar.arrays import Floats, Image
 from avatar.expressions import AU_INDEX
-from avatar.landmarks import FACE_OVAL, LOWER_INNER, LOWER_OUTER, MOUTH_LEFT, MOUTH_RIGHT, UPPER_INNER, UPPER_OUTER
+from avatar.landmarks import (
+    FACE_OVAL,
+    LOWER_INNER,
+    LOWER_LIP_INNER,
+    LOWER_OUTER,
+    MOUTH_LEFT,
+    MOUTH_RIGHT,
+    UPPER_INNER,
+    UPPER_LIP_INNER,
+    UPPER_OUTER,
+)
 from avatar.visemes import JAW_OPEN, LIP_CLOSED, LIP_ROUND, LIP_WIDTH
 from avatar.warp import Box, GridWarper
 
@@ -43,9 +53,10 @@ _FROWN_DOWN = 0.24  # corners down at AU15 = 1 (portraits usually smile: this mu
 _SMILE_OUT = 0.12  # a smile pulls the corners out too (zygomaticus runs up and out): a wider, thinner mouth
 _STRETCH = 0.09  # AU20: corners pulled sideways
 _TIGHTEN = 0.06  # AU23: corners in, lips thinner
-# AU23 straightens the mouth: corners down, so a smiling portrait's anger is no smirk (at 0.1 the astronaut's smile
-# stayed and her anger read as a sly squint; 0.2 brings her corners about 4 % of the eye-corner distance down).
-_TIGHTEN_DOWN = 0.2
+# AU23 presses the lips into a straight line: the corners come down to the height of the lips' middle, plus this
+# much. A fixed pull (0.2 mouth widths, set so the smiling astronaut's anger was no smirk) turned the anger of a
+# portrait that does not smile into a deep frown, which reads as sadness.
+_TIGHTEN_DOWN = 0.08
 _LOWER_DEPRESS = 0.07  # AU16: lower lip pulled down
 _UPPER_RAISE = 0.04  # AU9 drags the upper lip up
 _AU26_JAW = 0.6  # jaw_open added by a full AU26
@@ -172,6 +183,11 @@ class MouthRig:
         box = Box(max(0, int(x0)), max(0, int(y0)), min(w, math.ceil(x1)), min(h, math.ceil(y1)))
         inside = (anchors[:, 0] > box.x0) & (anchors[:, 0] < box.x1) & (anchors[:, 1] > box.y0)
         inside &= anchors[:, 1] < box.y1
+        # How far the corners sit above the lips' middle at rest, across the mouth's own axis (a tilted head's mouth
+        # is not a smile), in mouth widths; 0 for a mouth that does not smile.
+        across = np.array([right[1] - left[1], left[0] - right[0]]) / self.mouth_w  # unit, pointing up the face
+        rest_smile = float(np.dot(self.centre - pts[[UPPER_LIP_INNER, LOWER_LIP_INNER]].mean(axis=0), across))
+        self._rest_smile = max(0.0, rest_smile / self.mouth_w)
         self.warper = GridWarper(box, anchors[inside], step=max(3, round(_GRID_STEP * mw)))
         self.upper_rows = np.array([moving.index(i) for i in UPPER_INNER])
         self.lower_rows = np.array([moving.index(i) for i in LOWER_INNER])
@@ -207,7 +223,7 @@ class MouthRig:
         dy -= np.where(self._upper_outer, thin * mw * prof, 0.0)
         dy += np.where(self._lower_outer, thin * mw * prof, 0.0)
         # Corners: AU12 up and out, AU15 down, AU20 and AU23 slightly down; clamped so speech never tears them.
-        pull = _SMILE_UP * au(12) - _FROWN_DOWN * au(15) - 0.03 * au(20) - _TIGHTEN_DOWN * au(23)
+        pull = _SMILE_UP * au(12) - _FROWN_DOWN * au(15) - 0.03 * au(20) - (self._rest_smile + _TIGHTEN_DOWN) * au(23)
         lift = float(np.clip(pull, -_CORNER_LIMIT, _CORNER_LIMIT))
         if lift > 0:
             # A smile lifts the lip body, not just a curl at its tip (which the face mesh read as no change at all):

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from avatar.expressions import action_units
-from avatar.landmarks import MOUTH_LEFT, MOUTH_RIGHT
+from avatar.landmarks import LOWER_LIP_INNER, MOUTH_LEFT, MOUTH_RIGHT, UPPER_LIP_INNER
 from avatar.mouth import MouthRig
 from avatar.renderer import REST_MOUTH
 from core.emotion import EmotionState
+from tests.avatar.conftest import au_weights
 
 
 def _sample(field: np.ndarray, x: float, y: float) -> np.ndarray:
@@ -41,3 +42,28 @@ def test_the_skin_follows_the_mouth_corners(landmarks, portrait, label: str) -> 
         # The backward field at the destination must sample the source: where the skin there comes from.
         landed = dest + _sample(field, dest[0] - box.x0, dest[1] - box.y0)
         assert np.linalg.norm(landed - source) <= 0.25 * np.linalg.norm(travel), (label, corner)
+
+
+def _corner_drop(points: np.ndarray, size: tuple[int, int]) -> float:
+    """How far below the lips' middle the corners sit under anger's AU23, in mouth widths (negative: above)."""
+    rig = MouthRig(points, size)
+    offsets = rig.offsets(REST_MOUTH.as_array(), au_weights(au23=1.0))
+    rows = list(rig.moving)
+    corners = np.array([rig.src[rows.index(i)] + offsets[rows.index(i)] for i in (MOUTH_LEFT, MOUTH_RIGHT)])
+    middle = np.array([rig.src[rows.index(i)] + offsets[rows.index(i)] for i in (UPPER_LIP_INNER, LOWER_LIP_INNER)])
+    return float(corners[:, 1].mean() - middle[:, 1].mean()) / rig.mouth_w
+
+
+def test_anger_presses_the_lips_straight_whatever_the_portraits_smile(landmarks, portrait) -> None:
+    # The astronaut smiles (corners about 0.17 mouth widths above the lips' middle): pressed, her corners come
+    # down to about the middle, no smirk. The same face with its corners moved down to the middle does not smile:
+    # a fixed pull (0.2 mouth widths) made that a deep frown, which reads as sadness.
+    h, w = portrait.shape[:2]
+    smiling = landmarks.points[:468].astype(np.float64)
+    assert 0.0 < _corner_drop(smiling, (w, h)) < 0.12
+    straight = smiling.copy()
+    middle_y = straight[[UPPER_LIP_INNER, LOWER_LIP_INNER], 1].mean()
+    for corner in (MOUTH_LEFT, MOUTH_RIGHT):
+        straight[corner, 1] = middle_y
+    drop = _corner_drop(straight, (w, h))
+    assert 0.0 < drop < 0.12
