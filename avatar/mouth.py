@@ -222,7 +222,8 @@ class MouthRig:
         thin = _PROTRUDE * rnd - 0.03 * au(23)
         dy -= np.where(self._upper_outer, thin * mw * prof, 0.0)
         dy += np.where(self._lower_outer, thin * mw * prof, 0.0)
-        # Corners: AU12 up and out, AU15 down, AU20 and AU23 slightly down; clamped so speech never tears them.
+        # Corners: AU12 up and out, AU15 down, AU20 slightly down, AU23 down to the lips' middle (a pressed, straight
+        # mouth); clamped so speech never tears them.
         pull = _SMILE_UP * au(12) - _FROWN_DOWN * au(15) - 0.03 * au(20) - (self._rest_smile + _TIGHTEN_DOWN) * au(23)
         lift = float(np.clip(pull, -_CORNER_LIMIT, _CORNER_LIMIT))
         if lift > 0:
