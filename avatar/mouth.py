@@ -185,9 +185,9 @@ class MouthRig:
         inside &= anchors[:, 1] < box.y1
         # How far the corners sit above the lips' middle at rest, across the mouth's own axis (a tilted head's mouth
         # is not a smile), in mouth widths; 0 for a mouth that does not smile.
-        across = np.array([right[1] - left[1], left[0] - right[0]]) / self.mouth_w  # unit, pointing up the face
+        across = np.array([right[1] - left[1], left[0] - right[0]]) / mw  # unit, pointing up the face
         rest_smile = float(np.dot(self.centre - pts[[UPPER_LIP_INNER, LOWER_LIP_INNER]].mean(axis=0), across))
-        self._rest_smile = max(0.0, rest_smile / self.mouth_w)
+        self._rest_smile = max(0.0, rest_smile / mw)
         self.warper = GridWarper(box, anchors[inside], step=max(3, round(_GRID_STEP * mw)))
         self.upper_rows = np.array([moving.index(i) for i in UPPER_INNER])
         self.lower_rows = np.array([moving.index(i) for i in LOWER_INNER])

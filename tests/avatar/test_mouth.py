@@ -13,6 +13,13 @@ from core.emotion import EmotionState
 from tests.avatar.conftest import au_weights
 
 
+def _moved(rig: MouthRig, offsets: np.ndarray, ids: tuple[int, ...]) -> np.ndarray:
+    """Where the rig's `offsets` put the mesh points `ids`: (len(ids), 2)."""
+    rows = [list(rig.moving).index(i) for i in ids]
+    moved: np.ndarray = rig.src[rows] + offsets[rows]
+    return moved
+
+
 def _sample(field: np.ndarray, x: float, y: float) -> np.ndarray:
     """The (H, W, 2) field bilinearly at (x, y) in the field's own pixel coordinates."""
     x0, y0 = int(np.floor(x)), int(np.floor(y))
@@ -48,9 +55,8 @@ def _corner_drop(points: np.ndarray, size: tuple[int, int]) -> float:
     """How far below the lips' middle the corners sit under anger's AU23, in mouth widths (negative: above)."""
     rig = MouthRig(points, size)
     offsets = rig.offsets(REST_MOUTH.as_array(), au_weights(au23=1.0))
-    rows = list(rig.moving)
-    corners = np.array([rig.src[rows.index(i)] + offsets[rows.index(i)] for i in (MOUTH_LEFT, MOUTH_RIGHT)])
-    middle = np.array([rig.src[rows.index(i)] + offsets[rows.index(i)] for i in (UPPER_LIP_INNER, LOWER_LIP_INNER)])
+    corners = _moved(rig, offsets, (MOUTH_LEFT, MOUTH_RIGHT))
+    middle = _moved(rig, offsets, (UPPER_LIP_INNER, LOWER_LIP_INNER))
     return float(corners[:, 1].mean() - middle[:, 1].mean()) / rig.mouth_w
 
 
